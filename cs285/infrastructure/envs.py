@@ -1,0 +1,156 @@
+"""Environment construction and the vectorized-env interface every sampler uses.
+
+All algorithms see environments only through ``VecEnv``: ``num_envs`` copies of
+one task stepped together, with *no* auto-reset, so the sampler decides when an
+episode starts and keeps ``terminated`` (a true end: no bootstrap) apart from
+``truncated`` (a time limit: bootstrap with V(s')). Another backend (e.g.
+envpool) only has to provide the same four methods.
+"""
+from __future__ import annotations
+
+import difflib
+import os
+import sys
+import warnings
+from typing import Optional, Sequence
+
+import numpy as np
+
+os.environ.setdefault("MUJOCO_GL", "egl")  # headless rendering unless the user chose a backend
+
+import gymnasium as gym  # noqa: E402
+
+# Ids that no longer exist in gymnasium 1.x, and what they run instead.
+ENV_ALIASES = {
+    "LunarLander-v2": "LunarLander-v3",
+    "LunarLanderContinuous-v2": "LunarLanderContinuous-v3",
+}
+
+_quieted = False
+
+
+class UserError(Exception):
+    """A mistake in the user's input: scripts print its message on one line, no traceback."""
+
+
+def quiet_env_warnings() -> None:
+    """Show gymnasium's "v4 is out of date" notice and MuJoCo's compiler warnings once at most."""
+    global _quieted
+    if _quieted:
+        return
+    _quieted = True
+    warnings.filterwarnings("once", message=".*is out of date.*", category=DeprecationWarning)
+    try:
+        import mujoco
+
+        seen: set[str] = set()
+
+        def _warn_once(msg: str) -> None:
+            if msg not in seen:
+                seen.add(msg)
+                print(f"MuJoCo warning: {msg.strip()}", file=sys.stderr)
+
+        mujoco.set_mju_user_warning(_warn_once)
+    except ImportError:
+        pass
+
+
+def resolve_env_id(env_name: str) -> str:
+    """Map old ids to current ones and reject unknown ids with the closest matches."""
+    if env_name in ENV_ALIASES:
+        new = ENV_ALIASES[env_name]
+        print(f"Note: {env_name} no longer exists in gymnasium {gym.__version__}; running {new}.")
+        return new
+    if env_name not in gym.registry:
+        close = difflib.get_close_matches(env_name, list(gym.registry) + list(ENV_ALIASES), n=3, cutoff=0.5)
+        hint = f" Did you mean: {', '.join(close)}?" if close else ""
+        raise UserError(f"unknown environment id {env_name!r}.{hint}")
+    return env_name
+
+
+def make_env(
+    env_name: str,
+    seed: Optional[int] = None,
+    ep_len: Optional[int] = None,
+    render: bool = False,
+    **kwargs,
+) -> gym.Env:
+    """One gymnasium env. ``ep_len`` overrides the env's time limit (None keeps it)."""
+    quiet_env_warnings()
+    env_id = resolve_env_id(env_name)
+    if render:
+        kwargs.setdefault("render_mode", "rgb_array")
+    try:
+        env = gym.make(env_id, max_episode_steps=ep_len, **kwargs)
+    except gym.error.DependencyNotInstalled as e:
+        raise UserError(f"{env_id} needs an extra package: {e}") from None
+    if seed is not None:
+        env.action_space.seed(seed)
+    return env
+
+
+def max_episode_steps(env: gym.Env) -> int:
+    spec = env.spec
+    if spec is not None and spec.max_episode_steps:
+        return int(spec.max_episode_steps)
+    return 1000
+
+
+def is_discrete(env: gym.Env) -> bool:
+    return isinstance(env.action_space, gym.spaces.Discrete)
+
+
+class VecEnv:
+    """``num_envs`` gymnasium envs stepped in lock-step, without auto-reset.
+
+    ``step`` takes actions for a subset ``idx`` of the envs (those with an
+    episode in progress) so a finished env simply stops being stepped.
+    """
+
+    def __init__(self, env_name: str, num_envs: int = 1, seed: Optional[int] = None, ep_len: Optional[int] = None,
+                 **kwargs):
+        self.envs = [make_env(env_name, seed=None if seed is None else seed + i, ep_len=ep_len, **kwargs)
+                     for i in range(num_envs)]
+        self.num_envs = num_envs
+        self.env_name = env_name
+        first = self.envs[0]
+        self.observation_space = first.observation_space
+        self.action_space = first.action_space
+        self.max_episode_steps = max_episode_steps(first)
+        self.discrete = is_discrete(first)
+        self._seed = seed
+        self._first_reset = [True] * num_envs
+
+    def reset_one(self, i: int) -> np.ndarray:
+        """Start a new episode in env ``i``; the first reset of env i uses seed + i."""
+        seed = None
+        if self._first_reset[i]:
+            self._first_reset[i] = False
+            seed = None if self._seed is None else self._seed + i
+        obs, _ = self.envs[i].reset(seed=seed)
+        return obs
+
+    def step(self, idx: Sequence[int], actions: np.ndarray):
+        """Step envs ``idx`` with ``actions`` (len(idx), *ac_shape).
+
+        Returns next_obs (len(idx), *ob_shape), rewards, terminated, truncated (len(idx),).
+        """
+        n = len(idx)
+        rewards = np.empty(n, dtype=np.float64)
+        terminated = np.empty(n, dtype=bool)
+        truncated = np.empty(n, dtype=bool)
+        next_obs = []
+        for k, i in enumerate(idx):
+            o, r, term, trunc, _ = self.envs[i].step(actions[k])
+            next_obs.append(o)
+            rewards[k] = r
+            terminated[k] = term
+            truncated[k] = trunc
+        return np.stack(next_obs), rewards, terminated, truncated
+
+    def render(self, i: int = 0) -> np.ndarray:
+        return self.envs[i].render()
+
+    def close(self) -> None:
+        for e in self.envs:
+            e.close()
