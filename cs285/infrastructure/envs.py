@@ -53,6 +53,9 @@ def quiet_env_warnings() -> None:
         mujoco.set_mju_user_warning(_warn_once)
     except ImportError:
         pass
+    except Exception as e:  # e.g. an unusable MUJOCO_GL makes `import mujoco` fail
+        raise UserError(f"MuJoCo cannot start with MUJOCO_GL={os.environ.get('MUJOCO_GL')!r} ({e}); "
+                        "try MUJOCO_GL=egl or MUJOCO_GL=osmesa") from None
 
 
 def resolve_env_id(env_name: str) -> str:
@@ -109,17 +112,30 @@ class VecEnv:
 
     def __init__(self, env_name: str, num_envs: int = 1, seed: Optional[int] = None, ep_len: Optional[int] = None,
                  **kwargs):
-        self.envs = [make_env(env_name, seed=None if seed is None else seed + i, ep_len=ep_len, **kwargs)
-                     for i in range(num_envs)]
-        self.num_envs = num_envs
-        self.env_name = env_name
-        first = self.envs[0]
+        envs = [make_env(env_name, seed=None if seed is None else seed + i, ep_len=ep_len, **kwargs)
+                for i in range(num_envs)]
+        self._setup(envs, seed)
+
+    @classmethod
+    def from_envs(cls, envs: list[gym.Env], seed: Optional[int] = None) -> "VecEnv":
+        """Wrap envs made elsewhere (e.g. with rendering set up)."""
+        self = cls.__new__(cls)
+        self._setup(envs, seed)
+        return self
+
+    def _setup(self, envs: list[gym.Env], seed: Optional[int]) -> None:
+        self.envs = envs
+        self.num_envs = len(envs)
+        first = envs[0]
+        self.env_name = first.spec.id if first.spec is not None else type(first.unwrapped).__name__
         self.observation_space = first.observation_space
         self.action_space = first.action_space
         self.max_episode_steps = max_episode_steps(first)
+        # The sampler's guess of the next episode's length; it updates it after each call.
+        self.mean_episode_length = float(self.max_episode_steps)
         self.discrete = is_discrete(first)
         self._seed = seed
-        self._first_reset = [True] * num_envs
+        self._first_reset = [True] * self.num_envs
 
     def reset_one(self, i: int) -> np.ndarray:
         """Start a new episode in env ``i``; the first reset of env i uses seed + i."""

@@ -1,0 +1,225 @@
+"""Pure return and advantage estimators: NumPy in, float64 NumPy out.
+
+No torch, no device, no state. Two kinds of input:
+
+* one trajectory: ``rewards`` of shape (T,), its steps in order;
+* one batch: trajectories concatenated in time order, shape (N,), with
+  per-step flags ``terminated`` (the MDP ended: no value after this step) and
+  ``truncated`` (a time limit or the end of the rollout cut it: the value of the
+  real next observation still counts). ``dones = terminated | truncated``
+  marks the last step of each episode. The last step of a batch always ends an
+  episode, whatever its flags say; if it is not ``terminated`` the bootstrapped
+  estimators treat it as truncated.
+
+Notation: r = rewards, γ = discount, V(s_t) = values[t],
+V(s_{t+1}) = next_values[t] (the value of the observation that step t
+actually reached, also at a truncation).
+"""
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+
+def _as_1d(name: str, x: ArrayLike) -> np.ndarray:
+    arr = np.asarray(x, dtype=np.float64)
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must be 1-D (one entry per step), got shape {arr.shape}")
+    return arr
+
+
+def _flags(name: str, x: ArrayLike, n: int) -> np.ndarray:
+    arr = np.asarray(x, dtype=bool)
+    if arr.shape != (n,):
+        raise ValueError(f"{name} must have shape ({n},) like rewards, got {arr.shape}")
+    return arr
+
+
+def _check_unit(name: str, value: float) -> None:
+    if not 0.0 <= value <= 1.0:
+        raise ValueError(f"{name} must lie in [0, 1], got {value}")
+
+
+def _episode_ends(dones: np.ndarray) -> np.ndarray:
+    """Copy of ``dones`` (N,) with the batch's last step forced to end an episode."""
+    ends = dones.copy()
+    if ends.size:
+        ends[-1] = True
+    return ends
+
+
+def discounted_return(rewards: ArrayLike, discount: float) -> np.ndarray:
+    """Full discounted return of one trajectory, repeated at every step.
+
+        q_values[t] = Σ_{t'=0}^{T-1} γ^{t'} r_{t'}      for every t
+
+    The course's trajectory-based Q estimate (no reward-to-go).
+    Example: rewards [1, 2, 3], γ = 0.5 -> 1 + 0.5·2 + 0.25·3 = 2.75 at all
+    three steps.
+
+    rewards: (T,). discount γ in [0, 1]. Returns q_values (T,), float64.
+    """
+    rewards = _as_1d("rewards", rewards)
+    _check_unit("discount", discount)
+    total = rewards @ discount ** np.arange(rewards.size, dtype=np.float64)
+    return np.full(rewards.shape, total, dtype=np.float64)
+
+
+def discounted_reward_to_go(rewards: ArrayLike, discount: float) -> np.ndarray:
+    """Discounted reward-to-go of one trajectory.
+
+        rewards_to_go[t] = Σ_{t'=t}^{T-1} γ^{t'-t} r_{t'}
+                         = r_t + γ · rewards_to_go[t+1],   rewards_to_go[T] = 0
+
+    One backward pass, linear in T. Example: rewards [1, 2, 3], γ = 0.5 ->
+    [1 + 0.5·2 + 0.25·3, 2 + 0.5·3, 3] = [2.75, 3.5, 3].
+
+    rewards: (T,). discount γ in [0, 1]. Returns rewards_to_go (T,), float64.
+    """
+    rewards = _as_1d("rewards", rewards)
+    return reward_to_go_batch(rewards, np.zeros(rewards.shape, dtype=bool), discount)
+
+
+def discounted_return_batch(rewards: ArrayLike, dones: ArrayLike, discount: float) -> np.ndarray:
+    """``discounted_return`` applied to each episode of a concatenated batch.
+
+        q_values[t] = Σ_{t'=start}^{end} γ^{t'-start} r_{t'}   for start <= t <= end
+
+    where [start, end] is the episode holding step t (ends where ``dones``).
+
+    rewards, dones: (N,). Returns q_values (N,), float64.
+    """
+    rewards = _as_1d("rewards", rewards)
+    ends = _episode_ends(_flags("dones", dones, rewards.size))
+    _check_unit("discount", discount)
+    q_values = np.empty_like(rewards)
+    start = 0
+    for end in np.flatnonzero(ends):
+        q_values[start : end + 1] = discounted_return(rewards[start : end + 1], discount)
+        start = end + 1
+    return q_values
+
+
+def reward_to_go_batch(rewards: ArrayLike, dones: ArrayLike, discount: float) -> np.ndarray:
+    """Discounted reward-to-go of each episode of a concatenated batch, no bootstrap.
+
+        rewards_to_go[t] = r_t + γ (1 − dones_t) rewards_to_go[t+1]
+
+    so the sum restarts at every episode end and nothing is added after it
+    (use ``bootstrapped_reward_to_go_batch`` to value truncated ends).
+
+    rewards, dones: (N,). Returns rewards_to_go (N,), float64.
+    """
+    rewards = _as_1d("rewards", rewards)
+    ends = _episode_ends(_flags("dones", dones, rewards.size))
+    _check_unit("discount", discount)
+    rewards_to_go = np.empty_like(rewards)
+    running = 0.0
+    for t in range(rewards.size - 1, -1, -1):
+        running = rewards[t] + discount * (0.0 if ends[t] else running)
+        rewards_to_go[t] = running
+    return rewards_to_go
+
+
+def bootstrapped_reward_to_go_batch(
+    rewards: ArrayLike,
+    next_values: ArrayLike,
+    terminated: ArrayLike,
+    truncated: ArrayLike,
+    discount: float,
+) -> np.ndarray:
+    """Reward-to-go per episode, plus γ^{T−t} V(s_T) when the episode was cut short.
+
+    For an episode of steps 0..T−1 that ends in s_T:
+
+        rewards_to_go[t] = Σ_{t'=t}^{T-1} γ^{t'-t} r_{t'} + γ^{T-t} (1 − terminated_{T-1}) V(s_T)
+
+    computed backward as
+
+        rewards_to_go[t] = r_t + γ [(1 − done_t) rewards_to_go[t+1]
+                                    + done_t (1 − terminated_t) next_values[t]]
+
+    with done_t = terminated_t or truncated_t. A termination adds nothing
+    after it (V of a terminal state is 0); a truncation keeps the value of the
+    real next observation (Pardo et al. 2018, "Time Limits in RL").
+    It equals ``gae(..., gae_lambda=1) + values``.
+
+    rewards, next_values, terminated, truncated: (N,).
+    Returns rewards_to_go (N,), float64.
+    """
+    rewards = _as_1d("rewards", rewards)
+    n = rewards.size
+    next_values = _as_1d("next_values", next_values)
+    if next_values.shape != (n,):
+        raise ValueError(f"next_values must have shape ({n},), got {next_values.shape}")
+    terminated = _flags("terminated", terminated, n)
+    ends = _episode_ends(terminated | _flags("truncated", truncated, n))
+    _check_unit("discount", discount)
+    rewards_to_go = np.empty_like(rewards)
+    running = 0.0
+    for t in range(n - 1, -1, -1):
+        if ends[t]:
+            running = 0.0 if terminated[t] else next_values[t]
+        running = rewards[t] + discount * running
+        rewards_to_go[t] = running
+    return rewards_to_go
+
+
+def gae(
+    rewards: ArrayLike,
+    values: ArrayLike,
+    next_values: ArrayLike,
+    terminated: ArrayLike,
+    truncated: ArrayLike,
+    discount: float,
+    gae_lambda: float,
+) -> np.ndarray:
+    """Generalized advantage estimation over one concatenated batch of episodes.
+
+    Schulman, Moritz, Levine, Jordan, Abbeel 2016, "High-Dimensional Continuous
+    Control Using Generalized Advantage Estimation", eqs. 11-16:
+
+        δ_t = r_t + γ (1 − terminated_t) V(s_{t+1}) − V(s_t)
+        A_t = δ_t + γ λ (1 − done_t) A_{t+1},       done_t = terminated_t or truncated_t
+            = Σ_{l=0}^{end-t} (γλ)^l δ_{t+l}          (within t's episode)
+
+    The recursion stops at every episode end. At a truncation the bootstrap
+    V(s_{t+1}) = next_values[t] (the real next observation) is kept; at a
+    termination it is dropped.
+
+    Limits: λ = 0 gives advantages = δ (one-step TD error); λ = 1 gives
+    advantages = bootstrapped_reward_to_go_batch(...) − values, i.e. the
+    discounted reward-to-go (plus γ^{T−t} V(s_T) at a truncated end) minus V.
+
+    rewards, values, next_values, terminated, truncated: (N,).
+    discount γ and gae_lambda λ in [0, 1]. Returns advantages (N,), float64.
+    """
+    rewards = _as_1d("rewards", rewards)
+    n = rewards.size
+    values = _as_1d("values", values)
+    next_values = _as_1d("next_values", next_values)
+    for name, arr in (("values", values), ("next_values", next_values)):
+        if arr.shape != (n,):
+            raise ValueError(f"{name} must have shape ({n},) like rewards, got {arr.shape}")
+    terminated = _flags("terminated", terminated, n)
+    ends = _episode_ends(terminated | _flags("truncated", truncated, n))
+    _check_unit("discount", discount)
+    _check_unit("gae_lambda", gae_lambda)
+
+    deltas = rewards + discount * np.where(terminated, 0.0, next_values) - values  # (N,)
+    advantages = np.empty_like(rewards)
+    running = 0.0
+    for t in range(n - 1, -1, -1):
+        running = deltas[t] + discount * gae_lambda * (0.0 if ends[t] else running)
+        advantages[t] = running
+    return advantages
+
+
+def normalize(x: ArrayLike, eps: float = 1e-8) -> np.ndarray:
+    """Standardize: (x − mean(x)) / (std(x) + eps), float64, same shape as x.
+
+    std is the population standard deviation (ddof = 0), so the result has
+    mean 0 and std 1 up to eps. A constant x maps to zeros.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    return (x - x.mean()) / (x.std() + eps)

@@ -1,0 +1,73 @@
+"""Run directories and the config file that lets any run be repeated."""
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from importlib import metadata
+from typing import Any
+
+CONFIG_FILE = "config.json"
+DATA_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "data")
+VERSIONED_PACKAGES = ("torch", "gymnasium", "mujoco", "numpy", "tensorboardX")
+
+
+def data_dir() -> str:
+    """Where runs go: $CS285_DATA_DIR if set, else data/ at the top of the repository."""
+    return os.environ.get("CS285_DATA_DIR") or DATA_DIR
+
+
+def make_logdir(prefix: str, exp_name: str, env_name: str) -> str:
+    """``data/<prefix><exp_name>_<env_name>_<dd-mm-YYYY_HH-MM-SS>`` (the course's naming)."""
+    root = data_dir()
+    name = f"{prefix}{exp_name}_{env_name}_{time.strftime('%d-%m-%Y_%H-%M-%S')}"
+    path = os.path.join(root, name)
+    suffix = 1
+    while os.path.exists(path):  # two runs started in the same second
+        suffix += 1
+        path = os.path.join(root, f"{name}_{suffix}")
+    os.makedirs(path)
+    return path
+
+
+def _git_commit() -> str | None:
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=os.path.dirname(os.path.abspath(__file__)),
+                             capture_output=True, text=True, timeout=5)
+        return out.stdout.strip() or None
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def versions() -> dict[str, str]:
+    out = {"python": platform.python_version()}
+    for pkg in VERSIONED_PACKAGES:
+        try:
+            out[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            pass
+    return out
+
+
+def save_config(log_dir: str, flags: dict[str, Any], **extra: Any) -> str:
+    """Write ``config.json``: every flag, the command line, package versions and git commit."""
+    config = {
+        "flags": flags,
+        "command": " ".join([os.path.basename(sys.executable)] + sys.argv),
+        "versions": versions(),
+        "git_commit": _git_commit(),
+        "started": time.strftime("%Y-%m-%d %H:%M:%S"),
+        **extra,
+    }
+    path = os.path.join(log_dir, CONFIG_FILE)
+    with open(path, "w") as f:
+        json.dump(config, f, indent=2, default=str)
+    return path
+
+
+def load_config(log_dir: str) -> dict[str, Any]:
+    with open(os.path.join(log_dir, CONFIG_FILE)) as f:
+        return json.load(f)

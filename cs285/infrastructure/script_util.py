@@ -1,0 +1,60 @@
+"""What every ``scripts/run_*.py`` shares: common flags, expert lookup, the error boundary."""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import Callable
+
+import torch
+
+from cs285.infrastructure.envs import UserError
+
+EXPERTS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "experts")
+
+
+class TrainingError(UserError):
+    """Training went wrong in a way the user must act on (e.g. a non-finite loss)."""
+
+
+def add_device_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--no_gpu", "-ngpu", action="store_true", help="run on the CPU even if CUDA is available")
+    parser.add_argument("--which_gpu", "-gpu_id", type=int, default=0, help="CUDA device index")
+
+
+def env_family(env_name: str) -> str:
+    """``Hopper-v4`` -> ``Hopper``."""
+    return env_name.split("-v")[0]
+
+
+def default_expert_policy(env_name: str) -> str:
+    return os.path.join(EXPERTS_DIR, f"{env_family(env_name)}.pkl")
+
+
+def default_expert_data(env_name: str) -> str:
+    return os.path.join(EXPERTS_DIR, f"expert_data_{env_name}.pkl")
+
+
+def require_file(path: str, what: str, flag: str) -> str:
+    if not os.path.isfile(path):
+        raise UserError(f"{what} not found: {path} (pass {flag} PATH)")
+    return path
+
+
+def single_threaded_if_parallel() -> None:
+    """Worker processes of a sweep set CS285_TORCH_THREADS=1 so runs don't fight over cores."""
+    threads = os.environ.get("CS285_TORCH_THREADS")
+    if threads:
+        torch.set_num_threads(int(threads))
+
+
+def run_main(main: Callable[[], None]) -> None:
+    """Run a script's main: user mistakes print one line and exit 2, Ctrl-C exits 130."""
+    try:
+        main()
+    except UserError as e:
+        print(f"error: {e}", file=sys.stderr)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        print("\ninterrupted", file=sys.stderr)
+        sys.exit(130)

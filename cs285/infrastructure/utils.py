@@ -1,0 +1,162 @@
+"""The one sampler (BC, DAgger, PG, eval and video all use it), seeding, and metrics.
+
+A trajectory ("path") is a dict of equal-length arrays:
+    observation (T, *ob_shape), action (T, *ac_shape), reward (T,),
+    next_observation (T, *ob_shape), terminated (T,), truncated (T,)
+and, when rendered, image_obs (F, H, W, 3) uint8 with one frame every
+``frame_skip`` steps. ``terminated`` marks a true end of the task (no
+bootstrap); ``truncated`` marks a time limit (bootstrap with V(s_T)). At most
+the last step of a path has either flag set.
+"""
+from __future__ import annotations
+
+import random
+from typing import Callable, Optional
+
+import numpy as np
+import torch
+
+from cs285.infrastructure.envs import VecEnv
+
+PolicyFn = Callable[[np.ndarray], np.ndarray]  # (n, *ob_shape) -> (n, *ac_shape)
+
+PATH_KEYS = ("observation", "action", "reward", "next_observation", "terminated", "truncated")
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, NumPy and torch. Envs are seeded by their first reset (VecEnv)."""
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def _sample(
+    env: VecEnv,
+    policy: PolicyFn,
+    *,
+    min_timesteps: Optional[int] = None,
+    ntraj: Optional[int] = None,
+    render: bool = False,
+    frame_skip: int = 1,
+) -> list[dict]:
+    """Run complete episodes in ``env`` until ``ntraj`` episodes or ``min_timesteps`` steps.
+
+    The policy is called once per vectorized step on the observations of all
+    envs with an episode in progress. With ``min_timesteps``, a new episode is
+    started only while the steps done plus the steps expected of the running
+    episodes (each at least ``env.mean_episode_length``, the mean length seen
+    in earlier calls) fall short of the target, so parallel envs add little
+    overshoot; sampling never stops before ``min_timesteps`` steps of complete
+    episodes are in.
+    """
+    n_envs = env.num_envs
+    expected_len = getattr(env, "mean_episode_length", env.max_episode_steps)
+    ob_shape = env.observation_space.shape
+    obs = np.zeros((n_envs, *ob_shape), dtype=env.observation_space.dtype)
+    steps: list[list] = [[] for _ in range(n_envs)]  # per env: (ob, ac, rew, next_ob, term, trunc)
+    frames: list[list] = [[] for _ in range(n_envs)]
+    active: list[int] = []
+    paths: list[dict] = []
+    done_steps = 0
+    started = 0
+
+    def want_another() -> bool:
+        if ntraj is not None:
+            return started < ntraj
+        projected = done_steps + sum(max(expected_len, len(steps[i])) for i in active)
+        return projected < min_timesteps
+
+    def launch(i: int) -> None:
+        nonlocal started
+        obs[i] = env.reset_one(i)
+        started += 1
+        active.append(i)
+        if render:
+            frames[i].append(env.render(i))
+
+    for i in range(n_envs):
+        if want_another():
+            launch(i)
+    while active:
+        idx = list(active)
+        actions = policy(obs[idx])
+        next_obs, rewards, terminated, truncated = env.step(idx, actions)
+        for k, i in enumerate(idx):
+            steps[i].append((obs[i].copy(), actions[k], rewards[k], next_obs[k], terminated[k], truncated[k]))
+            obs[i] = next_obs[k]
+            ended = terminated[k] or truncated[k]
+            if render and (len(steps[i]) % frame_skip == 0 or ended):
+                frames[i].append(env.render(i))
+            if ended:
+                paths.append(_to_path(steps[i], frames[i] if render else None))
+                done_steps += len(steps[i])
+                steps[i], frames[i] = [], []
+                active.remove(i)
+                if want_another():
+                    launch(i)
+    if paths:
+        env.mean_episode_length = float(np.mean([len(p["reward"]) for p in paths]))
+    return paths
+
+
+def _to_path(steps: list[tuple], frames: Optional[list]) -> dict:
+    cols = list(zip(*steps))
+    path = {
+        "observation": np.asarray(cols[0], dtype=np.float32),
+        "action": np.asarray(cols[1]),
+        "reward": np.asarray(cols[2], dtype=np.float64),
+        "next_observation": np.asarray(cols[3], dtype=np.float32),
+        "terminated": np.asarray(cols[4], dtype=bool),
+        "truncated": np.asarray(cols[5], dtype=bool),
+    }
+    if path["action"].dtype.kind == "f":
+        path["action"] = path["action"].astype(np.float32)
+    if frames is not None:
+        path["image_obs"] = np.asarray(frames, dtype=np.uint8)
+    return path
+
+
+def sample_trajectories(env: VecEnv, policy: PolicyFn, min_timesteps_per_batch: int, render: bool = False,
+                        frame_skip: int = 1) -> tuple[list[dict], int]:
+    """Complete episodes until at least ``min_timesteps_per_batch`` env steps; returns (paths, steps)."""
+    paths = _sample(env, policy, min_timesteps=min_timesteps_per_batch, render=render, frame_skip=frame_skip)
+    return paths, total_steps(paths)
+
+
+def sample_n_trajectories(env: VecEnv, policy: PolicyFn, ntraj: int, render: bool = False,
+                          frame_skip: int = 1) -> list[dict]:
+    """Exactly ``ntraj`` complete episodes."""
+    return _sample(env, policy, ntraj=ntraj, render=render, frame_skip=frame_skip)
+
+
+def sample_trajectory(env: VecEnv, policy: PolicyFn, render: bool = False, frame_skip: int = 1) -> dict:
+    """One complete episode."""
+    return sample_n_trajectories(env, policy, 1, render=render, frame_skip=frame_skip)[0]
+
+
+def total_steps(paths: list[dict]) -> int:
+    return int(sum(len(p["reward"]) for p in paths))
+
+
+def concat_paths(paths: list[dict], keys: tuple[str, ...] = PATH_KEYS) -> dict[str, np.ndarray]:
+    """Concatenate the paths' arrays along time: {key: (sum T, ...)}."""
+    return {k: np.concatenate([p[k] for p in paths]) for k in keys}
+
+
+def path_returns(paths: list[dict]) -> np.ndarray:
+    return np.array([float(np.sum(p["reward"])) for p in paths])
+
+
+def compute_metrics(train_paths: Optional[list[dict]], eval_paths: list[dict]) -> dict[str, float]:
+    """The course's per-iteration statistics (Train_* only when there are train paths)."""
+    logs: dict[str, float] = {}
+    groups = [("Eval", eval_paths)] + ([("Train", train_paths)] if train_paths else [])
+    for prefix, paths in groups:
+        returns = path_returns(paths)
+        lengths = [len(p["reward"]) for p in paths]
+        logs[f"{prefix}_AverageReturn"] = float(np.mean(returns))
+        logs[f"{prefix}_StdReturn"] = float(np.std(returns))
+        logs[f"{prefix}_MaxReturn"] = float(np.max(returns))
+        logs[f"{prefix}_MinReturn"] = float(np.min(returns))
+        logs[f"{prefix}_AverageEpLen"] = float(np.mean(lengths))
+    return logs

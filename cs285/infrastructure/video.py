@@ -1,0 +1,308 @@
+"""Headless rollout videos: a cheap render env, frame skipping, mp4 and GIF encoding.
+
+Rendering dominates the cost of a video log, so MuJoCo envs get a cheaper scene
+than gymnasium's default; measured on 2 shared CPU cores with Mesa's software
+renderer (llvmpipe), Hopper-v4 at 256x256 goes from 70-140 ms to 4-6 ms a frame
+(``scripts/benchmark_video.py``):
+
+- no shadows, reflections or skybox (scene render flags ``mjRND_*``);
+- no multisample anti-aliasing (``model.vis.quality.offsamples = 0``);
+- ground planes drawn as a grid of >= 1 m squares instead of e.g. Hopper's
+  0.125 m (a plane's third size is "spacing between square grid lines for
+  rendering" only, MuJoCo XML reference: 320x320 quads become 40x40).
+
+gymnasium's ``visual_options`` argument cannot do the first item: it writes the
+given flags into ``MjvOption.flags`` (the ``mjVIS_*`` visualisation flags), not
+into the scene's ``mjRND_*`` render flags, so the flags are set on the viewer's
+scene after the first render instead.
+
+Videos play at about ``fps`` frames per second of simulated time: the sampler
+keeps every ``frame_skip_for(env, fps)``-th frame (Hopper: dt = 8 ms, so every
+4th frame gives 31.25 fps) and reports ``video_fps(env, frame_skip)``.
+"""
+from __future__ import annotations
+
+import io
+import itertools
+import math
+import os
+import sys
+from typing import Iterable, Iterator, Optional, Sequence
+
+import imageio_ffmpeg
+import numpy as np
+from PIL import Image
+
+from cs285.infrastructure import utils
+from cs285.infrastructure.envs import UserError, VecEnv, make_env, resolve_env_id
+
+import gymnasium as gym  # after envs.py, which picks the MuJoCo GL backend
+
+MAX_NVIDEO = 2  # eval rollouts per video log
+VIDEO_TITLE = "eval_rollouts"
+MIN_PLANE_GRID_M = 1.0  # coarsest ground grid spacing we draw, in metres
+GL_FIX = ("install Mesa's EGL (apt-get install libegl1 libgl1-mesa-dri) and set MUJOCO_GL=egl, "
+          "or install OSMesa (apt-get install libosmesa6) and set MUJOCO_GL=osmesa")
+
+
+def _is_mujoco(env_id: str) -> bool:
+    entry = gym.spec(env_id).entry_point
+    module = entry if isinstance(entry, str) else getattr(entry, "__module__", "")
+    return "mujoco" in module
+
+
+def _first_line(e: Exception) -> str:
+    lines = str(e).strip().splitlines()
+    return f"{type(e).__name__}: {lines[0]}" if lines else type(e).__name__
+
+
+def _cheapen_model(model) -> None:
+    """Model settings read when the GL context is made, i.e. before the first render."""
+    import mujoco  # not at the top: with a broken MUJOCO_GL, `import mujoco` itself fails
+
+    model.vis.quality.offsamples = 0
+    planes = model.geom_type == mujoco.mjtGeom.mjGEOM_PLANE
+    model.geom_size[planes, 2] = np.maximum(model.geom_size[planes, 2], MIN_PLANE_GRID_M)
+
+
+def _cheapen_scene(scene) -> None:
+    import mujoco
+
+    for flag in (mujoco.mjtRndFlag.mjRND_SHADOW, mujoco.mjtRndFlag.mjRND_REFLECTION, mujoco.mjtRndFlag.mjRND_SKYBOX):
+        scene.flags[flag] = 0
+
+
+class OwnGLContext(gym.Wrapper):
+    """A MuJoCo render env that renders in, and frees its GL objects from, its own GL context.
+
+    gymnasium makes a viewer's context current only when it is created, and
+    frees its ``MjrContext`` whenever Python collects it, in whatever context is
+    current then: with two render envs in one process, the second renders
+    black once the first is collected (its GL object ids are deleted from the
+    second's context). So ``render`` first makes this env's context current
+    (~10 us) and ``close`` (or collection) frees the ``MjrContext`` in it.
+    """
+
+    def __init__(self, env: gym.Env):
+        super().__init__(env)
+        self._gl_freed = False
+
+    def _viewer(self):
+        return self.env.unwrapped.mujoco_renderer.viewer
+
+    def render(self):
+        viewer = self._viewer()
+        if viewer is not None and not self._gl_freed:
+            viewer.make_context_current()
+        return self.env.render()
+
+    def _free_gl(self) -> None:
+        viewer = self._viewer()
+        if viewer is not None and not self._gl_freed:
+            self._gl_freed = True
+            viewer.make_context_current()
+            viewer.con.free()
+
+    def close(self) -> None:
+        self._free_gl()
+        super().close()
+
+    def __del__(self):
+        try:
+            self._free_gl()
+        except Exception:  # interpreter shutdown: GL may be gone already
+            pass
+
+
+def make_render_env(env_name: str, width: int = 256, height: int = 256, cheap_scene: bool = True,
+                    **make_kwargs) -> gym.Env:
+    """A gymnasium env whose ``render()`` returns (height, width, 3) uint8 frames.
+
+    MuJoCo envs render headless at ``width`` x ``height`` with the cheap scene
+    (module docstring) unless ``cheap_scene=False``; other envs (CartPole,
+    LunarLander) render at their own size. ``make_kwargs`` go to ``make_env``
+    (seed, ep_len, env kwargs). The env has been reset once and rendered once
+    to check that rendering works.
+
+    Raises ``UserError`` (one line, says how to fix it) when no frame can be
+    rendered, e.g. no OpenGL backend, so a caller can turn videos off instead.
+    """
+    env_id = resolve_env_id(env_name)
+    mujoco_env = _is_mujoco(env_id)
+    if mujoco_env:
+        make_kwargs.update(width=width, height=height)
+    elif not os.environ.get("DISPLAY"):
+        os.environ.setdefault("SDL_VIDEODRIVER", "dummy")  # pygame renders off-screen
+    gl = os.environ.get("MUJOCO_GL")
+    try:
+        env = make_env(env_id, render=True, **make_kwargs)
+        if mujoco_env and cheap_scene:
+            _cheapen_model(env.unwrapped.model)
+        env.reset()
+        frame = env.render()
+    except UserError:
+        raise
+    except gym.error.DependencyNotInstalled as e:
+        raise UserError(f"cannot render {env_id}: {e}") from None
+    except Exception as e:  # no GL backend fails at `import mujoco` or at the first render
+        if not mujoco_env:
+            raise UserError(f"cannot render {env_id}: {_first_line(e)}") from None
+        raise UserError(f"cannot render {env_id} with MUJOCO_GL={gl!r} ({_first_line(e)}); "
+                        f"to fix, {GL_FIX}; or turn videos off") from None
+    if not (isinstance(frame, np.ndarray) and frame.ndim == 3):
+        raise UserError(f"cannot render {env_id}: render() gave {type(frame).__name__}, not an RGB array")
+    if mujoco_env:
+        if cheap_scene:
+            _cheapen_scene(env.unwrapped.mujoco_renderer.viewer.scn)
+        env = OwnGLContext(env)
+    return env
+
+
+def _env_dt(env: gym.Env) -> float:
+    """Simulated seconds per env step (MuJoCo: ``dt``; others: 1 / render_fps)."""
+    dt = getattr(env.unwrapped, "dt", None)
+    if dt:
+        return float(dt)
+    return 1.0 / float(env.metadata.get("render_fps") or 30)
+
+
+def frame_skip_for(env: gym.Env, fps: float = 30) -> int:
+    """Keep every k-th step's frame, k = round(1 / (dt * fps)) >= 1, for ~``fps`` video."""
+    return max(1, round(1.0 / (_env_dt(env) * fps)))
+
+
+def video_fps(env: gym.Env, frame_skip: int) -> float:
+    """Real-time playback rate of frames kept every ``frame_skip`` steps: 1 / (dt * frame_skip)."""
+    return 1.0 / (_env_dt(env) * frame_skip)
+
+
+def iter_tiled(videos: Sequence[np.ndarray]) -> Iterator[np.ndarray]:
+    """Side by side, one frame at a time: n videos (T_i, H, W, 3) -> max T_i frames (H, n*W, 3).
+
+    A shorter rollout (it ended early) holds its last frame. Frame by frame, so
+    1000-frame videos never need a second full-size copy in memory. Shapes are
+    checked here, not when the first frame is drawn.
+    """
+    if len(videos) == 0:
+        raise ValueError("no videos to tile")
+    h, w = videos[0].shape[1:3]
+    for i, v in enumerate(videos):
+        if v.ndim != 4 or v.shape[1:] != (h, w, 3) or len(v) == 0:
+            raise ValueError(f"video {i} has shape {v.shape}; expected (T>0, {h}, {w}, 3)")
+    length = max(len(v) for v in videos)
+    return (np.concatenate([v[min(t, len(v) - 1)] for v in videos], axis=1) for t in range(length))
+
+
+def encode_mp4(frames: np.ndarray | Iterable[np.ndarray], path: str, fps: float, crf: int = 28) -> None:
+    """Write (T, H, W, 3) uint8 frames (an array or an iterable of (H, W, 3)) as H.264 to ``path``.
+
+    yuv420p, so browsers play it; odd sizes are padded by one edge pixel, as
+    yuv420p needs even ones. ``crf`` is x264's constant quality (0 lossless ..
+    51 worst): 28 keeps Hopper's checkered floor readable at ~80 kB for
+    2 x 1000 steps at 31 fps, 512x256.
+    """
+    frames = iter(frames)
+    first = next(frames, None)
+    if first is None:
+        raise ValueError("no frames to encode")
+    h, w = first.shape[:2]
+    pad = ((0, h % 2), (0, w % 2), (0, 0))
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    writer = imageio_ffmpeg.write_frames(
+        path, (w + w % 2, h + h % 2), fps=fps, codec="libx264", pix_fmt_out="yuv420p", quality=None,
+        macro_block_size=2, ffmpeg_log_level="error", output_params=["-preset", "veryfast", "-crf", str(crf)])
+    writer.send(None)  # start ffmpeg
+    try:
+        for f in itertools.chain([first], frames):
+            f = np.asarray(f, dtype=np.uint8)
+            writer.send(np.ascontiguousarray(np.pad(f, pad, mode="edge") if h % 2 or w % 2 else f))
+    finally:
+        writer.close()
+
+
+def gif_frame_step(fps: float, max_fps: float = 15) -> int:
+    """Keep every k-th frame in the GIF, k = max(1, round(fps / max_fps))."""
+    return max(1, round(fps / max_fps))
+
+
+def encode_gif(frames: np.ndarray | Iterable[np.ndarray], fps: float, max_height: int = 128,
+               max_fps: float = 15, colors: int = 64) -> bytes:
+    """Animated GIF bytes of (T, H, W, 3) uint8 frames, small enough for TensorBoard.
+
+    Every ``gif_frame_step(fps, max_fps)``-th frame is kept, box-downscaled by
+    k = ceil(H / max_height), and all share one ``colors``-colour palette
+    (median cut over <= 8 frames, no dithering: much faster than a palette per
+    frame, and smaller). Pillow merges identical consecutive frames into one
+    longer frame, so the total duration, not the frame count, is exact.
+    """
+    step = gif_frame_step(fps, max_fps)
+    small = []
+    for f in itertools.islice(frames, 0, None, step):
+        im = Image.fromarray(np.ascontiguousarray(f, dtype=np.uint8))
+        small.append(im.reduce(max(1, math.ceil(im.height / max_height))))
+    if not small:
+        raise ValueError("no frames to encode")
+    sample = np.linspace(0, len(small) - 1, min(8, len(small))).astype(int)
+    montage = Image.fromarray(np.concatenate([np.asarray(small[i]) for i in sample], axis=0))
+    palette = montage.quantize(colors=colors, method=Image.Quantize.MEDIANCUT)
+    indexed = [im.quantize(palette=palette, dither=Image.Dither.NONE) for im in small]
+    buf = io.BytesIO()
+    indexed[0].save(buf, format="GIF", save_all=True, append_images=indexed[1:],
+                    duration=round(1000 * step / fps), loop=0)
+    return buf.getvalue()
+
+
+class VideoRecorder:
+    """Every video log of a run: one render env, made once, and ``n_videos`` eval rollouts per log.
+
+    If rendering does not work here (``make_render_env`` raised ``UserError``),
+    it prints a one-line warning and ``log`` does nothing, so training goes on
+    without videos.
+    """
+
+    def __init__(self, env_name: str, ep_len: Optional[int] = None, seed: Optional[int] = None,
+                 n_videos: int = MAX_NVIDEO, fps: float = 30, width: int = 256, height: int = 256):
+        self.n_videos = n_videos
+        self.env: Optional[VecEnv] = None
+        try:
+            env = make_render_env(env_name, width, height, seed=seed, ep_len=ep_len)
+        except UserError as e:
+            print(f"warning: videos off: {e}", file=sys.stderr)
+            return
+        self.frame_skip = frame_skip_for(env, fps)
+        self.fps = video_fps(env, self.frame_skip)
+        self.env = VecEnv.from_envs([env], seed=seed)
+
+    @property
+    def enabled(self) -> bool:
+        return self.env is not None
+
+    def log(self, logger, policy: utils.PolicyFn, step: int) -> Optional[str]:
+        """Render ``n_videos`` episodes of ``policy`` and log them (``Logger.log_paths_as_videos``).
+
+        Returns the mp4's path, or None when videos are off.
+        """
+        if self.env is None:
+            return None
+        paths = utils.sample_n_trajectories(self.env, policy, self.n_videos, render=True,
+                                            frame_skip=self.frame_skip)
+        return logger.log_paths_as_videos(paths, step, max_videos_to_save=self.n_videos, fps=self.fps,
+                                          video_title=VIDEO_TITLE)
+
+    def close(self) -> None:
+        if self.env is not None:
+            self.env.close()
+            self.env = None
+
+
+def save_policy_video(env_name: str, policy: utils.PolicyFn, path: str, seed: int = 0,
+                      ep_len: Optional[int] = None, fps: float = 30, size: int = 256) -> None:
+    """Render one episode of ``policy`` (reset with ``seed``) to an mp4 at ``path``."""
+    env = make_render_env(env_name, size, size, seed=seed, ep_len=ep_len)
+    frame_skip = frame_skip_for(env, fps)
+    vec = VecEnv.from_envs([env], seed=seed)
+    try:
+        path_ = utils.sample_trajectory(vec, policy, render=True, frame_skip=frame_skip)
+        encode_mp4(path_["image_obs"], path, video_fps(env, frame_skip))
+    finally:
+        vec.close()

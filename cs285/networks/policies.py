@@ -1,0 +1,125 @@
+"""Policy networks: observations -> action distributions.
+
+``MLPPolicy`` is the course's policy for every homework: a categorical
+distribution over logits for discrete actions, or a diagonal Gaussian with a
+state-independent learned log-std for continuous ones. Networks own no loss
+and no optimizer: agents do.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+import torch
+from torch import distributions, nn
+
+from cs285.infrastructure import pytorch_util as ptu
+
+
+class MLPPolicy(nn.Module):
+    def __init__(self, ac_dim: int, ob_dim: int, discrete: bool, n_layers: int, layer_size: int):
+        super().__init__()
+        self.ac_dim, self.ob_dim, self.discrete = ac_dim, ob_dim, discrete
+        self.config = dict(ac_dim=ac_dim, ob_dim=ob_dim, discrete=discrete, n_layers=n_layers, layer_size=layer_size)
+        if discrete:
+            self.logits_net = ptu.build_mlp(ob_dim, ac_dim, n_layers, layer_size)
+        else:
+            self.mean_net = ptu.build_mlp(ob_dim, ac_dim, n_layers, layer_size)
+            self.logstd = nn.Parameter(torch.zeros(ac_dim))
+        self.to(ptu.device)
+
+    def forward(self, obs: torch.Tensor) -> distributions.Distribution:
+        """obs (batch, ob_dim) -> a distribution with batch shape (batch,)."""
+        if self.discrete:
+            return distributions.Categorical(logits=self.logits_net(obs), validate_args=False)
+        normal = distributions.Normal(self.mean_net(obs), self.logstd.exp(), validate_args=False)
+        return distributions.Independent(normal, 1, validate_args=False)
+
+    def mode(self, obs: torch.Tensor) -> torch.Tensor:
+        """The most likely action: argmax logits, or the Gaussian mean."""
+        if self.discrete:
+            return self.logits_net(obs).argmax(-1)
+        return self.mean_net(obs)
+
+    @torch.inference_mode()
+    def get_action(self, obs: np.ndarray, deterministic: bool = False) -> np.ndarray:
+        """(batch, ob_dim) or (ob_dim,) numpy -> actions as numpy, sampled unless ``deterministic``.
+
+        Samples without building a distribution object (the sampler calls this
+        once per vectorized env step, so its overhead is on the hot path).
+        """
+        single = obs.ndim == 1
+        obs_t = ptu.from_numpy(obs[None] if single else obs)
+        if deterministic:
+            action = self.mode(obs_t)
+        elif self.discrete:
+            action = torch.multinomial(torch.softmax(self.logits_net(obs_t), -1), 1).squeeze(-1)
+        else:
+            mean = self.mean_net(obs_t)
+            action = mean + self.logstd.exp() * torch.randn_like(mean)
+        action = ptu.to_numpy(action)
+        return action[0] if single else action
+
+    def act_deterministic(self, obs: np.ndarray) -> np.ndarray:
+        return self.get_action(obs, deterministic=True)
+
+    def rollout_fn(self, deterministic: bool = False) -> Callable[[np.ndarray], np.ndarray]:
+        """A NumPy copy of the current policy for the sampler's hot loop.
+
+        Same outputs as ``get_action`` (up to float rounding) for ~1/6 of the
+        per-call cost at rollout batch sizes, because each torch op carries
+        microseconds of dispatch overhead. The weights are copied now: call it
+        again after an update. Noise comes from a generator seeded from torch's
+        RNG, so runs stay reproducible under ``torch.manual_seed``.
+        """
+        net = self.logits_net if self.discrete else self.mean_net
+        forward = numpy_mlp(net)
+        rng = np.random.default_rng(int(torch.randint(2**62, ())))
+        std = None if self.discrete else ptu.to_numpy(self.logstd.exp()).astype(np.float64)
+
+        def act(obs: np.ndarray) -> np.ndarray:
+            out = forward(obs)
+            if self.discrete:
+                if deterministic:
+                    return out.argmax(-1)
+                p = np.exp(out - out.max(-1, keepdims=True))
+                p /= p.sum(-1, keepdims=True)
+                u = rng.random((len(p), 1))
+                return np.minimum((p.cumsum(-1) < u).sum(-1), p.shape[-1] - 1)
+            if deterministic:
+                return out.astype(np.float32)
+            return (out + std * rng.standard_normal(out.shape)).astype(np.float32)
+
+        return act
+
+
+_NUMPY_ACTIVATIONS: dict[type, Callable[[np.ndarray], np.ndarray]] = {
+    nn.Tanh: np.tanh,
+    nn.ReLU: lambda x: np.maximum(x, 0.0),
+    nn.Identity: lambda x: x,
+    nn.Sigmoid: lambda x: 1.0 / (1.0 + np.exp(-x)),
+}
+
+
+def numpy_mlp(net: nn.Sequential) -> Callable[[np.ndarray], np.ndarray]:
+    """Snapshot a ``build_mlp`` network as a NumPy function (batch, in) -> (batch, out), float64."""
+    ops: list[Callable[[np.ndarray], np.ndarray]] = []
+    for layer in net:
+        if isinstance(layer, nn.Linear):
+            w = ptu.to_numpy(layer.weight).T.astype(np.float64)
+            b = ptu.to_numpy(layer.bias).astype(np.float64)
+            ops.append(lambda x, w=w, b=b: x @ w + b)
+        elif isinstance(layer, nn.LeakyReLU):
+            ops.append(lambda x, s=layer.negative_slope: np.where(x > 0, x, s * x))
+        elif type(layer) in _NUMPY_ACTIVATIONS:
+            ops.append(_NUMPY_ACTIVATIONS[type(layer)])
+        else:
+            raise TypeError(f"no NumPy version of {type(layer).__name__}")
+
+    def forward(x: np.ndarray) -> np.ndarray:
+        x = np.asarray(x, dtype=np.float64)
+        for op in ops:
+            x = op(x)
+        return x
+
+    return forward

@@ -1,0 +1,47 @@
+"""Evaluate a saved policy: mean ± std return of deterministic episodes, seeds 0..n-1.
+
+    python scripts/eval_policy.py --policy experts/Hopper.pkl --env Hopper-v4 --n_episodes 10 [--video out.mp4]
+
+Reads shipped experts, course-schema expert pickles and ``--save_params``
+checkpoints (policy_itr_*.pt). Episode i starts from ``env.reset(seed=i)``.
+"""
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+import torch
+
+from cs285.infrastructure import utils
+from cs285.infrastructure.envs import VecEnv
+from cs285.infrastructure.script_util import run_main
+from cs285.infrastructure.video import save_policy_video
+from cs285.policies.load import load_policy
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--policy", required=True, help="expert .pkl or policy_itr_*.pt")
+    p.add_argument("--env", "--env_name", dest="env_name", required=True)
+    p.add_argument("--n_episodes", type=int, default=10)
+    p.add_argument("--ep_len", type=int, help="max episode length (default: the env's limit)")
+    p.add_argument("--video", help="also record the first episode to this .mp4")
+    args = p.parse_args()
+    torch.set_num_threads(1)
+    policy, what = load_policy(args.policy)
+    # One env per episode, env i seeded with i: episode i is the same whatever n is.
+    env = VecEnv(args.env_name, args.n_episodes, seed=0, ep_len=args.ep_len)
+    paths = utils.sample_n_trajectories(env, policy, args.n_episodes)
+    returns = utils.path_returns(paths)
+    lengths = [len(p["reward"]) for p in paths]
+    print(f"{args.policy}: {what}")
+    print(f"returns: {' '.join(f'{r:.1f}' for r in returns)}")
+    print(f"{args.env_name}: {np.mean(returns):.1f} ± {np.std(returns):.1f} over {args.n_episodes} episodes "
+          f"(seeds 0..{args.n_episodes - 1}), mean length {np.mean(lengths):.0f}")
+    if args.video:
+        save_policy_video(args.env_name, policy, args.video, seed=0, ep_len=args.ep_len)
+        print(f"video: {args.video}")
+
+
+if __name__ == "__main__":
+    run_main(main)

@@ -1,0 +1,185 @@
+"""hw1: behavioral cloning and DAgger.
+
+    python scripts/run_hw1.py --env Hopper-v4 --do_dagger
+    tensorboard --logdir data
+
+Flags, short forms and defaults follow the course's run_hw1.py. On top of it:
+``--env`` spells ``--env_name``; the expert policy and data default to the
+shipped files in experts/; ``--exp_name`` defaults to bc / dagger; ``--n_iter``
+defaults to 10 with --do_dagger, else 1; BC with n_iter > 1 keeps training on
+the expert data alone; ``--seed`` takes several values (one run each).
+"""
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import time
+
+import numpy as np
+from tqdm import tqdm
+
+from cs285.agents.bc_agent import BCAgent
+from cs285.infrastructure import pytorch_util as ptu
+from cs285.infrastructure import utils
+from cs285.infrastructure.envs import UserError, VecEnv
+from cs285.infrastructure.expert_data import load_expert_data
+from cs285.infrastructure.logger import Logger
+from cs285.infrastructure.replay_buffer import ReplayBuffer
+from cs285.infrastructure.run_config import make_logdir, save_config
+from cs285.infrastructure.script_util import (TrainingError, add_device_args, default_expert_data,
+                                              default_expert_policy, require_file, run_main,
+                                              single_threaded_if_parallel)
+from cs285.infrastructure.video import VideoRecorder
+from cs285.policies.loaded_gaussian_policy import LoadedGaussianPolicy
+
+N_SAMPLING_ENVS = 8  # envs stepped together by the sampler
+EVAL_SEED_OFFSET = 10_000  # eval episodes never share seeds with training episodes
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--expert_policy_file", "-epf", help="default: experts/<EnvFamily>.pkl")
+    p.add_argument("--expert_data", "-ed", help="default: experts/expert_data_<env>.pkl")
+    p.add_argument("--env_name", "-env", "--env", required=True, help="e.g. Ant-v4, HalfCheetah-v4, Hopper-v4")
+    p.add_argument("--exp_name", "-exp", help="default: bc, or dagger with --do_dagger")
+    p.add_argument("--do_dagger", action="store_true")
+    p.add_argument("--ep_len", type=int, help="max episode length (default: the env's time limit)")
+    p.add_argument("--num_agent_train_steps_per_iter", type=int, default=1000)
+    p.add_argument("--n_iter", "-n", type=int, help="default: 10 with --do_dagger, else 1")
+    p.add_argument("--batch_size", type=int, default=1000, help="env steps collected per DAgger iteration")
+    p.add_argument("--eval_batch_size", type=int, default=1000, help="env steps of evaluation per logged iteration")
+    p.add_argument("--train_batch_size", type=int, default=100, help="samples per gradient step")
+    p.add_argument("--n_layers", type=int, default=2)
+    p.add_argument("--size", type=int, default=64)
+    p.add_argument("--learning_rate", "-lr", type=float, default=5e-3)
+    p.add_argument("--video_log_freq", type=int, default=5, help="-1 turns videos off")
+    p.add_argument("--scalar_log_freq", type=int, default=1)
+    add_device_args(p)
+    p.add_argument("--max_replay_buffer_size", type=int, default=1_000_000)
+    p.add_argument("--save_params", action="store_true", help="save the policy after every iteration")
+    p.add_argument("--seed", type=int, nargs="+", default=[1], help="one run per seed")
+    return p
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    args = build_parser().parse_args(argv)
+    if args.n_iter is None:
+        args.n_iter = 10 if args.do_dagger else 1
+    if args.exp_name is None:
+        args.exp_name = "dagger" if args.do_dagger else "bc"
+    if args.expert_policy_file is None:
+        args.expert_policy_file = default_expert_policy(args.env_name)
+    if args.expert_data is None:
+        args.expert_data = default_expert_data(args.env_name)
+    for name in ("n_iter", "batch_size", "eval_batch_size", "train_batch_size", "num_agent_train_steps_per_iter"):
+        if getattr(args, name) < 1:
+            raise UserError(f"--{name} must be at least 1 (got {getattr(args, name)})")
+    return args
+
+
+def relabel_with_expert(paths: list[dict], expert: LoadedGaussianPolicy) -> None:
+    """DAgger: replace each path's actions with the expert's, one batched expert call."""
+    labels = expert.get_action(np.concatenate([p["observation"] for p in paths]))
+    start = 0
+    for p in paths:
+        n = len(p["observation"])
+        p["action"] = labels[start:start + n].astype(np.float32)
+        start += n
+
+
+def train(agent: BCAgent, buffer: ReplayBuffer, args: argparse.Namespace, rng: np.random.Generator,
+          itr: int) -> dict[str, float]:
+    log: dict[str, float] = {}
+    steps = range(args.num_agent_train_steps_per_iter)
+    for _ in tqdm(steps, desc=f"iter {itr} training", leave=False, disable=None, mininterval=0.5):
+        batch = buffer.sample(args.train_batch_size, rng)
+        log = agent.update(batch.observations, batch.actions)
+    if not all(math.isfinite(v) for v in log.values()):
+        raise TrainingError(f"the training loss became {log} at iteration {itr}; lower --learning_rate")
+    return log
+
+
+def run(args: argparse.Namespace, seed: int) -> dict[str, float]:
+    """One BC / DAgger run; returns the last iteration's logs."""
+    utils.seed_everything(seed)
+    rng = np.random.default_rng(seed)
+    env = VecEnv(args.env_name, N_SAMPLING_ENVS, seed=seed, ep_len=args.ep_len)
+    expert = LoadedGaussianPolicy(require_file(args.expert_policy_file, "expert policy", "--expert_policy_file"))
+    expert_paths = load_expert_data(require_file(args.expert_data, "expert data", "--expert_data"))
+    eval_env = VecEnv(args.env_name, N_SAMPLING_ENVS, seed=seed + EVAL_SEED_OFFSET, ep_len=args.ep_len)
+    if env.discrete:
+        raise UserError(f"{args.env_name} has discrete actions; hw1's experts and BC are for continuous control")
+    ob_dim, ac_dim = env.observation_space.shape[0], env.action_space.shape[0]
+    expert.check_fits(ob_dim, ac_dim, args.env_name)
+    data_shape = expert_paths[0]["observation"].shape[1:]
+    if data_shape != (ob_dim,):
+        raise UserError(f"expert data {args.expert_data} has observations of shape {data_shape} but "
+                        f"{args.env_name} gives ({ob_dim},): pass the data for this env with --expert_data")
+    agent = BCAgent(ob_dim, ac_dim, False, args.n_layers, args.size, args.learning_rate)
+    buffer = ReplayBuffer(args.max_replay_buffer_size, ob_dim, ac_dim)
+
+    log_dir = make_logdir("q2_" if args.do_dagger else "q1_", args.exp_name, args.env_name)
+    save_config(log_dir, {**vars(args), "seed": seed})
+    print(f"Logging to {log_dir}")
+    videos = VideoRecorder(args.env_name, ep_len=args.ep_len, seed=seed) if args.video_log_freq > 0 else None
+    logger = Logger(log_dir)
+    start, total_envsteps, logs = time.time(), 0, {}
+    try:
+        for itr in range(args.n_iter):
+            print(f"\n********** Iteration {itr} ************")
+            if itr == 0:
+                paths, envsteps = expert_paths, 0
+            elif args.do_dagger:
+                paths, envsteps = utils.sample_trajectories(env, agent.policy.rollout_fn(), args.batch_size)
+                relabel_with_expert(paths, expert)
+            else:  # BC past the first iteration: more steps on the same expert data, no new labels
+                paths, envsteps = [], 0
+            total_envsteps += envsteps
+            if paths:
+                buffer.add_rollouts(paths)
+            train_log = train(agent, buffer, args, rng, itr)
+
+            if videos is not None and itr % args.video_log_freq == 0:
+                videos.log(logger, agent.policy.rollout_fn(deterministic=True), itr)
+            if itr % args.scalar_log_freq == 0 or itr == args.n_iter - 1:
+                eval_paths, _ = utils.sample_trajectories(eval_env, agent.policy.rollout_fn(deterministic=True),
+                                                          args.eval_batch_size)
+                logs = utils.compute_metrics(paths, eval_paths)
+                logs.update(train_log)
+                logs["Train_EnvstepsSoFar"] = total_envsteps
+                logs["TimeSinceStart"] = time.time() - start
+                if itr == 0:
+                    logs["Initial_DataCollection_AverageReturn"] = logs["Train_AverageReturn"]
+                for key, value in logs.items():
+                    print(f"{key} : {value}")
+                logger.log_scalars(logs, itr)
+                logger.dump()
+            if args.save_params:
+                agent.save(os.path.join(log_dir, f"policy_itr_{itr}.pt"))
+    except KeyboardInterrupt:
+        print(f"\nInterrupted; the iterations so far are saved in {log_dir}")
+        raise
+    finally:
+        logger.close()
+        if videos is not None:
+            videos.close()
+        env.close()
+        eval_env.close()
+    expert_return = float(np.mean(utils.path_returns(expert_paths)))
+    final = logs["Eval_AverageReturn"]
+    print(f"\nDone in {time.time() - start:.1f}s. Final Eval_AverageReturn {final:.1f} ± {logs['Eval_StdReturn']:.1f}"
+          f" | expert {expert_return:.1f} | {100 * final / expert_return:.1f}% of expert | {log_dir}")
+    return logs
+
+
+def main() -> None:
+    single_threaded_if_parallel()
+    args = parse_args()
+    ptu.init_gpu(not args.no_gpu, args.which_gpu)
+    for seed in args.seed:
+        run(args, seed)
+
+
+if __name__ == "__main__":
+    run_main(main)

@@ -1,0 +1,25 @@
+from setuptools import find_packages, setup
+
+setup(
+    name="cs285",
+    version="0.1.0",
+    description="A fast, faithful runner for CS285-style deep RL homework (BC, DAgger, policy gradients)",
+    packages=find_packages(include=["cs285", "cs285.*"]),
+    python_requires=">=3.10",
+    install_requires=[
+        "torch>=2.1",
+        "gymnasium[mujoco,classic-control]>=1.0,<2",
+        "mujoco>=3.1",
+        "numpy>=1.24",
+        "tensorboardX>=2.6",
+        "tensorboard>=2.14",
+        "imageio>=2.31",
+        "imageio-ffmpeg>=0.4.9",
+        "tqdm>=4.60",
+    ],
+    extras_require={
+        "test": ["pytest>=7"],
+        "box2d": ["gymnasium[box2d]>=1.0,<2"],
+        "plot": ["matplotlib>=3.7"],
+    },
+)
