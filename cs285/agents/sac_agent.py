@@ -1,0 +1,259 @@
+"""Soft actor-critic with automatic entropy tuning (Haarnoja et al. 2018,
+arXiv:1801.01290 and arXiv:1812.05905).
+
+Networks (all ReLU MLPs, 256 x 256):
+- actor: s -> (mu, log_std); u ~ N(mu, std), a = action_low + (tanh(u) + 1) / 2 * (action_high - action_low)
+- twin critics Q_1, Q_2: (s, a) -> R, evaluated as one batched network (``TwinQ``)
+- Polyak-averaged copies Q_targ_1, Q_targ_2 (target_tau = 0.005)
+
+One ``update`` on a batch (s, a, r, s', terminated) of the replay buffer:
+1. critic:  y = r + gamma (1 - terminated) (min_i Q_targ_i(s', a') - alpha log pi(a'|s')),  a' ~ pi(.|s')
+            critic_loss = sum_i mean_batch (Q_i(s, a) - y)^2 / 2
+   Only ``terminated`` stops the bootstrap; a time-limit truncation is stored
+   with terminated = 0 and keeps y's bootstrap term (SB3, CleanRL SAC).
+2. actor:   actor_loss = mean_batch (alpha log pi(a~|s) - min_i Q_i(s, a~)),  a~ ~ pi(.|s) reparameterized
+3. alpha:   alpha_loss = -mean_batch log_alpha (log pi(a~|s) + target_entropy),  target_entropy = -|A|
+4. targets: theta_targ <- (1 - tau) theta_targ + tau theta
+"""
+from __future__ import annotations
+
+import math
+from typing import Optional
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from cs285.infrastructure import pytorch_util as ptu
+from cs285.infrastructure.replay_buffer import Batch
+
+LOG_STD_MIN = -20.0  # clamp of the actor's log std, as in the SAC reference code
+LOG_STD_MAX = 2.0
+LOG_2 = math.log(2.0)
+
+
+def squashed_gaussian_log_prob(u: torch.Tensor, mu: torch.Tensor, log_std: torch.Tensor,
+                               log_scale_sum: float = 0.0) -> torch.Tensor:
+    """log density of a = bias + scale * tanh(u), u ~ N(mu, exp(log_std)^2), per row.
+
+    Change of variables (SAC paper, appendix C):
+        log pi(a|s) = sum_j [log N(u_j; mu_j, std_j) - log(1 - tanh(u_j)^2)] - sum_j log scale_j
+    with the numerically stable identity log(1 - tanh(u)^2) = 2 (log 2 - u - softplus(-2u)).
+    Shapes: u, mu, log_std (batch, ac_dim) -> (batch,).
+    """
+    z = (u - mu) * torch.exp(-log_std)
+    log_normal = -0.5 * z.pow(2) - log_std - 0.5 * math.log(2 * math.pi)
+    log_det_tanh = 2.0 * (LOG_2 - u - F.softplus(-2.0 * u))
+    return (log_normal - log_det_tanh).sum(-1) - log_scale_sum
+
+
+class TwinQ(nn.Module):
+    """``n_critics`` Q MLPs stored as stacked weights (n, in, out) so that one
+    ``torch.baddbmm`` per layer evaluates all of them: (batch, ob+ac) -> (n, batch)."""
+
+    def __init__(self, in_dim: int, hidden: tuple[int, ...] = (256, 256), n_critics: int = 2):
+        super().__init__()
+        sizes = [in_dim, *hidden, 1]
+        self.weights = nn.ParameterList()
+        self.biases = nn.ParameterList()
+        for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
+            # nn.Linear's default init: U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for weight and bias
+            bound = 1.0 / math.sqrt(fan_in)
+            self.weights.append(nn.Parameter(torch.empty(n_critics, fan_in, fan_out).uniform_(-bound, bound)))
+            self.biases.append(nn.Parameter(torch.empty(n_critics, 1, fan_out).uniform_(-bound, bound)))
+        self.n_critics = n_critics
+
+    def forward(self, obs: torch.Tensor, actions: torch.Tensor, detach_params: bool = False) -> torch.Tensor:
+        """Q values (n_critics, batch). ``detach_params``: gradients reach the inputs only
+        (the actor loss must not leave gradients on the critics)."""
+        x = torch.cat([obs, actions], dim=-1)  # (batch, in_dim)
+        n_layers = len(self.weights)
+        for k in range(n_layers):
+            w, b = self.weights[k], self.biases[k]
+            if detach_params:
+                w, b = w.detach(), b.detach()
+            if k == 0:  # shared input: one (batch, in) @ (in, n*out) matmul for all critics
+                n, fan_in, fan_out = w.shape
+                x = torch.addmm(b.permute(1, 0, 2).reshape(1, n * fan_out), x,
+                                w.permute(1, 0, 2).reshape(fan_in, n * fan_out))
+                x = x.view(-1, n, fan_out).transpose(0, 1)  # (n, batch, out)
+            else:
+                x = torch.baddbmm(b, x, w)
+            if k < n_layers - 1:
+                x = torch.relu(x)
+        return x.squeeze(-1)
+
+
+def _adam(params, lr: float) -> torch.optim.Optimizer:
+    try:
+        return torch.optim.Adam(params, lr=lr, fused=True)
+    except (RuntimeError, TypeError):
+        return torch.optim.Adam(params, lr=lr, foreach=True)
+
+
+class SACAgent:
+    def __init__(
+        self,
+        ob_dim: int,
+        ac_dim: int,
+        action_low: np.ndarray,
+        action_high: np.ndarray,
+        hidden_size: int = 256,
+        n_layers: int = 2,
+        discount: float = 0.99,
+        target_tau: float = 0.005,
+        learning_rate: float = 3e-4,
+        init_alpha: float = 1.0,
+        target_entropy: Optional[float] = None,
+    ):
+        """action_low, action_high: (ac_dim,) finite env action bounds.
+        target_entropy defaults to -ac_dim (SAC v2 heuristic)."""
+        self.ob_dim, self.ac_dim = ob_dim, ac_dim
+        self.hidden_size, self.n_layers = hidden_size, n_layers
+        self.discount, self.target_tau = discount, target_tau
+        self.target_entropy = -float(ac_dim) if target_entropy is None else float(target_entropy)
+        low = np.asarray(action_low, dtype=np.float32)
+        high = np.asarray(action_high, dtype=np.float32)
+        if not (np.all(np.isfinite(low)) and np.all(np.isfinite(high))):
+            raise ValueError("SAC squashes actions with tanh and needs finite action bounds")
+        self.action_low, self.action_high = low, high
+        self.action_scale = ptu.from_numpy((high - low) / 2.0)  # (ac_dim,)
+        self.action_bias = ptu.from_numpy((high + low) / 2.0)
+        self.log_scale_sum = float(np.log((high - low) / 2.0).sum())
+
+        self.actor = ptu.build_mlp(ob_dim, 2 * ac_dim, n_layers, hidden_size, "relu").to(ptu.device)
+        self.critic = TwinQ(ob_dim + ac_dim, (hidden_size,) * n_layers).to(ptu.device)
+        self.critic_target = TwinQ(ob_dim + ac_dim, (hidden_size,) * n_layers).to(ptu.device)
+        self.critic_target.load_state_dict(self.critic.state_dict())
+        self.critic_target.requires_grad_(False)
+        self.log_alpha = torch.tensor(math.log(init_alpha), device=ptu.device, requires_grad=True)
+
+        self.critic_optimizer = _adam(self.critic.parameters(), learning_rate)
+        # actor and log_alpha share one Adam (two independent parameter sets: the actor loss
+        # sees alpha detached and the alpha loss sees log pi detached), saving one step per update
+        self.actor_optimizer = _adam([*self.actor.parameters(), self.log_alpha], learning_rate)
+        self._critic_params = list(self.critic.parameters())
+        self._target_params = list(self.critic_target.parameters())
+
+    # ---- policy -------------------------------------------------------------------------
+    def _dist_params(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        mu, log_std = self.actor(obs).chunk(2, dim=-1)
+        return mu, log_std.clamp(LOG_STD_MIN, LOG_STD_MAX)
+
+    def _squash(self, u: torch.Tensor) -> torch.Tensor:
+        return self.action_bias + self.action_scale * torch.tanh(u)
+
+    def sample_action(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Reparameterized a ~ pi(.|s) and log pi(a|s): (batch, ob_dim) -> (batch, ac_dim), (batch,)."""
+        mu, log_std = self._dist_params(obs)
+        u = mu + torch.randn_like(mu) * log_std.exp()
+        return self._squash(u), squashed_gaussian_log_prob(u, mu, log_std, self.log_scale_sum)
+
+    @torch.no_grad()
+    def get_action(self, obs: np.ndarray, deterministic: bool = False) -> np.ndarray:
+        """Env action(s) for obs (ob_dim,) or (n, ob_dim); deterministic = squash(mu)."""
+        x = ptu.from_numpy(obs)
+        single = x.dim() == 1
+        if single:
+            x = x.unsqueeze(0)
+        if deterministic:
+            action = self._squash(self._dist_params(x)[0])
+        else:
+            action = self.sample_action(x)[0]
+        action = ptu.to_numpy(action)
+        return action[0] if single else action
+
+    @property
+    def alpha(self) -> float:
+        return float(self.log_alpha.detach().exp())
+
+    # ---- learning -----------------------------------------------------------------------
+    def critic_target_values(self, rewards: torch.Tensor, next_obs: torch.Tensor,
+                             terminateds: torch.Tensor) -> torch.Tensor:
+        """y = r + gamma (1 - terminated) (min_i Q_targ_i(s', a') - alpha log pi(a'|s')), (batch,)."""
+        with torch.no_grad():
+            next_actions, next_log_probs = self.sample_action(next_obs)
+            next_q = self.critic_target(next_obs, next_actions).min(dim=0).values
+            alpha = self.log_alpha.exp()
+            return rewards + self.discount * (1.0 - terminateds) * (next_q - alpha * next_log_probs)
+
+    def update(self, batch: Batch) -> dict[str, float]:
+        """One gradient step on critics, actor and alpha, then the Polyak target update."""
+        obs, actions, rewards, next_obs, terminateds = (ptu.from_numpy(x) for x in batch)
+
+        # 1. critic: sum_i mean (Q_i(s, a) - y)^2 / 2
+        y = self.critic_target_values(rewards, next_obs, terminateds)
+        q = self.critic(obs, actions)  # (2, batch)
+        critic_loss = 0.5 * (q - y).pow(2).mean(dim=1).sum()
+        self.critic_optimizer.zero_grad(set_to_none=True)
+        critic_loss.backward()
+        self.critic_optimizer.step()
+
+        # 2. actor: mean (alpha log pi(a~|s) - min_i Q_i(s, a~)), with the just-updated critics
+        alpha = self.log_alpha.detach().exp()
+        new_actions, log_probs = self.sample_action(obs)
+        q_pi = self.critic(obs, new_actions, detach_params=True).min(dim=0).values
+        actor_loss = (alpha * log_probs - q_pi).mean()
+
+        # 3. alpha: -mean log_alpha (log pi + target_entropy); stepped together with the actor
+        log_probs = log_probs.detach()
+        alpha_loss = -self.log_alpha * (log_probs.mean() + self.target_entropy)
+        self.actor_optimizer.zero_grad(set_to_none=True)
+        (actor_loss + alpha_loss).backward()
+        self.actor_optimizer.step()
+
+        # 4. theta_targ <- theta_targ + tau (theta - theta_targ)
+        with torch.no_grad():
+            torch._foreach_lerp_(self._target_params, self._critic_params, self.target_tau)
+
+        return {
+            "critic_loss": critic_loss.item(),
+            "actor_loss": actor_loss.item(),
+            "alpha_loss": alpha_loss.item(),
+            "alpha": float(alpha),
+            "entropy": -log_probs.mean().item(),
+            "q_mean": q.mean().item(),
+        }
+
+    # ---- checkpoints and export ---------------------------------------------------------
+    def state_dict(self) -> dict:
+        return {
+            "actor": self.actor.state_dict(),
+            "critic": self.critic.state_dict(),
+            "critic_target": self.critic_target.state_dict(),
+            "log_alpha": self.log_alpha.detach().clone(),
+            "actor_optimizer": self.actor_optimizer.state_dict(),
+            "critic_optimizer": self.critic_optimizer.state_dict(),
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        self.actor.load_state_dict(state["actor"])
+        self.critic.load_state_dict(state["critic"])
+        self.critic_target.load_state_dict(state["critic_target"])
+        with torch.no_grad():
+            self.log_alpha.copy_(state["log_alpha"])
+        self.actor_optimizer.load_state_dict(state["actor_optimizer"])
+        self.critic_optimizer.load_state_dict(state["critic_optimizer"])
+
+    def export_expert(self, path: str) -> None:
+        """Write the deterministic policy a = squash(mu(s)) in the course's expert-pickle schema:
+        identity obs normalizer (mean 0, meansq 1), ReLU hidden layers, linear mean output,
+        tanh squash onto [action_low, action_high]; logstd is a placeholder (zeros)."""
+        from cs285.policies.loaded_gaussian_policy import save_expert_policy
+
+        linears = [m for m in self.actor if isinstance(m, nn.Linear)]
+        # course schema: y = x @ W + b with W (in, out); keep only the mean half of the last layer
+        hidden = [(ptu.to_numpy(m.weight).T.copy(), ptu.to_numpy(m.bias).copy()) for m in linears[:-1]]
+        last = linears[-1]
+        out = (ptu.to_numpy(last.weight[: self.ac_dim]).T.copy(), ptu.to_numpy(last.bias[: self.ac_dim]).copy())
+        save_expert_policy(
+            path,
+            obs_mean=np.zeros(self.ob_dim, dtype=np.float32),
+            obs_meansq=np.ones(self.ob_dim, dtype=np.float32),
+            hidden=hidden,
+            out=out,
+            logstd=np.zeros(self.ac_dim, dtype=np.float32),
+            nonlin="relu",
+            squash=(self.action_low.copy(), self.action_high.copy()),
+        )

@@ -1,0 +1,190 @@
+"""SAC: critic target (terminated vs truncated), squashed log-prob, replay buffer,
+checkpoints and resume of scripts/train_expert.py."""
+import math
+import os
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+from cs285.agents.sac_agent import SACAgent, squashed_gaussian_log_prob
+from cs285.infrastructure.replay_buffer import ReplayBuffer
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "scripts"))
+import train_expert  # noqa: E402
+
+torch.set_num_threads(1)
+
+
+def small_agent(ob_dim=3, ac_dim=2, low=-1.0, high=1.0, seed=0) -> SACAgent:
+    torch.manual_seed(seed)
+    return SACAgent(ob_dim, ac_dim, np.full(ac_dim, low), np.full(ac_dim, high), hidden_size=16)
+
+
+def test_critic_target_terminated_vs_truncated():
+    agent = small_agent()
+    with torch.no_grad():
+        # Q_targ_1 = 3, Q_targ_2 = 5 everywhere: zero weights, constant last-layer biases
+        for w in agent.critic_target.weights:
+            w.zero_()
+        for b in agent.critic_target.biases[:-1]:
+            b.zero_()
+        agent.critic_target.biases[-1].copy_(torch.tensor([3.0, 5.0]).view(2, 1, 1))
+        agent.log_alpha.fill_(math.log(0.5))
+    agent.sample_action = lambda obs: (torch.zeros(len(obs), 2), torch.full((len(obs),), -1.0))
+
+    # A truncated step is stored as terminated = 0; a terminated one as 1.
+    buffer = ReplayBuffer(4, 3, 2)
+    buffer.insert(np.zeros(3), np.zeros(2), 1.0, np.ones(3), terminated=True)
+    buffer.insert(np.zeros(3), np.zeros(2), 1.0, np.ones(3), terminated=False)  # truncated by the time limit
+    rewards, next_obs, terminateds = (torch.as_tensor(x) for x in (
+        buffer.rewards[:2], buffer.next_observations[:2], buffer.terminateds[:2]))
+    y = agent.critic_target_values(rewards, next_obs, terminateds)
+    # min Q_targ = 3, alpha log pi = 0.5 * -1 = -0.5, soft value = 3 + 0.5 = 3.5
+    # terminated: y = 1 + 0.99 * 0 * 3.5 = 1.0;   truncated: y = 1 + 0.99 * 3.5 = 4.465
+    np.testing.assert_allclose(y.numpy(), [1.0, 4.465], rtol=1e-6)
+
+
+def test_squashed_log_prob_matches_change_of_variables():
+    # a = bias + scale * tanh(u), u ~ N(mu, std) on [low, high] = [-2, 4]: bias 1, scale 3.
+    # P(a0 < a < a0 + h) = Phi((atanh((a0 + h - 1)/3) - mu)/std) - Phi((atanh((a0 - 1)/3) - mu)/std) ~ p(a0) h
+    mu, std, bias, scale, h = 0.3, 0.7, 1.0, 3.0, 1e-4
+    normal = torch.distributions.Normal(torch.tensor(mu, dtype=torch.float64), torch.tensor(std, dtype=torch.float64))
+    for a0 in (-1.5, 0.0, 1.0, 2.5, 3.9):
+        lo, hi = (torch.tensor((x - bias) / scale, dtype=torch.float64) for x in (a0, a0 + h))
+        density = float(normal.cdf(torch.atanh(hi)) - normal.cdf(torch.atanh(lo))) / h
+        u = torch.atanh(torch.tensor([[(a0 + h / 2 - bias) / scale]], dtype=torch.float64))
+        log_p = squashed_gaussian_log_prob(u, torch.full_like(u, mu), torch.full_like(u, math.log(std)),
+                                           log_scale_sum=math.log(scale))
+        assert float(log_p) == pytest.approx(math.log(density), abs=1e-5)
+
+
+def test_agent_log_prob_includes_action_scale():
+    agent = small_agent(low=-2.0, high=4.0)  # scale 3 per dim
+    obs = torch.randn(5, 3)
+    torch.manual_seed(1)
+    actions, log_probs = agent.sample_action(obs)
+    assert actions.shape == (5, 2) and log_probs.shape == (5,)
+    assert torch.all(actions > -2.0) and torch.all(actions < 4.0)
+    mu, log_std = agent._dist_params(obs)
+    u = torch.atanh((actions - 1.0) / 3.0)
+    expected = (torch.distributions.Normal(mu, log_std.exp()).log_prob(u)
+                - torch.log(3.0 * (1 - torch.tanh(u) ** 2))).sum(-1)
+    torch.testing.assert_close(log_probs, expected, rtol=1e-3, atol=1e-3)
+
+
+def test_replay_buffer_wraps_and_samples():
+    buffer = ReplayBuffer(5, ob_dim=2, ac_dim=1)
+    for i in range(7):  # single transitions; 0 and 1 get overwritten by 5 and 6
+        buffer.insert(np.full(2, i), [i], i, np.full(2, i + 1), i == 6)
+    assert len(buffer) == 5 and buffer.next_idx == 2
+    assert buffer.rewards.tolist() == [5, 6, 2, 3, 4]
+    assert buffer.terminateds.tolist() == [0, 1, 0, 0, 0]
+    # a batch that wraps: 4 transitions written at 2, 3, 4, 0
+    buffer.insert(np.full((4, 2), 10.0), np.zeros((4, 1)), np.arange(10, 14), np.zeros((4, 2)), np.zeros(4))
+    assert buffer.rewards.tolist() == [13, 6, 10, 11, 12] and buffer.next_idx == 1
+    batch = buffer.sample(8, np.random.default_rng(0))
+    assert batch.observations.shape == (8, 2) and batch.next_observations.shape == (8, 2)
+    assert batch.actions.shape == (8, 1) and batch.rewards.shape == (8,) and batch.terminateds.shape == (8,)
+    assert batch.observations.dtype == np.float32
+    assert set(batch.rewards.tolist()) <= {13, 6, 10, 11, 12}
+
+    paths = [{"observation": np.ones((3, 2)), "action": np.ones((3, 1)), "reward": np.ones(3),
+              "next_observation": np.ones((3, 2)), "terminated": np.array([0, 0, 1])}]
+    buffer.add_rollouts(paths)
+    assert len(buffer) == 5 and buffer.next_idx == 4
+
+    restored = ReplayBuffer(5, 2, 1)
+    restored.load_state_dict(buffer.state_dict())
+    assert restored.next_idx == 4 and len(restored) == 5
+    np.testing.assert_array_equal(restored.observations, buffer.observations)
+
+
+def test_checkpoint_roundtrip_gives_identical_actions(tmp_path):
+    agent = small_agent()
+    buffer = ReplayBuffer(100, 3, 2)
+    rng = np.random.default_rng(0)
+    buffer.insert(rng.normal(size=(50, 3)), rng.uniform(-1, 1, (50, 2)), rng.normal(size=50),
+                  rng.normal(size=(50, 3)), rng.random(50) < 0.1)
+    for _ in range(3):
+        agent.update(buffer.sample(32, rng))
+    path = str(tmp_path / "ckpt.pt")
+    train_expert.atomic_save({"agent": agent.state_dict()}, path)
+    other = small_agent(seed=123)
+    other.load_state_dict(train_expert.safe_load(path)["agent"])
+
+    obs = rng.normal(size=(4, 3)).astype(np.float32)
+    np.testing.assert_array_equal(agent.get_action(obs, deterministic=True), other.get_action(obs, deterministic=True))
+    # optimizer states came along too: the next update is the same
+    batch = buffer.sample(32, rng)
+    torch.manual_seed(7)
+    agent.update(batch)
+    torch.manual_seed(7)
+    other.update(batch)
+    np.testing.assert_array_equal(agent.get_action(obs, deterministic=True), other.get_action(obs, deterministic=True))
+    assert agent.log_alpha.item() == other.log_alpha.item()
+
+
+TINY = ["--env", "Pendulum-v1", "--learning_starts", "100", "--eval_every", "200", "--eval_episodes", "1",
+        "--hidden_size", "16", "--batch_size", "32"]
+
+
+def test_resume_continues_at_the_saved_step(tmp_path, capsys):
+    out = str(tmp_path / "run")
+    train_expert.main(TINY + ["--total_steps", "300", "--out_dir", out])
+    first = train_expert.safe_load(os.path.join(out, train_expert.LATEST))
+    assert first["step"] == 300 and first["buffer"]["size"] == 300
+
+    train_expert.main(TINY + ["--total_steps", "500", "--out_dir", out])
+    assert "Resuming" in capsys.readouterr().out
+    second = train_expert.safe_load(os.path.join(out, train_expert.LATEST))
+    assert second["step"] == 500 and second["buffer"]["size"] == 500
+    # the first 300 transitions are the ones saved before the restart
+    torch.testing.assert_close(second["buffer"]["observations"][:300], first["buffer"]["observations"])
+    assert os.path.exists(os.path.join(out, train_expert.BEST))
+
+
+class Crash(Exception):
+    pass
+
+
+def test_crashed_run_resumes_from_its_checkpoint(tmp_path, monkeypatch, capsys):
+    """A crash at an arbitrary step (here inside the 120th update) loses only what came after
+    the last checkpoint; the same command then resumes there and finishes."""
+    out = str(tmp_path / "run")
+    cmd = TINY + ["--total_steps", "250", "--out_dir", out]
+    real_update, calls = SACAgent.update, []
+
+    def crashing_update(self, batch):
+        calls.append(1)
+        if len(calls) == 120:
+            raise Crash
+        return real_update(self, batch)
+
+    monkeypatch.setattr(SACAgent, "update", crashing_update)
+    with pytest.raises(Crash):
+        train_expert.main(cmd + ["--checkpoint_minutes", "0"])  # checkpoint after every step
+    monkeypatch.setattr(SACAgent, "update", real_update)
+    latest = os.path.join(out, train_expert.LATEST)
+    saved_step = train_expert.safe_load(latest)["step"]
+    # updates start after step 100, so the 120th runs in step 220; the last checkpoint is step 219
+    assert saved_step == 219
+
+    capsys.readouterr()
+    train_expert.main(cmd)
+    assert f"Resuming {out} at step 219" in capsys.readouterr().out
+    assert train_expert.safe_load(latest)["step"] == 250
+
+
+def test_export_matches_deterministic_policy(tmp_path):
+    from cs285.policies.loaded_gaussian_policy import LoadedGaussianPolicy
+
+    agent = small_agent(low=-2.0, high=4.0)
+    path = str(tmp_path / "expert.pkl")
+    agent.export_expert(path)
+    expert = LoadedGaussianPolicy(path)
+    obs = np.random.default_rng(0).normal(size=(6, 3)).astype(np.float32)
+    # the loader divides obs by (1 + 1e-6): relative differences ~1e-6
+    np.testing.assert_allclose(expert.get_action(obs), agent.get_action(obs, deterministic=True), rtol=1e-4, atol=1e-5)
