@@ -1,0 +1,190 @@
+"""Vanilla policy gradient (REINFORCE) with reward-to-go, a learned baseline and GAE (hw2).
+
+One ``update`` per batch of complete episodes:
+
+    q_values   -> full discounted return, or reward-to-go        (estimators.py)
+    advantages -> q_values, q_values − V(s_t), or GAE(λ)          (estimators.py)
+               -> optionally normalized to mean 0, std 1
+    actor      -> one Adam step on pg_surrogate_loss(log π(a|s), advantages)
+    critic     -> ``baseline_gradient_steps`` Adam steps on mean (V(s_t) − q_values_t)²
+
+Ends of episodes (house rule 2): with a critic, reward-to-go and GAE add
+γ·V(s_T) of the real next observation after a truncated (time-limit) end and
+nothing after a termination (Pardo et al. 2018, "Time Limits in Reinforcement
+Learning"). Without a critic there is nothing to bootstrap with and the sums
+stop at the end of the path, as in the course. The full-return estimator
+(no reward-to-go) is a whole-trajectory quantity and never bootstraps.
+"""
+from __future__ import annotations
+
+from typing import NamedTuple, Optional
+
+import numpy as np
+import torch
+from torch import nn
+
+from cs285.agents.pg_losses import pg_surrogate_loss
+from cs285.infrastructure import estimators
+from cs285.infrastructure import pytorch_util as ptu
+from cs285.infrastructure.utils import concat_paths
+from cs285.networks.critics import ValueCritic
+from cs285.networks.policies import MLPPolicy
+
+
+class PGBatch(NamedTuple):
+    """Complete episodes concatenated in time order; N steps in all."""
+
+    observations: np.ndarray  # (N, ob_dim)
+    actions: np.ndarray  # (N,) int for discrete actions, (N, ac_dim) float otherwise
+    rewards: np.ndarray  # (N,)
+    next_observations: np.ndarray  # (N, ob_dim), the real s_{t+1}, also at a truncation
+    terminated: np.ndarray  # (N,) bool
+    truncated: np.ndarray  # (N,) bool
+
+    @classmethod
+    def from_paths(cls, paths: list[dict]) -> "PGBatch":
+        """The sampler's paths (utils.PATH_KEYS) as one batch."""
+        b = concat_paths(paths)
+        return cls(b["observation"], b["action"], b["reward"], b["next_observation"], b["terminated"],
+                   b["truncated"])
+
+
+class PGAgent:
+    """Policy gradient agent: owns the policy, the optional critic and both optimizers.
+
+    ob_dim, ac_dim: observation / action sizes (ac_dim = number of actions if discrete).
+    n_layers, layer_size: hidden layers of the policy and of the critic.
+    learning_rate: Adam step size of the policy.
+    discount: γ in [0, 1].
+    use_reward_to_go: Q̂_t = Σ_{t'≥t} γ^{t'−t} r_{t'} instead of the full return Σ_{t'} γ^{t'} r_{t'}.
+    use_baseline: learn V_φ(s) and use A_t = Q̂_t − V(s_t) (or GAE).
+    baseline_learning_rate, baseline_gradient_steps: Adam step size and full-batch steps of the critic.
+    gae_lambda: λ in [0, 1] for GAE (needs use_baseline); None for Q̂ − V.
+    normalize_advantages: standardize the advantages of each batch.
+    """
+
+    def __init__(
+        self,
+        ob_dim: int,
+        ac_dim: int,
+        discrete: bool,
+        n_layers: int,
+        layer_size: int,
+        learning_rate: float,
+        *,
+        discount: float = 1.0,
+        use_reward_to_go: bool = False,
+        use_baseline: bool = False,
+        baseline_learning_rate: float = 5e-3,
+        baseline_gradient_steps: int = 5,
+        gae_lambda: Optional[float] = None,
+        normalize_advantages: bool = False,
+    ):
+        if gae_lambda is not None and not use_baseline:
+            raise ValueError("GAE needs a value function: set use_baseline")
+        if baseline_gradient_steps < 1:
+            raise ValueError(f"baseline_gradient_steps must be at least 1, got {baseline_gradient_steps}")
+        self.discrete = discrete
+        self.discount = discount
+        self.use_reward_to_go = use_reward_to_go
+        self.gae_lambda = gae_lambda
+        self.normalize_advantages = normalize_advantages
+        self.baseline_gradient_steps = baseline_gradient_steps
+
+        self.policy = MLPPolicy(ac_dim, ob_dim, discrete, n_layers, layer_size)
+        self.actor_optimizer = ptu.adam(self.policy.parameters(), learning_rate)
+        self.critic: Optional[ValueCritic] = None
+        if use_baseline:
+            self.critic = ValueCritic(ob_dim, n_layers, layer_size)
+            self.critic_optimizer = ptu.adam(self.critic.parameters(), baseline_learning_rate)
+
+    # ------------------------------------------------------------------ estimates (NumPy)
+
+    @torch.no_grad()
+    def values(self, observations: np.ndarray) -> np.ndarray:
+        """V(s) of each row of ``observations`` (n, ob_dim) -> (n,) float64; needs a critic."""
+        if self.critic is None:
+            raise RuntimeError("this agent has no critic (use_baseline=False)")
+        return ptu.to_numpy(self.critic(ptu.from_numpy(observations))).astype(np.float64)
+
+    def estimate_advantages(self, batch: PGBatch) -> tuple[np.ndarray, np.ndarray, Optional[np.ndarray]]:
+        """(q_values, advantages, values), each (N,) float64; values is None without a critic.
+
+        q_values are the critic's regression targets; advantages are already
+        normalized if ``normalize_advantages``.
+        """
+        rewards, terminated, truncated = batch.rewards, batch.terminated, batch.truncated
+        dones = terminated | truncated
+        values = next_values = None
+        if self.critic is not None:
+            n = len(rewards)
+            both = self.values(np.concatenate([batch.observations, batch.next_observations]))  # (2N,)
+            values, next_values = both[:n], both[n:]
+
+        if not self.use_reward_to_go:
+            q_values = estimators.discounted_return_batch(rewards, dones, self.discount)
+        elif self.critic is None:
+            q_values = estimators.reward_to_go_batch(rewards, dones, self.discount)
+        else:
+            q_values = estimators.bootstrapped_reward_to_go_batch(rewards, next_values, terminated, truncated,
+                                                                  self.discount)
+
+        if self.critic is None:
+            advantages = q_values.copy()
+        elif self.gae_lambda is None:
+            advantages = q_values - values
+        else:
+            advantages = estimators.gae(rewards, values, next_values, terminated, truncated, self.discount,
+                                        self.gae_lambda)
+        if self.normalize_advantages:
+            advantages = estimators.normalize(advantages)
+        return q_values, advantages, values
+
+    # ------------------------------------------------------------------ updates (torch)
+
+    def update(self, observations: np.ndarray, actions: np.ndarray, rewards: np.ndarray,
+               next_observations: np.ndarray, terminated: np.ndarray, truncated: np.ndarray) -> dict[str, float]:
+        """One policy step and the critic's steps on a batch of complete episodes (see PGBatch for shapes).
+
+        Returns ``Actor Loss`` and, with a critic, ``Baseline Loss`` (the last
+        step's MSE) and ``Baseline Explained Variance`` (1 − Var(Q̂ − V)/Var(Q̂)
+        before the update: 1 is a perfect fit, ≤ 0 no better than a constant).
+        """
+        batch = PGBatch(observations, actions, rewards, next_observations, np.asarray(terminated, dtype=bool),
+                        np.asarray(truncated, dtype=bool))
+        q_values, advantages, values = self.estimate_advantages(batch)
+        obs = ptu.from_numpy(observations)  # (N, ob_dim)
+        info = {"Actor Loss": self._actor_step(obs, actions, advantages)}
+        if self.critic is not None:
+            info["Baseline Loss"] = self._critic_steps(obs, q_values)
+            info["Baseline Explained Variance"] = explained_variance(values, q_values)
+        return info
+
+    def update_from_paths(self, paths: list[dict]) -> dict[str, float]:
+        """``update`` on the sampler's complete episodes, concatenated."""
+        return self.update(*PGBatch.from_paths(paths))
+
+    def _actor_step(self, obs: torch.Tensor, actions: np.ndarray, advantages: np.ndarray) -> float:
+        actions_t = ptu.from_numpy(actions, dtype=torch.long if self.discrete else torch.float32)
+        log_probs = self.policy(obs).log_prob(actions_t)  # (N,)
+        loss = pg_surrogate_loss(log_probs, ptu.from_numpy(advantages))
+        self.actor_optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.actor_optimizer.step()
+        return float(loss.detach())
+
+    def _critic_steps(self, obs: torch.Tensor, q_values: np.ndarray) -> float:
+        targets = ptu.from_numpy(q_values)  # (N,)
+        loss_fn = nn.MSELoss()
+        for _ in range(self.baseline_gradient_steps):
+            loss = loss_fn(self.critic(obs), targets)
+            self.critic_optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            self.critic_optimizer.step()
+        return float(loss.detach())
+
+
+def explained_variance(predictions: np.ndarray, targets: np.ndarray) -> float:
+    """1 − Var(targets − predictions) / Var(targets); NaN when the targets are constant."""
+    var = float(np.var(targets))
+    return float("nan") if var == 0.0 else 1.0 - float(np.var(targets - predictions)) / var

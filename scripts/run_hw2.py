@@ -1,0 +1,170 @@
+"""hw2: policy gradients (REINFORCE, reward-to-go, learned baseline, GAE).
+
+    python scripts/run_hw2.py --env_name CartPole-v0 -n 100 -b 4000 -rtg -na --exp_name cartpole_rtg_na
+    tensorboard --logdir data
+
+Flags, short forms and defaults follow the course's run_hw2.py. On top of it:
+``--env`` spells ``--env_name``; ``--exp_name`` defaults to pg; ``--seed``
+takes several values (one run each); ``--action_noise_std`` is checked to be
+used with continuous actions only. As in the course, evaluation samples from
+the stochastic policy. Each iteration prints its time split (sampling,
+update, logging).
+"""
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+from gymnasium.wrappers import TransformAction
+
+from cs285.agents.pg_agent import PGAgent
+from cs285.infrastructure import pytorch_util as ptu
+from cs285.infrastructure import utils
+from cs285.infrastructure.envs import UserError, VecEnv, is_discrete, make_env
+from cs285.infrastructure.logger import Logger
+from cs285.infrastructure.run_config import make_logdir, mark_finished, save_config
+from cs285.infrastructure.script_util import add_device_args, run_main, set_torch_threads
+from cs285.infrastructure.training_logs import check_losses_finite, iteration_logs, print_and_log
+from cs285.infrastructure.video import VideoRecorder
+
+N_SAMPLING_ENVS = 16  # training envs stepped together: one policy call per vectorized step
+N_EVAL_ENVS = 8
+EVAL_SEED_OFFSET = 10_000  # eval episodes never share seeds with training episodes
+ACTION_NOISE_SEED_OFFSET = 20_000
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--env_name", "--env", required=True, help="e.g. CartPole-v0, HalfCheetah-v4, LunarLander-v2")
+    p.add_argument("--exp_name", default="pg", help="names the run dir data/q2_pg_<exp_name>_<env>_<time>")
+    p.add_argument("--n_iter", "-n", type=int, default=200)
+    p.add_argument("--use_reward_to_go", "-rtg", action="store_true")
+    p.add_argument("--use_baseline", action="store_true", help="learn V(s) and use Q - V as the advantage")
+    p.add_argument("--normalize_advantages", "-na", action="store_true")
+    p.add_argument("--baseline_learning_rate", "-blr", type=float, default=5e-3)
+    p.add_argument("--baseline_gradient_steps", "-bgs", type=int, default=5)
+    p.add_argument("--gae_lambda", type=float, default=None, help="GAE(lambda) advantages (needs --use_baseline)")
+    p.add_argument("--batch_size", "-b", type=int, default=1000, help="env steps per policy update")
+    p.add_argument("--eval_batch_size", "-eb", type=int, default=400, help="env steps of evaluation per log")
+    p.add_argument("--discount", type=float, default=1.0)
+    p.add_argument("--learning_rate", "-lr", type=float, default=5e-3)
+    p.add_argument("--n_layers", "-l", type=int, default=2)
+    p.add_argument("--layer_size", "-s", type=int, default=64)
+    p.add_argument("--ep_len", type=int, help="max episode length (default: the env's time limit)")
+    p.add_argument("--seed", type=int, nargs="+", default=[1], help="one run per seed")
+    add_device_args(p)
+    p.add_argument("--video_log_freq", type=int, default=-1, help="-1 turns videos off")
+    p.add_argument("--scalar_log_freq", type=int, default=1)
+    p.add_argument("--action_noise_std", type=float, default=0.0,
+                   help="std of Gaussian noise added to the env's actions in training rollouts (continuous only)")
+    return p
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    args = build_parser().parse_args(argv)
+    for name in ("n_iter", "batch_size", "eval_batch_size", "baseline_gradient_steps", "n_layers",
+                 "layer_size", "scalar_log_freq"):
+        if getattr(args, name) < 1:
+            raise UserError(f"--{name} must be at least 1 (got {getattr(args, name)})")
+    if not 0.0 <= args.discount <= 1.0:
+        raise UserError(f"--discount must lie in [0, 1] (got {args.discount})")
+    if args.gae_lambda is not None:
+        if not 0.0 <= args.gae_lambda <= 1.0:
+            raise UserError(f"--gae_lambda must lie in [0, 1] (got {args.gae_lambda})")
+        if not args.use_baseline:
+            raise UserError("--gae_lambda needs a value function: add --use_baseline")
+    if args.action_noise_std < 0:
+        raise UserError(f"--action_noise_std must be >= 0 (got {args.action_noise_std})")
+    return args
+
+
+def make_train_env(args: argparse.Namespace, seed: int) -> VecEnv:
+    """The training envs; with ``--action_noise_std`` each adds N(0, std²) noise to the actions it is given.
+
+    The noise is part of the environment (the course's ActionNoiseWrapper): the
+    paths record the policy's actions, so the gradient stays on-policy.
+    """
+    if args.action_noise_std == 0:
+        return VecEnv(args.env_name, N_SAMPLING_ENVS, seed=seed, ep_len=args.ep_len)
+    envs = []
+    for i in range(N_SAMPLING_ENVS):
+        env = make_env(args.env_name, seed=seed + i, ep_len=args.ep_len)
+        if is_discrete(env):
+            raise UserError(f"--action_noise_std needs continuous actions; {args.env_name} has discrete ones")
+        rng = np.random.default_rng(seed + ACTION_NOISE_SEED_OFFSET + i)
+        envs.append(TransformAction(
+            env, lambda a, rng=rng: a + args.action_noise_std * rng.standard_normal(np.shape(a)), env.action_space))
+    return VecEnv.from_envs(envs, seed=seed)
+
+
+def run(args: argparse.Namespace, seed: int) -> dict[str, float]:
+    """One policy-gradient run; returns the last logged iteration's row."""
+    utils.seed_everything(seed)
+    env = make_train_env(args, seed)
+    eval_env = VecEnv(args.env_name, N_EVAL_ENVS, seed=seed + EVAL_SEED_OFFSET, ep_len=args.ep_len)
+    ob_dim = env.observation_space.shape[0]
+    ac_dim = env.action_space.n if env.discrete else env.action_space.shape[0]
+    agent = PGAgent(
+        ob_dim, ac_dim, env.discrete, args.n_layers, args.layer_size, args.learning_rate,
+        discount=args.discount, use_reward_to_go=args.use_reward_to_go, use_baseline=args.use_baseline,
+        baseline_learning_rate=args.baseline_learning_rate, baseline_gradient_steps=args.baseline_gradient_steps,
+        gae_lambda=args.gae_lambda, normalize_advantages=args.normalize_advantages,
+    )
+
+    log_dir = make_logdir("q2_pg_", args.exp_name, args.env_name)
+    save_config(log_dir, {**vars(args), "seed": seed}, num_sampling_envs=N_SAMPLING_ENVS)
+    print(f"Logging to {log_dir}")
+    videos = VideoRecorder(args.env_name, ep_len=args.ep_len, seed=seed) if args.video_log_freq > 0 else None
+    logger = Logger(log_dir)
+    start, total_envsteps, logs = time.time(), 0, {}
+    totals = np.zeros(3)  # seconds spent sampling, updating, logging
+    try:
+        for itr in range(args.n_iter):
+            print(f"\n********** Iteration {itr} ************")
+            t0 = time.perf_counter()
+            policy_fn = agent.policy.rollout_fn()  # a fresh NumPy copy of the updated weights
+            paths, envsteps = utils.sample_trajectories(env, policy_fn, args.batch_size)
+            total_envsteps += envsteps
+            t1 = time.perf_counter()
+            train_log = agent.update_from_paths(paths)
+            check_losses_finite(train_log, itr, "lower --learning_rate or --baseline_learning_rate")
+            t2 = time.perf_counter()
+
+            policy_fn = agent.policy.rollout_fn()
+            if videos is not None and itr % args.video_log_freq == 0:
+                videos.log(logger, policy_fn, itr)
+            if itr % args.scalar_log_freq == 0 or itr == args.n_iter - 1:
+                eval_paths, _ = utils.sample_trajectories(eval_env, policy_fn, args.eval_batch_size)
+                logs = iteration_logs(paths, eval_paths, train_log, total_envsteps, start, itr)
+                print_and_log(logger, logs, itr)
+            t3 = time.perf_counter()
+            split = np.array([t1 - t0, t2 - t1, t3 - t2])
+            totals += split
+            print("time (s): sampling {:.2f} | update {:.2f} | eval+logging {:.2f}".format(*split))
+    except KeyboardInterrupt:
+        print(f"\nInterrupted; the iterations so far are saved in {log_dir}")
+        raise
+    finally:
+        logger.close()
+        env.close()
+        eval_env.close()
+        if videos is not None:
+            videos.close()
+    mark_finished(log_dir)
+    print(f"\nDone in {time.time() - start:.1f}s (sampling {totals[0]:.1f}s, update {totals[1]:.1f}s, "
+          f"eval+logging {totals[2]:.1f}s). Final Eval_AverageReturn {logs['Eval_AverageReturn']:.1f} "
+          f"± {logs['Eval_StdReturn']:.1f} | {log_dir}")
+    return logs
+
+
+def main() -> None:
+    set_torch_threads()
+    args = parse_args()
+    ptu.init_gpu(not args.no_gpu, args.which_gpu)
+    for seed in args.seed:
+        run(args, seed)
+
+
+if __name__ == "__main__":
+    run_main(main)

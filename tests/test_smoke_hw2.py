@@ -1,0 +1,121 @@
+"""hw2 end to end: flags, short CartPole / Pendulum runs, errors."""
+import json
+import math
+import os
+import subprocess
+import sys
+
+import pytest
+
+from cs285.infrastructure.envs import UserError
+from cs285.infrastructure.logger import read_metrics
+from cs285.infrastructure.script_util import TrainingError
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "scripts"))
+import run_hw2  # noqa: E402
+
+HW2_KEYS = [
+    "Eval_AverageReturn", "Eval_StdReturn", "Eval_MaxReturn", "Eval_MinReturn", "Eval_AverageEpLen",
+    "Train_AverageReturn", "Train_StdReturn", "Train_MaxReturn", "Train_MinReturn", "Train_AverageEpLen",
+    "Train_EnvstepsSoFar", "TimeSinceStart", "Actor Loss", "Baseline Loss",
+]
+SCRIPT = os.path.join(os.path.dirname(__file__), "..", "scripts", "run_hw2.py")
+
+
+def test_course_flags_and_short_forms():
+    args = run_hw2.parse_args([
+        "--env", "CartPole-v0", "--exp_name", "x", "-n", "3", "-rtg", "--use_baseline", "-na", "-blr", "0.01",
+        "-bgs", "7", "--gae_lambda", "0.95", "-b", "11", "-eb", "12", "--discount", "0.9", "-lr", "0.02",
+        "-l", "3", "-s", "32", "--ep_len", "100", "--seed", "4", "5", "-ngpu", "-gpu_id", "1",
+        "--video_log_freq", "2", "--scalar_log_freq", "3", "--action_noise_std", "0.5",
+    ])
+    assert (args.env_name, args.exp_name, args.n_iter) == ("CartPole-v0", "x", 3)
+    assert args.use_reward_to_go and args.use_baseline and args.normalize_advantages
+    assert (args.baseline_learning_rate, args.baseline_gradient_steps, args.gae_lambda) == (0.01, 7, 0.95)
+    assert (args.batch_size, args.eval_batch_size, args.discount, args.learning_rate) == (11, 12, 0.9, 0.02)
+    assert (args.n_layers, args.layer_size, args.ep_len, args.seed) == (3, 32, 100, [4, 5])
+    assert args.no_gpu and args.which_gpu == 1
+    assert (args.video_log_freq, args.scalar_log_freq, args.action_noise_std) == (2, 3, 0.5)
+
+
+def test_defaults_follow_the_course():
+    args = run_hw2.parse_args(["--env_name", "CartPole-v0"])
+    assert (args.exp_name, args.n_iter, args.batch_size, args.eval_batch_size) == ("pg", 200, 1000, 400)
+    assert not (args.use_reward_to_go or args.use_baseline or args.normalize_advantages or args.no_gpu)
+    assert (args.baseline_learning_rate, args.baseline_gradient_steps, args.gae_lambda) == (5e-3, 5, None)
+    assert (args.discount, args.learning_rate, args.n_layers, args.layer_size) == (1.0, 5e-3, 2, 64)
+    assert (args.ep_len, args.seed, args.which_gpu) == (None, [1], 0)
+    assert (args.video_log_freq, args.scalar_log_freq, args.action_noise_std) == (-1, 1, 0.0)
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--gae_lambda", "0.9"], "--use_baseline"),
+    (["--use_baseline", "--gae_lambda", "1.5"], "--gae_lambda"),
+    (["-b", "0"], "--batch_size"),
+])
+def test_bad_flag_values(flags, message):
+    with pytest.raises(UserError, match=message):
+        run_hw2.parse_args(["--env", "CartPole-v0", *flags])
+
+
+def test_cartpole_smoke_run_writes_every_key(data_dir):
+    args = run_hw2.parse_args(["--env", "CartPole-v1", "-n", "2", "-b", "100", "-eb", "50", "-rtg",
+                               "--use_baseline", "-na", "--exp_name", "smoke"])
+    last = run_hw2.run(args, seed=1)
+    (run_dir,) = list(data_dir.iterdir())
+    assert run_dir.name.startswith("q2_pg_smoke_CartPole-v1_")
+    rows = read_metrics(str(run_dir))
+    assert [r["step"] for r in rows] == [0, 1]
+    for key in HW2_KEYS:
+        assert all(key in r and math.isfinite(r[key]) for r in rows), key
+    assert "Initial_DataCollection_AverageReturn" in rows[0]
+    assert 100 <= rows[0]["Train_EnvstepsSoFar"] < rows[1]["Train_EnvstepsSoFar"]
+    assert last["Eval_AverageReturn"] == rows[1]["Eval_AverageReturn"]
+    config = json.loads((run_dir / "config.json").read_text())
+    assert config["flags"]["seed"] == 1 and config["flags"]["use_reward_to_go"]
+
+
+def test_continuous_run_with_action_noise_and_two_seeds(data_dir, monkeypatch):
+    monkeypatch.setattr(sys, "argv", ["run_hw2.py", "--env", "Pendulum-v1", "-n", "1", "-b", "40", "-eb", "20",
+                                      "--ep_len", "20", "--action_noise_std", "0.3", "--seed", "1", "2"])
+    run_hw2.main()
+    run_dirs = sorted(data_dir.iterdir())
+    assert len(run_dirs) == 2
+    for d in run_dirs:
+        (row,) = read_metrics(str(d))
+        assert row["Train_EnvstepsSoFar"] == 40 and "Baseline Loss" not in row
+
+
+def test_non_finite_loss_names_the_iteration_and_keeps_the_logs(data_dir, monkeypatch):
+    calls = []
+
+    def fake_update(self, paths):
+        calls.append(1)
+        return {"Actor Loss": 1.0 if len(calls) == 1 else float("nan")}
+
+    monkeypatch.setattr(run_hw2.PGAgent, "update_from_paths", fake_update)
+    args = run_hw2.parse_args(["--env", "CartPole-v1", "-n", "3", "-b", "50", "-eb", "20"])
+    with pytest.raises(TrainingError, match="iteration 1"):
+        run_hw2.run(args, seed=1)
+    (run_dir,) = list(data_dir.iterdir())
+    assert [r["step"] for r in read_metrics(str(run_dir))] == [0]
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--env", "CartPole-v1", "--action_noise_std", "0.1"], "continuous actions"),
+    (["--env", "CartPol-v1"], "CartPole-v1"),
+])
+def test_user_mistakes_are_one_line(flags, message, data_dir):
+    out = subprocess.run([sys.executable, SCRIPT, *flags, "-n", "1", "-b", "20"], capture_output=True, text=True,
+                         env={**os.environ, "CS285_DATA_DIR": str(data_dir)}, timeout=120)
+    assert out.returncode == 2
+    assert message in out.stderr and "Traceback" not in out.stderr
+    assert sum(line.startswith("error: ") for line in out.stderr.splitlines()) == 1
+
+
+def test_video_log(data_dir):
+    args = run_hw2.parse_args(["--env", "InvertedPendulum-v4", "-n", "1", "-b", "30", "-eb", "10", "--ep_len", "10",
+                               "--video_log_freq", "1"])
+    run_hw2.run(args, seed=1)
+    (run_dir,) = list(data_dir.iterdir())
+    assert len(list((run_dir / "videos").glob("*.mp4"))) == 1
