@@ -16,10 +16,11 @@ setup(
         "imageio>=2.31",
         "imageio-ffmpeg>=0.4.9",
         "tqdm>=4.60",
+        "matplotlib>=3.7",
     ],
     extras_require={
         "test": ["pytest>=7"],
         "box2d": ["gymnasium[box2d]>=1.0,<2"],
-        "plot": ["matplotlib>=3.7"],
+        "ray": ["ray>=2.9"],  # scripts/sweep.py --launcher ray
     },
 )

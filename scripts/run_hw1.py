@@ -12,7 +12,6 @@ the expert data alone; ``--seed`` takes several values (one run each).
 from __future__ import annotations
 
 import argparse
-import math
 import os
 import time
 
@@ -26,10 +25,11 @@ from cs285.infrastructure.envs import UserError, VecEnv
 from cs285.infrastructure.expert_data import load_expert_data
 from cs285.infrastructure.logger import Logger
 from cs285.infrastructure.replay_buffer import ReplayBuffer
-from cs285.infrastructure.run_config import make_logdir, save_config
-from cs285.infrastructure.script_util import (TrainingError, add_device_args, default_expert_data,
+from cs285.infrastructure.training_logs import check_losses_finite, iteration_logs, print_and_log
+from cs285.infrastructure.run_config import make_logdir, mark_finished, save_config
+from cs285.infrastructure.script_util import (add_device_args, default_expert_data,
                                               default_expert_policy, require_file, run_main,
-                                              single_threaded_if_parallel)
+                                              set_torch_threads)
 from cs285.infrastructure.video import VideoRecorder
 from cs285.policies.loaded_gaussian_policy import LoadedGaussianPolicy
 
@@ -95,8 +95,7 @@ def train(agent: BCAgent, buffer: ReplayBuffer, args: argparse.Namespace, rng: n
     for _ in tqdm(steps, desc=f"iter {itr} training", leave=False, disable=None, mininterval=0.5):
         batch = buffer.sample(args.train_batch_size, rng)
         log = agent.update(batch.observations, batch.actions)
-    if not all(math.isfinite(v) for v in log.values()):
-        raise TrainingError(f"the training loss became {log} at iteration {itr}; lower --learning_rate")
+    check_losses_finite(log, itr, "lower --learning_rate")
     return log
 
 
@@ -145,16 +144,8 @@ def run(args: argparse.Namespace, seed: int) -> dict[str, float]:
             if itr % args.scalar_log_freq == 0 or itr == args.n_iter - 1:
                 eval_paths, _ = utils.sample_trajectories(eval_env, agent.policy.rollout_fn(deterministic=True),
                                                           args.eval_batch_size)
-                logs = utils.compute_metrics(paths, eval_paths)
-                logs.update(train_log)
-                logs["Train_EnvstepsSoFar"] = total_envsteps
-                logs["TimeSinceStart"] = time.time() - start
-                if itr == 0:
-                    logs["Initial_DataCollection_AverageReturn"] = logs["Train_AverageReturn"]
-                for key, value in logs.items():
-                    print(f"{key} : {value}")
-                logger.log_scalars(logs, itr)
-                logger.dump()
+                logs = iteration_logs(paths, eval_paths, train_log, total_envsteps, start, itr)
+                print_and_log(logger, logs, itr)
             if args.save_params:
                 agent.save(os.path.join(log_dir, f"policy_itr_{itr}.pt"))
     except KeyboardInterrupt:
@@ -166,6 +157,7 @@ def run(args: argparse.Namespace, seed: int) -> dict[str, float]:
             videos.close()
         env.close()
         eval_env.close()
+    mark_finished(log_dir)
     expert_return = float(np.mean(utils.path_returns(expert_paths)))
     final = logs["Eval_AverageReturn"]
     print(f"\nDone in {time.time() - start:.1f}s. Final Eval_AverageReturn {final:.1f} ± {logs['Eval_StdReturn']:.1f}"
@@ -174,7 +166,7 @@ def run(args: argparse.Namespace, seed: int) -> dict[str, float]:
 
 
 def main() -> None:
-    single_threaded_if_parallel()
+    set_torch_threads()
     args = parse_args()
     ptu.init_gpu(not args.no_gpu, args.which_gpu)
     for seed in args.seed:

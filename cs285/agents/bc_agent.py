@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from torch import optim
 
 from cs285.infrastructure import pytorch_util as ptu
 from cs285.networks.policies import MLPPolicy
@@ -15,7 +14,7 @@ from cs285.networks.policies import MLPPolicy
 class BCAgent:
     def __init__(self, ob_dim: int, ac_dim: int, discrete: bool, n_layers: int, size: int, learning_rate: float):
         self.policy = MLPPolicy(ac_dim, ob_dim, discrete, n_layers, size)
-        self.optimizer = optim.Adam(self.policy.parameters(), lr=learning_rate)
+        self.optimizer = ptu.adam(self.policy.parameters(), learning_rate)
 
     def update(self, observations: np.ndarray, actions: np.ndarray) -> dict[str, float]:
         """One gradient step on the negative log-likelihood of the expert actions.

@@ -85,13 +85,6 @@ class TwinQ(nn.Module):
         return x.squeeze(-1)
 
 
-def _adam(params, lr: float) -> torch.optim.Optimizer:
-    try:
-        return torch.optim.Adam(params, lr=lr, fused=True)
-    except (RuntimeError, TypeError):
-        return torch.optim.Adam(params, lr=lr, foreach=True)
-
-
 class SACAgent:
     def __init__(
         self,
@@ -129,10 +122,10 @@ class SACAgent:
         self.critic_target.requires_grad_(False)
         self.log_alpha = torch.tensor(math.log(init_alpha), device=ptu.device, requires_grad=True)
 
-        self.critic_optimizer = _adam(self.critic.parameters(), learning_rate)
+        self.critic_optimizer = ptu.adam(self.critic.parameters(), learning_rate)
         # actor and log_alpha share one Adam (two independent parameter sets: the actor loss
         # sees alpha detached and the alpha loss sees log pi detached), saving one step per update
-        self.actor_optimizer = _adam([*self.actor.parameters(), self.log_alpha], learning_rate)
+        self.actor_optimizer = ptu.adam([*self.actor.parameters(), self.log_alpha], learning_rate)
         self._critic_params = list(self.critic.parameters())
         self._target_params = list(self.critic_target.parameters())
 

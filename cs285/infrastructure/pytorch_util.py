@@ -54,6 +54,14 @@ def build_mlp(
     return nn.Sequential(*layers)
 
 
+def adam(params, lr: float) -> torch.optim.Optimizer:
+    """Adam with the fused kernel where this torch has one (about 2x cheaper a step for small nets)."""
+    try:
+        return torch.optim.Adam(params, lr=lr, fused=True)
+    except (RuntimeError, TypeError):
+        return torch.optim.Adam(params, lr=lr, foreach=True)
+
+
 def init_gpu(use_gpu: bool = True, gpu_id: int = 0, verbose: bool = True) -> torch.device:
     """Select CUDA device ``gpu_id`` when asked for and available, else the CPU."""
     global device

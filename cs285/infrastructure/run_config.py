@@ -11,6 +11,7 @@ from importlib import metadata
 from typing import Any
 
 CONFIG_FILE = "config.json"
+DONE_FILE = "DONE"  # written last by a run that got to its end; sweeps skip runs that have it
 DATA_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "data")
 VERSIONED_PACKAGES = ("torch", "gymnasium", "mujoco", "numpy", "tensorboardX")
 
@@ -71,3 +72,19 @@ def save_config(log_dir: str, flags: dict[str, Any], **extra: Any) -> str:
 def load_config(log_dir: str) -> dict[str, Any]:
     with open(os.path.join(log_dir, CONFIG_FILE)) as f:
         return json.load(f)
+
+
+def mark_finished(log_dir: str) -> str:
+    """Write ``DONE`` (the finish time) in the run dir: the run got to its end without an error.
+
+    Call it after the logger is closed. A dir without it was killed, crashed or is
+    still running; ``scripts/sweep.py`` runs such a run again.
+    """
+    path = os.path.join(log_dir, DONE_FILE)
+    with open(path, "w") as f:
+        f.write(time.strftime("%Y-%m-%d %H:%M:%S") + "\n")
+    return path
+
+
+def is_finished(log_dir: str) -> bool:
+    return os.path.isfile(os.path.join(log_dir, DONE_FILE))

@@ -41,11 +41,14 @@ def require_file(path: str, what: str, flag: str) -> str:
     return path
 
 
-def single_threaded_if_parallel() -> None:
-    """Worker processes of a sweep set CS285_TORCH_THREADS=1 so runs don't fight over cores."""
-    threads = os.environ.get("CS285_TORCH_THREADS")
-    if threads:
-        torch.set_num_threads(int(threads))
+def set_torch_threads() -> None:
+    """One torch thread unless $CS285_TORCH_THREADS says otherwise.
+
+    The homework networks are tiny (64-256 units): extra intra-op threads only
+    add synchronisation, and on a busy 2-core machine they spin against other
+    processes (a BC step went from ~1 ms to 30 ms that way).
+    """
+    torch.set_num_threads(int(os.environ.get("CS285_TORCH_THREADS", "1")))
 
 
 def run_main(main: Callable[[], None]) -> None:

@@ -1,0 +1,306 @@
+"""From run dirs to a report: read each run once, then one graded row per run.
+
+A run dir is ``data/<prefix><exp_name>_<env_name>_<dd-mm-YYYY_HH-MM-SS>`` holding
+``config.json`` and ``metrics.jsonl`` (see ``run_config`` and ``logger``). The
+prefix names the homework: ``q1_`` BC, ``q2_`` DAgger (hw1), ``q2_pg_`` policy
+gradients (hw2). Anything else (an empty dir, a run killed before its first
+row, a half-written last line, a folder that is no run at all) still gets a
+row, with a ``status`` that says so; only a path that does not exist is an error.
+
+The expert's return is, for hw1, the run's own ``Initial_DataCollection_AverageReturn``
+(the mean return of the expert data it cloned); otherwise the mean return of the
+shipped ``experts/expert_data_<env>.pkl`` if there is one.
+"""
+from __future__ import annotations
+
+import glob
+import json
+import math
+import os
+import re
+from dataclasses import asdict, dataclass, field
+from typing import Any, Optional
+
+import numpy as np
+
+from cs285.infrastructure.envs import UserError
+from cs285.infrastructure.logger import METRICS_JSONL, read_metrics
+from cs285.infrastructure.run_config import CONFIG_FILE, is_finished
+from cs285.infrastructure.script_util import default_expert_data, env_family
+
+# Longest prefix first: q2_pg_ runs are hw2, plain q2_ runs are DAgger.
+RUN_PREFIXES = (("q2_pg_", "pg"), ("q1_", "bc"), ("q2_", "dagger"))
+RUN_NAME = re.compile(r"^(q2_pg_|q1_|q2_)(?P<exp>.+)_(?P<env>[\w-]+-v\d+)_\d\d-\d\d-\d{4}_\d\d-\d\d-\d\d(_\d+)?$")
+RETURN_KEY = "Eval_AverageReturn"
+
+
+@dataclass
+class Run:
+    """What one run dir holds, read once. ``status`` is "ok" for a run that got to its end."""
+
+    path: str
+    name: str
+    flags: dict[str, Any] = field(default_factory=dict)
+    rows: list[dict] = field(default_factory=list)
+    status: str = "ok"
+    finished: bool = False  # has the DONE marker
+
+    @property
+    def env_name(self) -> Optional[str]:
+        if "env_name" in self.flags:
+            return str(self.flags["env_name"])
+        match = RUN_NAME.match(self.name)
+        return match["env"] if match else None
+
+    @property
+    def algorithm(self) -> str:
+        return algorithm(self.name, self.flags)
+
+    def series(self, key: str) -> list[tuple[int, float]]:
+        """(step, value) of every row that logged ``key``."""
+        return [(int(r["step"]), float(r[key])) for r in self.rows if key in r and r[key] is not None]
+
+    def final(self, key: str = RETURN_KEY, last: int = 1) -> Optional[float]:
+        """Mean of the last ``last`` logged values of ``key`` (fewer if the run logged fewer)."""
+        values = [v for _, v in self.series(key)][-last:]
+        return float(np.mean(values)) if values else None
+
+
+def algorithm(name: str, flags: dict[str, Any]) -> str:
+    """``bc``, ``dagger`` or ``pg`` plus its options, e.g. ``pg+rtg+na+baseline+gae``; ``?`` if unknown."""
+    if "use_reward_to_go" in flags or name.startswith("q2_pg_"):
+        parts = ["pg"]
+        parts += ["rtg"] if flags.get("use_reward_to_go") else []
+        parts += ["na"] if flags.get("normalize_advantages") else []
+        parts += ["baseline"] if flags.get("use_baseline") else []
+        parts += ["gae"] if flags.get("gae_lambda") is not None else []
+        return "+".join(parts)
+    if "do_dagger" in flags:
+        return "dagger" if flags["do_dagger"] else "bc"
+    for prefix, algo in RUN_PREFIXES:
+        if name.startswith(prefix):
+            return algo
+    return "?"
+
+
+def _partial_last_line(path: str) -> bool:
+    """True if the file's last line does not parse as JSON (a writer was cut off mid-line)."""
+    with open(path, "rb") as f:
+        f.seek(0, os.SEEK_END)
+        f.seek(max(0, f.tell() - 65536))
+        lines = f.read().splitlines()
+    if not lines:
+        return False
+    try:
+        json.loads(lines[-1])
+        return False
+    except ValueError:
+        return True
+
+
+def load_run(path: str) -> Run:
+    """Read a run dir (never raises for a dir's contents; the status tells what is wrong)."""
+    path = os.path.normpath(path)
+    run = Run(path=path, name=os.path.basename(path))
+    config_path, metrics_path = os.path.join(path, CONFIG_FILE), os.path.join(path, METRICS_JSONL)
+    if not os.path.isdir(path) or not (os.path.exists(config_path) or os.path.exists(metrics_path)
+                                       or RUN_NAME.match(run.name)):
+        run.status = "not a run"
+        return run
+    if os.path.exists(config_path):
+        try:
+            with open(config_path) as f:
+                run.flags = dict(json.load(f).get("flags") or {})
+        except (OSError, ValueError, AttributeError, TypeError):
+            run.status = "bad config.json"
+    run.finished = is_finished(path)
+    run.rows = read_metrics(path)
+    if not run.rows:
+        run.status = "no metrics"
+        return run
+    notes = []
+    n_iter, done = run.flags.get("n_iter"), int(run.rows[-1]["step"]) + 1
+    if not run.finished and not (isinstance(n_iter, int) and done >= n_iter):
+        notes.append(f"incomplete {done}/{n_iter}" if isinstance(n_iter, int) else "incomplete")
+    if _partial_last_line(metrics_path):
+        notes.append("last line partial")
+    if run.status == "ok" and notes:
+        run.status = "; ".join(notes)
+    elif notes:
+        run.status += "; " + "; ".join(notes)
+    return run
+
+
+def is_run_dir(path: str) -> bool:
+    return os.path.isdir(path) and (os.path.exists(os.path.join(path, CONFIG_FILE))
+                                    or os.path.exists(os.path.join(path, METRICS_JSONL))
+                                    or bool(RUN_NAME.match(os.path.basename(os.path.normpath(path)))))
+
+
+def expand_paths(patterns: list[str]) -> list[str]:
+    """Run dirs named by ``patterns``: a run dir, a folder of runs (its sub-folders, hidden ones
+    left out), or a glob. A path that matches nothing raises UserError."""
+    out: list[str] = []
+    for pattern in patterns:
+        matches = sorted(glob.glob(pattern)) if glob.has_magic(pattern) else [pattern]
+        if not matches or not os.path.exists(matches[0]):
+            raise UserError(f"no such run dir or folder: {pattern}")
+        for path in matches:
+            if os.path.isdir(path) and not is_run_dir(path):
+                subdirs = sorted(e.path for e in os.scandir(path) if e.is_dir() and not e.name.startswith("."))
+                out += subdirs or [path]
+            else:
+                out.append(path)
+    seen: set[str] = set()
+    unique = []
+    for path in out:
+        key = os.path.realpath(path)
+        if key not in seen:
+            seen.add(key)
+            unique.append(os.path.normpath(path))
+    return unique
+
+
+_EXPERT_CACHE: dict[str, Optional[float]] = {}
+
+
+def _expert_data_return(path: str) -> Optional[float]:
+    """Mean return of an expert-data file's trajectories; None if missing or unreadable."""
+    if path not in _EXPERT_CACHE:
+        from cs285.infrastructure.expert_data import load_expert_data
+        from cs285.infrastructure.utils import path_returns
+
+        try:
+            _EXPERT_CACHE[path] = float(np.mean(path_returns(load_expert_data(path)))) if os.path.isfile(path) else None
+        except (UserError, OSError, ValueError):
+            _EXPERT_CACHE[path] = None
+    return _EXPERT_CACHE[path]
+
+
+def expert_return(run: Run) -> Optional[float]:
+    """hw1: the run's Initial_DataCollection_AverageReturn (its expert data); else the shipped data's."""
+    if run.algorithm in ("bc", "dagger"):
+        initial = run.final("Initial_DataCollection_AverageReturn")
+        if initial is not None:
+            return initial
+        if run.flags.get("expert_data"):
+            return _expert_data_return(str(run.flags["expert_data"]))
+    return _expert_data_return(default_expert_data(run.env_name)) if run.env_name else None
+
+
+@dataclass(frozen=True)
+class Bar:
+    """A handout target: mean of the last ``last`` Eval returns ≥ (or >) ``threshold``,
+    or, with ``of_expert``, ≥ that fraction of the expert's return."""
+
+    family: Optional[str]  # env family (``Hopper``), None = any env
+    algorithm: str  # ``bc`` or ``pg`` (matched against the start of Run.algorithm)
+    threshold: float
+    short: str  # for the table
+    text: str  # for --json and the table's notes
+    last: int = 1
+    strict: bool = False
+    of_expert: bool = False
+    needs_flag: Optional[str] = None  # a flag that must be set, e.g. use_baseline
+
+    def applies(self, run: Run) -> bool:
+        env = run.env_name
+        return ((self.family is None or (env is not None and env_family(env) == self.family))
+                and run.algorithm.split("+")[0] == self.algorithm
+                and (self.needs_flag is None or bool(run.flags.get(self.needs_flag))))
+
+
+BARS = (
+    Bar(None, "bc", 0.30, "≥30% of expert*", "BC reaches at least 30% of the expert's return: the course's bar "
+        "(hw1 asks for one env where BC meets it, Ant in the handout, and one where it does not)", of_expert=True),
+    Bar("CartPole", "pg", 200, "final ≥ 200", "CartPole: the final Eval return reaches the maximum, 200"),
+    Bar("HalfCheetah", "pg", 300, "last-5 mean > 300", "HalfCheetah with a baseline: mean Eval return of the "
+        "last 5 iterations above 300", last=5, strict=True, needs_flag="use_baseline"),
+    Bar("LunarLander", "pg", 180, "last-10 mean ≥ 180", "LunarLander: mean Eval return of the last 10 "
+        "iterations at least 180", last=10),
+    Bar("InvertedPendulum", "pg", 1000, "final ≥ 1000", "InvertedPendulum: the final Eval return reaches 1000"),
+    Bar("Humanoid", "pg", 600, "final ≥ 600", "Humanoid: the final Eval return reaches 600"),
+)
+
+
+def find_bar(run: Run) -> Optional[Bar]:
+    return next((bar for bar in BARS if bar.applies(run)), None)
+
+
+@dataclass
+class GradeRow:
+    run: str
+    path: str
+    env: Optional[str]
+    algorithm: str
+    iterations: Optional[int]
+    n_iter: Optional[int]
+    env_steps: Optional[float]
+    final_return: Optional[float]
+    final_std: Optional[float]
+    expert_return: Optional[float]
+    percent_of_expert: Optional[float]
+    bar: Optional[str]
+    bar_value: Optional[float]  # what was compared with the bar
+    passed: Optional[bool]
+    status: str
+
+
+def grade_run(run: Run) -> GradeRow:
+    final, expert = run.final(), expert_return(run)
+    percent = 100 * final / expert if final is not None and expert is not None and expert > 0 else None
+    bar, value, passed = find_bar(run), None, None
+    if bar is not None and final is not None:
+        if bar.of_expert:
+            value = percent
+            passed = None if percent is None else percent >= 100 * bar.threshold
+        else:
+            value = run.final(last=bar.last)
+            passed = value > bar.threshold if bar.strict else value >= bar.threshold
+    n_iter = run.flags.get("n_iter")
+    return GradeRow(
+        run=run.name, path=run.path, env=run.env_name,
+        algorithm=run.algorithm if run.status != "not a run" else "-",
+        iterations=int(run.rows[-1]["step"]) + 1 if run.rows else None,
+        n_iter=n_iter if isinstance(n_iter, int) else None,
+        env_steps=run.final("Train_EnvstepsSoFar"), final_return=final, final_std=run.final("Eval_StdReturn"),
+        expert_return=expert, percent_of_expert=percent, bar=bar.text if bar else None, bar_value=value,
+        passed=passed, status=run.status,
+    )
+
+
+def grade(patterns: list[str]) -> list[GradeRow]:
+    return [grade_run(load_run(path)) for path in expand_paths(patterns)]
+
+
+def rows_as_json(rows: list[GradeRow]) -> str:
+    """The rows as a JSON list; NaN and infinities become null."""
+    def clean(value: Any) -> Any:
+        return None if isinstance(value, float) and not math.isfinite(value) else value
+
+    return json.dumps([{k: clean(v) for k, v in asdict(r).items()} for r in rows], indent=2)
+
+
+def _num(value: Optional[float], digits: int = 1) -> str:
+    return "-" if value is None else f"{value:.{digits}f}"
+
+
+def format_table(rows: list[GradeRow]) -> str:
+    """A plain-text table, one line per run, with the bars' notes under it."""
+    header = ["run", "env", "algorithm", "iters", "env steps", "final return", "expert", "% expert", "bar",
+              "pass", "status"]
+    short = {bar.text: bar.short for bar in BARS}
+    lines = []
+    for r in rows:
+        iters = "-" if r.iterations is None else (f"{r.iterations}/{r.n_iter}" if r.n_iter else str(r.iterations))
+        ret = "-" if r.final_return is None else f"{r.final_return:.1f} ± {_num(r.final_std)}"
+        lines.append([r.run, r.env or "-", r.algorithm, iters, _num(r.env_steps, 0), ret, _num(r.expert_return),
+                      _num(r.percent_of_expert), short.get(r.bar, "-") if r.bar else "-",
+                      {True: "pass", False: "FAIL", None: "-"}[r.passed], r.status])
+    widths = [max(len(h), *(len(line[i]) for line in lines)) if lines else len(h) for i, h in enumerate(header)]
+    text = ["  ".join(c.ljust(w) for c, w in zip(line, widths)).rstrip() for line in [header] + lines]
+    notes = sorted({r.bar for r in rows if r.bar})
+    if notes:
+        text.append("")
+        text += [f"{short[n]}: {n}" for n in notes]
+    return "\n".join(text)

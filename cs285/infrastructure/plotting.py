@@ -1,0 +1,285 @@
+"""Figures for the report, from run dirs only (``metrics.jsonl`` and ``config.json``).
+
+Two kinds:
+- learning curves (``plot_curves``): ``key`` against ``x`` (``Train_EnvstepsSoFar``
+  or ``step``). Runs whose flags differ only by ``seed`` form one group, drawn as the
+  mean over seeds with a shaded band (±1 std, or min..max). Seeds are aligned on the
+  iterations every one of them logged; x is the seeds' mean at each.
+- a sweep (``plot_sweep``): the final value (mean of the last ``last`` logged) of
+  each run against one flag's value, mean over seeds with error bars.
+
+Horizontal reference lines: ``expert`` (the runs' expert return, see
+``grading.expert_return``), ``bc`` (the final Eval return of BC runs, ``q1_``, on
+the same env, mean over them), or a number, ``1234`` or ``1234:label``.
+
+Figures are 6×4 in at 150 dpi, drawn with matplotlib's Agg canvas (no display,
+no pyplot state); the file type follows the suffix of ``out`` (.png, .pdf, .svg).
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+from dataclasses import dataclass
+from typing import Any, Optional, Sequence
+
+import numpy as np
+
+from cs285.infrastructure.envs import UserError
+from cs285.infrastructure.grading import RETURN_KEY, Run, expert_return
+
+FIGSIZE = (6.0, 4.0)  # inches: readable at a report's column width
+DPI = 150
+FORMATS = (".png", ".pdf", ".svg")
+BANDS = ("std", "minmax")
+X_LABELS = {"Train_EnvstepsSoFar": "Environment steps", "step": "Iteration"}
+HLINE_STYLES = (("black", "--"), ("dimgray", "-."), ("tab:red", ":"), ("tab:purple", "--"), ("tab:brown", "-."))
+DEVICE_FLAGS = ("which_gpu", "no_gpu")  # flags that don't change what is learned
+NOT_GROUPED = ("seed", *DEVICE_FLAGS)
+
+
+@dataclass
+class Group:
+    """Runs that differ only by seed (and device flags)."""
+
+    flags: dict[str, Any]
+    runs: list[Run]
+    label: str = ""
+
+
+def warn(message: str) -> None:
+    print(f"note: {message}", file=sys.stderr)
+
+
+def _group_key(run: Run, drop: Sequence[str]) -> str:
+    flags = {k: v for k, v in run.flags.items() if k not in drop}
+    return json.dumps([run.algorithm.split("+")[0], flags], sort_keys=True, default=str)
+
+
+def _one_per_seed(runs: list[Run]) -> list[Run]:
+    """If the same flags and seed were run twice (a killed run redone), keep the finished / longer / newer."""
+    best: dict[str, Run] = {}
+    for run in runs:
+        key = json.dumps({k: v for k, v in run.flags.items() if k not in DEVICE_FLAGS}, sort_keys=True,
+                         default=str) if run.flags else run.path
+        old = best.get(key)
+        if old is None:
+            best[key] = run
+            continue
+        keep, drop = sorted([old, run], key=lambda r: (r.finished, len(r.rows), os.path.getmtime(r.path)))[::-1]
+        warn(f"seed {run.flags.get('seed')} of the same flags appears twice; using {keep.name}, not {drop.name}")
+        best[key] = keep
+    return list(best.values())
+
+
+def group_runs(runs: list[Run], drop: Sequence[str] = NOT_GROUPED) -> list[Group]:
+    """Groups of runs equal in every flag but ``drop``, in order of first appearance, labelled."""
+    groups: dict[str, Group] = {}
+    for run in runs:
+        key = _group_key(run, drop)
+        if key not in groups:
+            groups[key] = Group({k: v for k, v in run.flags.items() if k not in drop}, [])
+        groups[key].runs.append(run)
+    out = list(groups.values())
+    for g in out:
+        g.runs = _one_per_seed(g.runs)
+    _label(out)
+    return out
+
+
+def _label(groups: list[Group]) -> None:
+    """exp_name (and env when several), plus the flags that tell groups of the same name apart."""
+    envs = {g.flags.get("env_name") for g in groups}
+    for g in groups:
+        name = str(g.flags.get("exp_name") or g.runs[0].name)
+        if len(envs) > 1:
+            name += f" {g.flags.get('env_name')}"
+        twins = [h for h in groups if h.flags.get("exp_name") == g.flags.get("exp_name")
+                 and h.flags.get("env_name") == g.flags.get("env_name")]
+        if len(twins) > 1:
+            differing = sorted(k for k in g.flags if any(h.flags.get(k) != g.flags.get(k) for h in twins))
+            name += " " + ", ".join(f"{k}={g.flags.get(k)}" for k in differing)
+        g.label = name + (f" ({len(g.runs)} seeds)" if len(g.runs) > 1 else "")
+
+
+def aligned_curves(runs: list[Run], key: str, x: str) -> tuple[np.ndarray, np.ndarray]:
+    """x (n_steps,) and y (n_runs, n_steps) on the steps every run logged ``key`` (and ``x``) at."""
+    per_run = []
+    for run in runs:
+        rows = {int(r["step"]): r for r in run.rows if r.get(key) is not None and (x == "step" or x in r)}
+        per_run.append(rows)
+    steps = sorted(set.intersection(*(set(rows) for rows in per_run)))
+    if any(len(rows) > len(steps) for rows in per_run):
+        warn(f"{runs[0].flags.get('exp_name', runs[0].name)}: seeds logged different iterations; "
+             f"using the {len(steps)} they share")
+    xs = np.array([[s if x == "step" else float(rows[s][x]) for s in steps] for rows in per_run])
+    ys = np.array([[float(rows[s][key]) for s in steps] for rows in per_run])
+    return xs.mean(axis=0), ys
+
+
+def _spread(ys: np.ndarray, band: str) -> tuple[np.ndarray, np.ndarray]:
+    """Lower and upper edge of the band over seeds (axis 0)."""
+    if band == "minmax":
+        return ys.min(axis=0), ys.max(axis=0)
+    mean, std = ys.mean(axis=0), ys.std(axis=0)
+    return mean - std, mean + std
+
+
+def parse_hline(spec: str) -> tuple[Any, str]:
+    """``expert`` / ``bc`` / ``1234`` / ``1234:label`` -> (what, label)."""
+    if spec in ("expert", "bc"):
+        return spec, {"expert": "expert", "bc": "BC"}[spec]
+    value, _, label = spec.partition(":")
+    try:
+        return float(value), label or value
+    except ValueError:
+        raise UserError(f"--hline {spec!r}: expected expert, bc, a number or NUMBER:label") from None
+
+
+def resolve_hlines(specs: Sequence[str], runs: list[Run], bc_runs: list[Run]) -> list[tuple[float, str]]:
+    """(y, label) of each requested line; one per env for expert and bc when the runs span several."""
+    envs = sorted({r.env_name for r in runs if r.env_name})
+    lines = []
+    for spec in specs:
+        what, label = parse_hline(spec)
+        if isinstance(what, float):
+            lines.append((what, label))
+            continue
+        for env in envs:
+            if what == "expert":
+                values = [v for v in (expert_return(r) for r in runs if r.env_name == env) if v is not None]
+                missing = f"no expert return known for {env} (hw1 runs log it; else experts/expert_data_{env}.pkl)"
+            else:
+                values = [v for v in (r.final() for r in bc_runs if r.env_name == env) if v is not None]
+                missing = f"--hline bc: no BC run (q1_) on {env} among the inputs or --bc"
+            if not values:
+                raise UserError(missing)
+            lines.append((float(np.mean(values)), label + (f" ({env})" if len(envs) > 1 else "")))
+    return lines
+
+
+def _new_axes():
+    try:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+    except ImportError:
+        raise UserError("plotting needs matplotlib: pip install -e '.[plot]'") from None
+    fig = Figure(figsize=FIGSIZE, dpi=DPI, layout="constrained")
+    FigureCanvasAgg(fig)
+    return fig, fig.add_subplot()
+
+
+def _check_out(out: str) -> None:
+    if os.path.splitext(out)[1].lower() not in FORMATS:
+        raise UserError(f"--out {out}: the file type follows the suffix, one of {', '.join(FORMATS)}")
+
+
+def _finish(fig, ax, lines: list[tuple[float, str]], out: str, title: Optional[str]) -> str:
+    for i, (y, label) in enumerate(lines):
+        color, style = HLINE_STYLES[i % len(HLINE_STYLES)]
+        ax.axhline(y, color=color, linestyle=style, linewidth=1.2, label=f"{label}: {y:.0f}")
+    if title:
+        ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize="small", frameon=False)
+    os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
+    fig.savefig(out)
+    return out
+
+
+def _title(runs: list[Run]) -> Optional[str]:
+    envs = sorted({r.env_name for r in runs if r.env_name})
+    return envs[0] if len(envs) == 1 else None
+
+
+def plot_curves(runs: list[Run], out: str, key: str = RETURN_KEY, x: str = "Train_EnvstepsSoFar",
+                band: str = "std", hlines: Sequence[str] = (), bc_runs: Sequence[Run] = ()) -> str:
+    """Learning curves of ``key`` vs ``x``, one line per group of seeds; returns ``out``.
+
+    With an ``bc`` hline, BC runs (``q1_``) among ``runs`` give that line and are not
+    drawn as curves (a BC run is a single iteration).
+    """
+    _check_out(out)
+    if band not in BANDS:
+        raise UserError(f"--band must be one of {', '.join(BANDS)}")
+    uses_bc = any(parse_hline(s)[0] == "bc" for s in hlines)
+    bc_runs = list(bc_runs) + ([r for r in runs if r.algorithm == "bc"] if uses_bc else [])
+    curves = [r for r in runs if not (uses_bc and r.algorithm == "bc")]
+    drawable = [r for r in curves if r.series(key)]
+    for r in curves:
+        if r not in drawable:
+            warn(f"{r.name} logged no {key}; left out")
+    if not drawable:
+        raise UserError(f"none of the runs logged {key}")
+    lines = resolve_hlines(hlines, drawable, bc_runs)
+    fig, ax = _new_axes()
+    groups = group_runs(drawable)
+    for group in groups:
+        xs, ys = aligned_curves(group.runs, key, x)
+        if len(xs) == 0:
+            warn(f"{group.label}: no iteration logged both {key} and {x}; left out")
+            continue
+        (line,) = ax.plot(xs, ys.mean(axis=0), marker="o" if len(xs) <= 20 else None, markersize=3,
+                          label=group.label)
+        if len(group.runs) > 1:
+            low, high = _spread(ys, band)
+            ax.fill_between(xs, low, high, color=line.get_color(), alpha=0.2, linewidth=0)
+    ax.set_xlabel(X_LABELS.get(x, x))
+    if x == "step":
+        from matplotlib.ticker import MaxNLocator
+
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    band_text = {"std": "mean ± std", "minmax": "mean, min..max"}[band]
+    ax.set_ylabel(key + (f" ({band_text} over seeds)" if any(len(g.runs) > 1 for g in groups) else ""),
+                  fontsize="small")
+    return _finish(fig, ax, lines, out, _title(drawable))
+
+
+def _sweep_x(values: list[Any]) -> tuple[list[Any], bool]:
+    """Sorted distinct values, and whether the axis is numeric (else categorical)."""
+    distinct = list(dict.fromkeys(json.dumps(v, default=str) for v in values))
+    parsed = [json.loads(v) for v in distinct]
+    numeric = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in parsed)
+    return (sorted(parsed) if numeric else sorted(parsed, key=str)), numeric
+
+
+def plot_sweep(runs: list[Run], out: str, flag: str, key: str = RETURN_KEY, last: int = 1, band: str = "std",
+               hlines: Sequence[str] = ()) -> str:
+    """Final ``key`` (mean of the last ``last`` logged) vs the value of ``flag``; mean over seeds,
+    error bars ±std or min..max. Runs that also differ in other flags make separate series."""
+    _check_out(out)
+    if band not in BANDS:
+        raise UserError(f"--band must be one of {', '.join(BANDS)}")
+    if last < 1:
+        raise UserError(f"--last must be at least 1 (got {last})")
+    runs = [r for r in runs if r.final(key) is not None]
+    if not runs:
+        raise UserError(f"none of the runs logged {key}")
+    for r in runs:
+        if flag not in r.flags:
+            raise UserError(f"{r.name} has no flag {flag} in its config.json")
+    lines = resolve_hlines(hlines, runs, [])
+    fig, ax = _new_axes()
+    values, numeric = _sweep_x([r.flags[flag] for r in runs])
+    series = group_runs(runs, drop=(*NOT_GROUPED, flag, "exp_name"))
+    for s in series:
+        xs, means, low, high = [], [], [], []
+        for i, value in enumerate(values):
+            finals = np.array([r.final(key, last) for r in s.runs if r.flags[flag] == value])
+            if len(finals) == 0:
+                continue
+            lo, hi = _spread(finals[:, None], band)  # (n_seeds, 1): one column
+            xs.append(value if numeric else i)
+            means.append(finals.mean())
+            low.append(finals.mean() - lo[0])
+            high.append(hi[0] - finals.mean())
+        differing = sorted(k for k in s.flags if any(t.flags.get(k) != s.flags.get(k) for t in series))
+        label = ", ".join(f"{k}={s.flags.get(k)}" for k in differing) or s.flags.get("env_name") or "runs"
+        ax.errorbar(xs, means, yerr=[low, high], marker="o", markersize=4, capsize=3, label=label)
+    if not numeric:
+        ax.set_xticks(range(len(values)), [str(v) for v in values])
+    ax.set_xlabel(flag)
+    what = key if last == 1 else f"{key}, mean of last {last}"
+    ax.set_ylabel(f"final {what}\n({'mean ± std' if band == 'std' else 'mean, min..max'} over seeds)",
+                  fontsize="small")
+    return _finish(fig, ax, lines, out, _title(runs))

@@ -1,0 +1,318 @@
+"""Sweeps: a grid of flag values × seeds, one run of a training script each.
+
+A sweep is ``script`` + its own arguments + ``grid`` + ``seeds``. Each grid point
+gets ``--exp_name <base>_<flag><value>...`` (``base`` = the script's exp_name,
+e.g. ``lunar_gae_lambda0.95``) and each seed one ``--seed``. A switch flag
+(``store_true``) is swept with the values ``true``/``false``: ``--flag`` present
+or not, ``_flag`` / ``_no_flag`` in the name.
+
+Resuming: before launching, every run dir under the data folder is matched to the
+planned runs by script name + every flag of its ``config.json`` (the script's own
+``parse_args`` fills in the defaults, so the flags compare exactly). A run whose dir
+has the ``DONE`` marker (``run_config.mark_finished``) is complete and skipped; one
+without (killed, crashed) is run again in a new dir, the old one is left as it was
+(``plotting`` keeps the finished copy of a seed that appears twice).
+
+Launchers: ``local`` runs ``jobs`` subprocesses at a time; ``ray`` sends the same
+commands as Ray tasks (1 CPU each) to ``ray.init(address)``, which must see the
+same repository path and data folder (a shared file system). Each worker gets
+``CS285_TORCH_THREADS=1`` so parallel runs don't fight over cores. The output of a
+run goes to ``<data>/.sweep_logs/`` while it runs and into its run dir as
+``stdout.log`` once it finished.
+"""
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import io
+import itertools
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from types import ModuleType
+from typing import Any, Callable, Optional, Sequence
+
+from tqdm import tqdm
+
+from cs285.infrastructure.envs import UserError
+from cs285.infrastructure.run_config import CONFIG_FILE, data_dir, is_finished
+
+SCRIPTS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "scripts")
+LOG_DIR = ".sweep_logs"  # hidden, so grading a data folder does not list it
+RUN_LOG = "stdout.log"
+LAUNCHERS = ("local", "ray")
+SWITCH_VALUES = {"true": True, "false": False}
+POLL_SECONDS = 0.2
+WORKER_ENV = {"CS285_TORCH_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+
+
+@dataclass(frozen=True)
+class PlannedRun:
+    exp_name: str
+    seed: int
+    argv: tuple[str, ...]  # the script's arguments
+    identity: str  # script name + flags as config.json will hold them, for matching run dirs
+
+    @property
+    def log_name(self) -> str:
+        return f"{self.exp_name}_seed{self.seed}.log"
+
+
+@dataclass
+class SweepResult:
+    planned: list[PlannedRun]
+    skipped: list[PlannedRun] = field(default_factory=list)
+    succeeded: list[PlannedRun] = field(default_factory=list)
+    failed: list[tuple[PlannedRun, str]] = field(default_factory=list)  # (run, its log file)
+
+
+def resolve_script(script: str) -> str:
+    """A path, or a name in scripts/ (``run_hw2.py``)."""
+    for path in (script, os.path.join(SCRIPTS_DIR, script)):
+        if os.path.isfile(path):
+            return os.path.abspath(path)
+    raise UserError(f"no such script: {script} (not a file, nor in {SCRIPTS_DIR})")
+
+
+def load_script(path: str) -> ModuleType:
+    """Import a training script as a module (its ``__main__`` block does not run)."""
+    spec = importlib.util.spec_from_file_location(f"_sweep_{os.path.splitext(os.path.basename(path))[0]}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    if not callable(getattr(module, "parse_args", None)):
+        raise UserError(f"{path} has no parse_args(argv): a sweep needs it to know the runs' flags")
+    return module
+
+
+def parse_grid(specs: Sequence[str]) -> list[tuple[str, list[str]]]:
+    """``["gae_lambda=0,0.95", "-lr=1e-3,1e-2"]`` -> ``[("gae_lambda", ["0", "0.95"]), ...]``."""
+    grid = []
+    for spec in specs:
+        name, sep, values = spec.partition("=")
+        name = name.lstrip("-")
+        if not sep or not name or not values:
+            raise UserError(f"--grid {spec!r}: expected FLAG=V1,V2,...")
+        if name in [n for n, _ in grid]:
+            raise UserError(f"--grid: {name} given twice")
+        grid.append((name, [v.strip() for v in values.split(",") if v.strip()]))
+    return grid
+
+
+def _has_option(argv: Sequence[str], name: str) -> bool:
+    return any(a == f"--{name}" or a.startswith(f"--{name}=") for a in argv)
+
+
+def _parse(module: ModuleType, argv: list[str], script: str) -> dict[str, Any]:
+    """The script's flags for ``argv``; argparse's complaint (usage + message) becomes one line."""
+    errors = io.StringIO()
+    try:
+        with contextlib.redirect_stderr(errors):
+            return vars(module.parse_args(argv))
+    except SystemExit:
+        message = (errors.getvalue().strip().splitlines() or ["invalid arguments"])[-1]
+        raise UserError(f"{os.path.basename(script)}: {message.split(': error: ')[-1]}") from None
+
+
+def _identity(script: str, flags: dict[str, Any]) -> str:
+    # save_config writes json.dump(..., default=str): compare the same JSON round trip.
+    return json.dumps([os.path.basename(script), json.loads(json.dumps(flags, default=str))], sort_keys=True)
+
+
+def plan(script: str, script_args: Sequence[str], grid: Sequence[tuple[str, list[str]]],
+         seeds: Sequence[int]) -> list[PlannedRun]:
+    """Every grid point × seed as a run of ``script``, with the flags it will save."""
+    script_args = list(script_args)
+    if _has_option(script_args, "seed"):
+        raise UserError("give the seeds with the sweep's --seeds, not --seed")
+    for name, _ in grid:
+        if _has_option(script_args, name):
+            raise UserError(f"--{name} is both in --grid and among the script's arguments")
+    seeds = list(dict.fromkeys(seeds))
+    if not seeds:
+        raise UserError("--seeds needs at least one seed")
+    module = load_script(script)
+    base = _parse(module, script_args + ["--seed", str(seeds[0])], script)
+    for name, _ in grid:
+        if name not in base:
+            raise UserError(f"{os.path.basename(script)} has no flag --{name}")
+    runs = []
+    for values in itertools.product(*(vals for _, vals in grid)):
+        argv, suffix = list(script_args), []
+        for (name, _), value in zip(grid, values):
+            if isinstance(base[name], bool):
+                if value.lower() not in SWITCH_VALUES:
+                    raise UserError(f"--grid {name}: a switch takes the values true / false, not {value!r}")
+                on = SWITCH_VALUES[value.lower()]
+                argv += [f"--{name}"] if on else []
+                suffix.append(name if on else f"no_{name}")
+            else:
+                argv += [f"--{name}", value]
+                suffix.append(f"{name}{value}".replace(os.sep, "-"))
+        exp_name = "_".join([str(base["exp_name"])] + suffix)
+        argv += ["--exp_name", exp_name]
+        for seed in seeds:
+            run_argv = argv + ["--seed", str(seed)]
+            flags = {**_parse(module, run_argv, script), "seed": seed}
+            runs.append(PlannedRun(exp_name, seed, tuple(run_argv), _identity(script, flags)))
+    return runs
+
+
+def _script_of(command: str) -> str:
+    """The script a run's saved command line ran (``python scripts/run_hw2.py ...`` -> run_hw2.py)."""
+    return next((os.path.basename(t) for t in command.split() if t.endswith(".py")), "")
+
+
+def existing_runs(root: str) -> dict[str, list[str]]:
+    """identity -> run dirs under ``root`` (a dir whose config.json can't be read is passed over)."""
+    found: dict[str, list[str]] = {}
+    if not os.path.isdir(root):
+        return found
+    for entry in sorted(os.scandir(root), key=lambda e: e.name):
+        if entry.name.startswith(".") or not entry.is_dir():
+            continue
+        try:
+            with open(os.path.join(entry.path, CONFIG_FILE)) as f:
+                config = json.load(f)
+            key = _identity(_script_of(config.get("command", "")), config["flags"])
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            continue
+        found.setdefault(key, []).append(entry.path)
+    return found
+
+
+def _worker_env(root: str) -> dict[str, str]:
+    return {**WORKER_ENV, "CS285_DATA_DIR": os.path.abspath(root)}
+
+
+def run_command(command: list[str], env: dict[str, str], log_path: str, cwd: str) -> int:
+    """Run one command to its end with its output in ``log_path``; the exit status (a Ray task's body)."""
+    os.makedirs(os.path.dirname(log_path), exist_ok=True)
+    with open(log_path, "w") as log:
+        return subprocess.run(command, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT,
+                              cwd=cwd).returncode
+
+
+def _launch_local(commands: list[tuple[PlannedRun, list[str], str]], env: dict[str, str], jobs: int,
+                  on_done: Callable[[PlannedRun, int, str], None]) -> None:
+    """At most ``jobs`` subprocesses at once; on Ctrl-C the running ones are terminated."""
+    queue, running = list(commands), {}
+    try:
+        while queue or running:
+            while queue and len(running) < jobs:
+                run, command, log_path = queue.pop(0)
+                os.makedirs(os.path.dirname(log_path), exist_ok=True)
+                log = open(log_path, "w")
+                proc = subprocess.Popen(command, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT)
+                running[proc] = (run, log, log_path)
+            time.sleep(POLL_SECONDS)
+            for proc in [p for p in running if p.poll() is not None]:
+                run, log, log_path = running.pop(proc)
+                log.close()
+                on_done(run, proc.returncode, log_path)
+    finally:
+        for proc, (_, log, _) in running.items():  # only after an interrupt or an error
+            proc.terminate()
+        for proc, (_, log, _) in running.items():
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+            log.close()
+
+
+def _launch_ray(commands: list[tuple[PlannedRun, list[str], str]], env: dict[str, str], jobs: Optional[int],
+                address: Optional[str], on_done: Callable[[PlannedRun, int, str], None]) -> None:
+    """The same commands as Ray tasks of 1 CPU; ``jobs`` (if given) caps how many are in flight."""
+    try:
+        import ray
+    except ImportError:
+        raise UserError("--launcher ray needs ray: pip install -e '.[ray]'") from None
+    if not ray.is_initialized():
+        ray.init(address=address, log_to_driver=False)
+    task = ray.remote(num_cpus=1)(run_command)
+    queue, pending = list(commands), {}
+    try:
+        while queue or pending:
+            while queue and (jobs is None or len(pending) < jobs):
+                run, command, log_path = queue.pop(0)
+                pending[task.remote(command, env, log_path, os.getcwd())] = (run, log_path)
+            (ref,), _ = ray.wait(list(pending), num_returns=1)
+            run, log_path = pending.pop(ref)
+            try:
+                code = ray.get(ref)
+            except ray.exceptions.RayError as e:  # the task itself died (worker lost, ...)
+                with open(log_path, "a") as log:
+                    log.write(f"\nray task failed: {e}\n")
+                code = -1
+            on_done(run, code, log_path)
+    finally:
+        for ref in pending:
+            ray.cancel(ref, force=True)
+
+
+def run_sweep(script: str, script_args: Sequence[str], grid_specs: Sequence[str], seeds: Sequence[int],
+              jobs: Optional[int] = None, launcher: str = "local", address: Optional[str] = None,
+              root: Optional[str] = None, dry_run: bool = False) -> SweepResult:
+    """Plan the sweep, skip the complete runs, launch the rest; see the module docstring."""
+    if launcher not in LAUNCHERS:
+        raise UserError(f"--launcher must be one of {', '.join(LAUNCHERS)}")
+    if jobs is not None and jobs < 1:
+        raise UserError(f"--jobs must be at least 1 (got {jobs})")
+    if address and launcher != "ray":
+        raise UserError("--address is for --launcher ray")
+    script = resolve_script(script)
+    root = os.path.abspath(root or data_dir())
+    planned = plan(script, script_args, parse_grid(grid_specs), seeds)
+    result = SweepResult(planned)
+    found = existing_runs(root)
+    todo = []
+    for run in planned:
+        if any(is_finished(d) for d in found.get(run.identity, [])):
+            result.skipped.append(run)
+        else:
+            todo.append(run)
+    workers = jobs if launcher == "ray" else (jobs or os.cpu_count() or 1)
+    where = f"{workers} local workers" if launcher == "local" else f"Ray at {address or 'a new local instance'}"
+    print(f"sweep: {len(planned)} runs, {len(result.skipped)} complete, {len(todo)} to run with {where}; "
+          f"logs in {root}", flush=True)
+    commands = [(run, [sys.executable, script, *run.argv], os.path.join(root, LOG_DIR, run.log_name))
+                for run in todo]
+    if dry_run:
+        for _, command, _ in commands:
+            print(" ".join(command[1:]))
+        return result
+    if not todo:
+        return result
+
+    bar = tqdm(total=len(planned), initial=len(result.skipped), desc="sweep", unit="run", disable=None)
+
+    def on_done(run: PlannedRun, code: int, log_path: str) -> None:
+        if code == 0:
+            result.succeeded.append(run)
+            _file_log(root, run, log_path)
+        else:
+            result.failed.append((run, log_path))
+            tqdm.write(f"failed (exit {code}): {run.exp_name} seed {run.seed}; see {log_path}")
+        bar.update(1)
+        bar.set_postfix(failed=len(result.failed))
+
+    try:
+        if launcher == "local":
+            _launch_local(commands, _worker_env(root), workers, on_done)
+        else:
+            _launch_ray(commands, _worker_env(root), workers, address, on_done)
+    finally:
+        bar.close()
+    return result
+
+
+def _file_log(root: str, run: PlannedRun, log_path: str) -> None:
+    """Move a finished run's output into its run dir (the newest finished dir with its flags)."""
+    dirs = [d for d in existing_runs(root).get(run.identity, []) if is_finished(d)]
+    if dirs and os.path.exists(log_path):
+        newest = max(dirs, key=os.path.getmtime)
+        shutil.move(log_path, os.path.join(newest, RUN_LOG))

@@ -1,0 +1,58 @@
+"""Plot learning curves or a sweep from run dirs, for the report.
+
+    python scripts/plot.py data/q2_dagger_Ant-v4_* --hline expert --hline bc --bc data/q1_bc_Ant-v4_* --out dagger.png
+    python scripts/plot.py 'data/q2_pg_*CartPole*' --x step --out cartpole.pdf
+    python scripts/plot.py 'data/q2_pg_*lambda*' --group-by gae_lambda --last 10 --out gae.png
+
+Runs whose flags differ only by --seed are one line: the mean over seeds with a
+shaded band (--band std: ±1 std, minmax: min..max). --hline draws reference
+lines: expert (the runs' expert return), bc (the final return of the BC runs,
+q1_, among the inputs or given with --bc), or NUMBER[:label]. --group-by FLAG
+plots the final value (mean of the last --last logged) against FLAG's value,
+with error bars over seeds. The suffix of --out picks PNG, PDF or SVG.
+"""
+from __future__ import annotations
+
+import argparse
+
+from cs285.infrastructure.envs import UserError
+from cs285.infrastructure.grading import RETURN_KEY, expand_paths, load_run
+from cs285.infrastructure.plotting import BANDS, plot_curves, plot_sweep, warn
+from cs285.infrastructure.script_util import run_main
+
+
+def load_runs(patterns: list[str]) -> list:
+    runs = []
+    for path in expand_paths(patterns):
+        run = load_run(path)
+        if run.status in ("not a run", "no metrics"):
+            warn(f"{path}: {run.status}; left out")
+        else:
+            runs.append(run)
+    return runs
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("runs", nargs="+", help="run dirs, folders of runs or globs")
+    p.add_argument("--out", required=True, help="figure file: .png, .pdf or .svg")
+    p.add_argument("--key", default=RETURN_KEY, help=f"the logged value on the y axis (default {RETURN_KEY})")
+    p.add_argument("--x", default="Train_EnvstepsSoFar", choices=("Train_EnvstepsSoFar", "step"))
+    p.add_argument("--band", default="std", choices=BANDS, help="spread over seeds: ±1 std or min..max")
+    p.add_argument("--hline", action="append", default=[], metavar="expert|bc|NUMBER[:label]")
+    p.add_argument("--bc", nargs="+", default=[], metavar="RUN_DIR", help="BC runs for --hline bc")
+    p.add_argument("--group-by", dest="group_by", metavar="FLAG", help="sweep plot: final value vs this flag")
+    p.add_argument("--last", type=int, default=1, help="with --group-by: average the last LAST logged values")
+    args = p.parse_args()
+    runs = load_runs(args.runs)
+    if not runs:
+        raise UserError("no run with metrics among the inputs")
+    if args.group_by:
+        out = plot_sweep(runs, args.out, args.group_by, args.key, args.last, args.band, args.hline)
+    else:
+        out = plot_curves(runs, args.out, args.key, args.x, args.band, args.hline, load_runs(args.bc))
+    print(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    run_main(main)

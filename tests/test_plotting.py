@@ -1,0 +1,104 @@
+"""plot.py: learning curves of real hw1 runs with seeds grouped and reference lines; sweep plots; errors."""
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+pytest.importorskip("matplotlib", reason="plotting needs matplotlib (pip install -e '.[plot]')")
+
+from cs285.infrastructure import plotting  # noqa: E402
+from cs285.infrastructure.envs import UserError  # noqa: E402
+from cs285.infrastructure.grading import expand_paths, expert_return, load_run  # noqa: E402
+from cs285.infrastructure.run_config import mark_finished  # noqa: E402
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "scripts"))
+import run_hw1  # noqa: E402
+
+PLOT = os.path.join(os.path.dirname(__file__), "..", "scripts", "plot.py")
+
+
+def fake_run(root, name, flags, returns, done=True):
+    d = root / name
+    d.mkdir(parents=True)
+    (d / "config.json").write_text(json.dumps({"flags": flags}))
+    rows = [{"step": i, "Eval_AverageReturn": r, "Train_EnvstepsSoFar": 100 * (i + 1)} for i, r in enumerate(returns)]
+    (d / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    if done:
+        mark_finished(str(d))
+    return load_run(str(d))
+
+
+def test_dagger_curves_grouped_over_seeds_with_expert_and_bc_lines(data_dir, hopper_expert, tmp_path):
+    policy, data = hopper_expert
+    common = ["--env", "Hopper-v4", "-epf", policy, "-ed", data, "--ep_len", "40", "--num_agent_train_steps_per_iter",
+              "20", "--batch_size", "60", "--eval_batch_size", "40", "--video_log_freq", "-1"]
+    dagger = run_hw1.parse_args(common + ["--do_dagger", "-n", "3"])
+    for seed in (1, 2):
+        run_hw1.run(dagger, seed)
+    run_hw1.run(run_hw1.parse_args(common), seed=1)
+    runs = [load_run(p) for p in expand_paths([str(data_dir)])]
+    bc = [r for r in runs if r.algorithm == "bc"]
+
+    (group,) = plotting.group_runs([r for r in runs if r.algorithm == "dagger"])
+    assert len(group.runs) == 2 and group.label == "dagger (2 seeds)"
+    xs, ys = plotting.aligned_curves(group.runs, "Eval_AverageReturn", "step")
+    assert list(xs) == [0, 1, 2] and ys.shape == (2, 3)
+    for run, y in zip(group.runs, ys):
+        assert list(y) == [v for _, v in run.series("Eval_AverageReturn")]
+
+    lines = plotting.resolve_hlines(["expert", "bc", "1234:target"], group.runs, bc)
+    assert lines == [(pytest.approx(expert_return(group.runs[0])), "expert"), (bc[0].final(), "BC"),
+                     (1234.0, "target")]
+    out = plotting.plot_curves(runs, str(tmp_path / "figs" / "dagger.png"), hlines=["expert", "bc", "1234:target"])
+    with Image.open(out) as img:
+        assert img.format == "PNG" and img.size == (900, 600)  # 6 x 4 in at 150 dpi
+
+
+def test_sweep_plot_pdf_and_the_script(tmp_path):
+    root = tmp_path / "data"
+    flags = {"env_name": "LunarLander-v2", "use_reward_to_go": True, "use_baseline": True, "n_iter": 3}
+    for lam in (0.0, 0.95, 1.0):
+        for seed in (1, 2):
+            fake_run(root, f"q2_pg_ll_gae_lambda{lam}_s{seed}", {**flags, "gae_lambda": lam, "seed": seed,
+                                                                  "exp_name": f"ll_gae_lambda{lam}"},
+                     [0, 10 * seed, 100 * lam + seed])
+    runs = [load_run(p) for p in expand_paths([str(root)])]
+    (series,) = plotting.group_runs(runs, drop=(*plotting.NOT_GROUPED, "gae_lambda", "exp_name"))
+    assert len(series.runs) == 6  # one series: runs differ only in the swept flag, its exp_name and the seed
+    out = plotting.plot_sweep(runs, str(tmp_path / "gae.pdf"), "gae_lambda", last=2, band="minmax")
+    assert open(out, "rb").read(4) == b"%PDF"
+
+    done = subprocess.run([sys.executable, PLOT, str(root / "q2_pg_ll_*"), "--x", "step", "--band", "minmax",
+                           "--hline", "150:goal", "--out", str(tmp_path / "curves.png")], capture_output=True,
+                          text=True)
+    assert done.returncode == 0, done.stderr
+    assert Image.open(tmp_path / "curves.png").size == (900, 600)
+
+
+def test_seed_run_twice_keeps_the_finished_one_and_errors_are_one_line(tmp_path):
+    root = tmp_path / "data"
+    flags = {"env_name": "CartPole-v0", "exp_name": "cp", "use_reward_to_go": False, "n_iter": 3, "seed": 1}
+    killed = fake_run(root, "q2_pg_cp_CartPole-v0_a", flags, [5.0], done=False)
+    finished = fake_run(root, "q2_pg_cp_CartPole-v0_b", flags, [1.0, 2.0, 3.0])
+    other = fake_run(root, "q2_pg_cp_CartPole-v0_c", {**flags, "seed": 2}, [3.0, 4.0, 5.0])
+    (group,) = plotting.group_runs([killed, finished, other])
+    assert {r.name for r in group.runs} == {finished.name, other.name}
+    xs, ys = plotting.aligned_curves(group.runs, "Eval_AverageReturn", "Train_EnvstepsSoFar")
+    assert list(xs) == [100, 200, 300] and list(ys.mean(axis=0)) == [2.0, 3.0, 4.0]
+    low, high = plotting._spread(ys, "std")
+    assert np.allclose(high - low, 2.0)  # std of (1, 3) is 1 at every step
+
+    with pytest.raises(UserError, match="suffix"):
+        plotting.plot_curves([finished], str(tmp_path / "f.jpg"))
+    with pytest.raises(UserError, match="no expert return known for CartPole-v0"):
+        plotting.plot_curves([finished], str(tmp_path / "f.png"), hlines=["expert"])
+    with pytest.raises(UserError, match="no BC run"):
+        plotting.plot_curves([finished], str(tmp_path / "f.png"), hlines=["bc"])
+    with pytest.raises(UserError, match="expected expert, bc, a number"):
+        plotting.plot_curves([finished], str(tmp_path / "f.png"), hlines=["best"])
+    with pytest.raises(UserError, match="has no flag gae_lambda"):
+        plotting.plot_sweep([finished], str(tmp_path / "f.png"), "gae_lambda")
