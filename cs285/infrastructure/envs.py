@@ -146,23 +146,17 @@ class VecEnv:
         obs, _ = self.envs[i].reset(seed=seed)
         return obs
 
-    def step(self, idx: Sequence[int], actions: np.ndarray):
+    def step_each(self, idx: Sequence[int], actions: np.ndarray) -> list[tuple]:
         """Step envs ``idx`` with ``actions`` (len(idx), *ac_shape).
 
-        Returns next_obs (len(idx), *ob_shape), rewards, terminated, truncated (len(idx),).
+        Returns one ``(next_obs, reward, terminated, truncated)`` per stepped env:
+        plain Python values, so the sampler's per-step bookkeeping stays cheap.
         """
-        n = len(idx)
-        rewards = np.empty(n, dtype=np.float64)
-        terminated = np.empty(n, dtype=bool)
-        truncated = np.empty(n, dtype=bool)
-        next_obs = []
-        for k, i in enumerate(idx):
-            o, r, term, trunc, _ = self.envs[i].step(actions[k])
-            next_obs.append(o)
-            rewards[k] = r
-            terminated[k] = term
-            truncated[k] = trunc
-        return np.stack(next_obs), rewards, terminated, truncated
+        out = []
+        for i, action in zip(idx, actions):
+            o, r, term, trunc, _ = self.envs[i].step(action)
+            out.append((o, float(r), bool(term), bool(trunc)))
+        return out
 
     def render(self, i: int = 0) -> np.ndarray:
         return self.envs[i].render()

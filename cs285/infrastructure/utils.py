@@ -50,10 +50,12 @@ def _sample(
     episodes are in.
     """
     n_envs = env.num_envs
-    expected_len = getattr(env, "mean_episode_length", env.max_episode_steps)
-    ob_shape = env.observation_space.shape
-    obs = np.zeros((n_envs, *ob_shape), dtype=env.observation_space.dtype)
-    steps: list[list] = [[] for _ in range(n_envs)]  # per env: (ob, ac, rew, next_ob, term, trunc)
+    expected_len = env.mean_episode_length
+    # Per env, the episode in progress: observations o_0..o_t (one more than the
+    # actions: o_{t+1} is the next observation of step t), actions, rewards.
+    obs_seq: list[list] = [[] for _ in range(n_envs)]
+    act_seq: list[list] = [[] for _ in range(n_envs)]
+    rew_seq: list[list] = [[] for _ in range(n_envs)]
     frames: list[list] = [[] for _ in range(n_envs)]
     active: list[int] = []
     paths: list[dict] = []
@@ -63,12 +65,12 @@ def _sample(
     def want_another() -> bool:
         if ntraj is not None:
             return started < ntraj
-        projected = done_steps + sum(max(expected_len, len(steps[i])) for i in active)
+        projected = done_steps + sum(max(expected_len, len(act_seq[i])) for i in active)
         return projected < min_timesteps
 
     def launch(i: int) -> None:
         nonlocal started
-        obs[i] = env.reset_one(i)
+        obs_seq[i], act_seq[i], rew_seq[i], frames[i] = [env.reset_one(i)], [], [], []
         started += 1
         active.append(i)
         if render:
@@ -79,18 +81,18 @@ def _sample(
             launch(i)
     while active:
         idx = list(active)
-        actions = policy(obs[idx])
-        next_obs, rewards, terminated, truncated = env.step(idx, actions)
-        for k, i in enumerate(idx):
-            steps[i].append((obs[i].copy(), actions[k], rewards[k], next_obs[k], terminated[k], truncated[k]))
-            obs[i] = next_obs[k]
-            ended = terminated[k] or truncated[k]
-            if render and (len(steps[i]) % frame_skip == 0 or ended):
+        actions = policy(np.stack([obs_seq[i][-1] for i in idx]))
+        for i, action, (next_ob, reward, terminated, truncated) in zip(idx, actions, env.step_each(idx, actions)):
+            obs_seq[i].append(next_ob)
+            act_seq[i].append(action)
+            rew_seq[i].append(reward)
+            ended = terminated or truncated
+            if render and (len(act_seq[i]) % frame_skip == 0 or ended):
                 frames[i].append(env.render(i))
             if ended:
-                paths.append(_to_path(steps[i], frames[i] if render else None))
-                done_steps += len(steps[i])
-                steps[i], frames[i] = [], []
+                paths.append(_to_path(obs_seq[i], act_seq[i], rew_seq[i], terminated, truncated,
+                                      frames[i] if render else None))
+                done_steps += len(act_seq[i])
                 active.remove(i)
                 if want_another():
                     launch(i)
@@ -99,15 +101,20 @@ def _sample(
     return paths
 
 
-def _to_path(steps: list[tuple], frames: Optional[list]) -> dict:
-    cols = list(zip(*steps))
+def _to_path(observations: list, actions: list, rewards: list, terminated: bool, truncated: bool,
+             frames: Optional[list]) -> dict:
+    """Arrays of one finished episode; ``observations`` holds T + 1 entries (o_0..o_T)."""
+    obs = np.asarray(observations, dtype=np.float32)  # (T + 1, *ob_shape)
+    n = len(rewards)
+    done_flags = np.zeros((2, n), dtype=bool)
+    done_flags[:, -1] = terminated, truncated
     path = {
-        "observation": np.asarray(cols[0], dtype=np.float32),
-        "action": np.asarray(cols[1]),
-        "reward": np.asarray(cols[2], dtype=np.float64),
-        "next_observation": np.asarray(cols[3], dtype=np.float32),
-        "terminated": np.asarray(cols[4], dtype=bool),
-        "truncated": np.asarray(cols[5], dtype=bool),
+        "observation": obs[:-1],
+        "action": np.asarray(actions),
+        "reward": np.asarray(rewards, dtype=np.float64),
+        "next_observation": obs[1:],
+        "terminated": done_flags[0],
+        "truncated": done_flags[1],
     }
     if path["action"].dtype.kind == "f":
         path["action"] = path["action"].astype(np.float32)
