@@ -16,6 +16,7 @@ import os
 import time
 
 import numpy as np
+import torch
 from tqdm import tqdm
 
 from cs285.agents.bc_agent import BCAgent
@@ -90,11 +91,16 @@ def relabel_with_expert(paths: list[dict], expert: LoadedGaussianPolicy) -> None
 
 def train(agent: BCAgent, buffer: ReplayBuffer, args: argparse.Namespace, rng: np.random.Generator,
           itr: int) -> dict[str, float]:
+    """``num_agent_train_steps_per_iter`` BC steps on minibatches drawn uniformly from the buffer."""
+    n = len(buffer)
+    observations = ptu.from_numpy(buffer.observations[:n])  # (n, ob_dim), shared with the buffer on CPU
+    actions = ptu.from_numpy(buffer.actions[:n])
+    # All minibatch indices at once: one RNG call instead of one per step.
+    batches = ptu.from_numpy(rng.integers(0, n, (args.num_agent_train_steps_per_iter, args.train_batch_size)),
+                             dtype=torch.long)
     log: dict[str, float] = {}
-    steps = range(args.num_agent_train_steps_per_iter)
-    for _ in tqdm(steps, desc=f"iter {itr} training", leave=False, disable=None, mininterval=0.5):
-        batch = buffer.sample(args.train_batch_size, rng)
-        log = agent.update(batch.observations, batch.actions)
+    for idx in tqdm(batches, desc=f"iter {itr} training", leave=False, disable=None, mininterval=0.5):
+        log = agent.update(observations[idx], actions[idx])
     check_losses_finite(log, itr, "lower --learning_rate")
     return log
 

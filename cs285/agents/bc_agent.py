@@ -16,7 +16,7 @@ class BCAgent:
         self.policy = MLPPolicy(ac_dim, ob_dim, discrete, n_layers, size)
         self.optimizer = ptu.adam(self.policy.parameters(), learning_rate)
 
-    def update(self, observations: np.ndarray, actions: np.ndarray) -> dict[str, float]:
+    def update(self, observations: np.ndarray | torch.Tensor, actions: np.ndarray | torch.Tensor) -> dict[str, float]:
         """One gradient step on the negative log-likelihood of the expert actions.
 
         loss = -(1/B) Σ_i log π_θ(a_i | s_i), observations (B, ob_dim), actions (B, ac_dim).

@@ -5,7 +5,7 @@ The device is the project's only module-level state. It is the CPU until
 """
 from __future__ import annotations
 
-from typing import Union
+from typing import Iterable, Union
 
 import numpy as np
 import torch
@@ -62,6 +62,35 @@ def adam(params, lr: float) -> torch.optim.Optimizer:
         return torch.optim.Adam(params, lr=lr, foreach=True)
 
 
+def flatten_parameters(*groups: Iterable[nn.Parameter]) -> tuple[list[nn.Parameter], torch.Tensor]:
+    """Move parameters and their gradients into one contiguous buffer: (a flat Parameter per group, flat grad).
+
+    Each parameter becomes a view of the buffer (its ``.data``) and each ``.grad``
+    a view of the gradient buffer, so backward accumulates straight into it and
+    an optimizer over the flat Parameters steps all of them with one kernel per
+    group, a gradient-norm clip is one norm of the buffer, and zeroing is one
+    ``grad.zero_()``. For tight minibatch loops of small networks, where each
+    tensor costs microseconds of dispatch. Never set these gradients to None
+    (``zero_grad(set_to_none=True)``): backward would then allocate new ones
+    outside the buffer.
+    """
+    groups = [list(g) for g in groups]
+    data = torch.cat([p.detach().reshape(-1) for g in groups for p in g])
+    grad = torch.zeros_like(data)
+    flats, offset = [], 0
+    for g in groups:
+        start = offset
+        for p in g:
+            n = p.numel()
+            p.data = data[offset : offset + n].view_as(p)
+            p.grad = grad[offset : offset + n].view_as(p)
+            offset += n
+        flat = nn.Parameter(data[start:offset])  # shares the buffer's storage
+        flat.grad = grad[start:offset]
+        flats.append(flat)
+    return flats, grad
+
+
 def init_gpu(use_gpu: bool = True, gpu_id: int = 0, verbose: bool = True) -> torch.device:
     """Select CUDA device ``gpu_id`` when asked for and available, else the CPU."""
     global device
@@ -85,8 +114,9 @@ def set_device(dev: torch.device | str) -> None:
     device = torch.device(dev)
 
 
-def from_numpy(data: np.ndarray | float, dtype: torch.dtype = torch.float32) -> torch.Tensor:
-    return torch.as_tensor(np.asarray(data), dtype=dtype, device=device)
+def from_numpy(data: np.ndarray | torch.Tensor | float, dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    """A tensor on ``device`` (no copy when ``data`` already is one of the right dtype and device)."""
+    return torch.as_tensor(data, dtype=dtype, device=device)
 
 
 def to_numpy(tensor: torch.Tensor) -> np.ndarray:
