@@ -1,6 +1,8 @@
-"""hw2: policy gradients (REINFORCE, reward-to-go, learned baseline, GAE).
+"""hw2: policy gradients (REINFORCE, reward-to-go, learned baseline, GAE) and beyond.
 
     python scripts/run_hw2.py --env_name CartPole-v0 -n 100 -b 4000 -rtg -na --exp_name cartpole_rtg_na
+    python scripts/run_hw2.py --env HalfCheetah-v4 --pg_method ppo --normalize_obs -na \\
+        -b 2048 -lr 3e-4 -blr 3e-4 --discount 0.99
     tensorboard --logdir data
 
 Flags, short forms and defaults follow the course's run_hw2.py. On top of it:
@@ -9,16 +11,43 @@ takes several values (one run each); ``--action_noise_std`` is checked to be
 used with continuous actions only. As in the course, evaluation samples from
 the stochastic policy. Each iteration prints its time split (sampling,
 update, logging).
+
+``--pg_method`` picks the policy update (one agent file each in cs285/agents/);
+all of them take the hw2 flags above, and the flags of the other methods are
+ignored:
+
+  vanilla  one Adam step on the REINFORCE surrogate (pg_agent.py; the default)
+  is       --n_policy_steps K Adam steps per batch, each sample weighted by
+           ρ = π_θ(a|s)/π_old(a|s); --is_clip c truncates ρ to [0, c] (is_pg_agent.py)
+  npg      natural gradient x = CG(F + λI, g) and θ += α x with fixed α = --npg_step_size
+  trpo     the same x, scaled to the KL bound --max_kl and line-searched (npg_trpo_agent.py);
+           both use --cg_iters, --cg_damping; trpo also --backtrack_coeff, --backtrack_iters
+  ppo      clipped surrogate (--clip_eps) with GAE (--gae_lambda, default 0.95), --ppo_epochs
+           epochs of minibatches (--ppo_minibatch_size or --n_minibatches), value loss
+           (--vf_coef), entropy bonus (--ent_coef), early stop (--target_kl), gradient
+           clip (--max_grad_norm) (ppo_agent.py); implies --use_baseline
+  ac       batch actor-critic: --critic_updates_per_iter steps on n-step (--n_step) targets
+           from a target critic copied every --target_update_period steps, then one actor
+           step on A = r + γ(1 − terminated)V(s') − V(s) (ac_agent.py); implies --use_baseline
+
+``--normalize_obs`` (any method) keeps running observation statistics inside
+the policy: merged from each batch, applied by the sampler and in the update,
+saved with the policy (``--save_params``).
 """
 from __future__ import annotations
 
 import argparse
+import os
 import time
 
 import numpy as np
 from gymnasium.wrappers import TransformAction
 
+from cs285.agents.ac_agent import ActorCriticAgent
+from cs285.agents.is_pg_agent import ISPGAgent
+from cs285.agents.npg_trpo_agent import NaturalPGAgent
 from cs285.agents.pg_agent import PGAgent
+from cs285.agents.ppo_agent import PPOAgent
 from cs285.infrastructure import pytorch_util as ptu
 from cs285.infrastructure import utils
 from cs285.infrastructure.envs import UserError, VecEnv, is_discrete, make_env
@@ -32,6 +61,8 @@ N_SAMPLING_ENVS = 16  # training envs stepped together: one policy call per vect
 N_EVAL_ENVS = 8
 EVAL_SEED_OFFSET = 10_000  # eval episodes never share seeds with training episodes
 ACTION_NOISE_SEED_OFFSET = 20_000
+PG_METHODS = ("vanilla", "is", "npg", "trpo", "ppo", "ac")
+PPO_DEFAULT_GAE_LAMBDA = 0.95
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -58,15 +89,66 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--scalar_log_freq", type=int, default=1)
     p.add_argument("--action_noise_std", type=float, default=0.0,
                    help="std of Gaussian noise added to the env's actions in training rollouts (continuous only)")
+    p.add_argument("--save_params", action="store_true",
+                   help="save the policy (with its observation statistics) after every iteration")
+    p.add_argument("--pg_method", choices=PG_METHODS, default="vanilla", help="policy update rule (see above)")
+    p.add_argument("--normalize_obs", action="store_true",
+                   help="normalize observations by running mean/var kept in the policy (any method)")
+
+    g = p.add_argument_group("is: importance-sampled PG")
+    g.add_argument("--n_policy_steps", type=int, default=5, help="gradient steps K per batch")
+    g.add_argument("--is_clip", type=float, default=None, help="truncate the IS weight rho to [0, c] (default: none)")
+
+    g = p.add_argument_group("npg / trpo")
+    g.add_argument("--cg_iters", type=int, default=10, help="conjugate-gradient iterations (Fisher-vector products)")
+    g.add_argument("--cg_damping", type=float, default=0.1, help="lambda in (F + lambda I) x = g")
+    g.add_argument("--max_kl", type=float, default=0.01, help="trpo: bound epsilon on the mean KL per step")
+    g.add_argument("--npg_step_size", type=float, default=0.5, help="npg: fixed step alpha in theta += alpha x")
+    g.add_argument("--backtrack_coeff", type=float, default=0.8, help="trpo: line-search shrink factor")
+    g.add_argument("--backtrack_iters", type=int, default=10, help="trpo: line-search tries")
+
+    g = p.add_argument_group("ppo")
+    g.add_argument("--clip_eps", type=float, default=0.2, help="epsilon of the clipped surrogate")
+    g.add_argument("--ppo_epochs", type=int, default=10, help="passes over each batch")
+    g.add_argument("--ppo_minibatch_size", type=int, default=64, help="env steps per minibatch")
+    g.add_argument("--n_minibatches", type=int, default=None,
+                   help="split each batch into this many minibatches (overrides --ppo_minibatch_size)")
+    g.add_argument("--vf_coef", type=float, default=0.5, help="weight of the value loss")
+    g.add_argument("--ent_coef", type=float, default=0.0, help="weight of the entropy bonus")
+    g.add_argument("--target_kl", type=float, default=None,
+                   help="stop a batch's epochs once a minibatch's approx KL exceeds this (default: never)")
+    g.add_argument("--max_grad_norm", type=float, default=0.5,
+                   help="clip the joint policy + critic gradient norm (<= 0: no clip)")
+
+    g = p.add_argument_group("ac: batch actor-critic")
+    g.add_argument("--critic_updates_per_iter", type=int, default=100, help="critic gradient steps per batch")
+    g.add_argument("--target_update_period", type=int, default=10,
+                   help="critic steps between copies of the critic into the target critic")
+    g.add_argument("--n_step", type=int, default=1, help="rewards summed before bootstrapping with V_target")
     return p
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args = build_parser().parse_args(argv)
     for name in ("n_iter", "batch_size", "eval_batch_size", "baseline_gradient_steps", "n_layers",
-                 "layer_size", "scalar_log_freq"):
-        if getattr(args, name) < 1:
+                 "layer_size", "scalar_log_freq", "n_policy_steps", "cg_iters", "backtrack_iters", "ppo_epochs",
+                 "ppo_minibatch_size", "n_minibatches", "critic_updates_per_iter", "target_update_period", "n_step"):
+        if getattr(args, name) is not None and getattr(args, name) < 1:
             raise UserError(f"--{name} must be at least 1 (got {getattr(args, name)})")
+    for name in ("is_clip", "max_kl", "npg_step_size", "clip_eps", "target_kl"):
+        if getattr(args, name) is not None and getattr(args, name) <= 0:
+            raise UserError(f"--{name} must be > 0 (got {getattr(args, name)})")
+    for name in ("cg_damping", "vf_coef", "ent_coef"):
+        if getattr(args, name) < 0:
+            raise UserError(f"--{name} must be >= 0 (got {getattr(args, name)})")
+    if not 0.0 < args.backtrack_coeff < 1.0:
+        raise UserError(f"--backtrack_coeff must lie in (0, 1) (got {args.backtrack_coeff})")
+    if args.pg_method == "ac" and args.gae_lambda is not None:
+        raise UserError("--pg_method ac uses n-step advantages (--n_step), not --gae_lambda")
+    if args.pg_method in ("ppo", "ac"):
+        args.use_baseline = True  # both always learn V(s)
+    if args.pg_method == "ppo" and args.gae_lambda is None:
+        args.gae_lambda = PPO_DEFAULT_GAE_LAMBDA
     if not 0.0 <= args.discount <= 1.0:
         raise UserError(f"--discount must lie in [0, 1] (got {args.discount})")
     if args.gae_lambda is not None:
@@ -98,6 +180,39 @@ def make_train_env(args: argparse.Namespace, seed: int) -> VecEnv:
     return VecEnv.from_envs(envs, seed=seed)
 
 
+def make_agent(args: argparse.Namespace, ob_dim: int, ac_dim: int, discrete: bool) -> PGAgent:
+    """The agent ``--pg_method`` names, with its flags."""
+    common = dict(
+        discount=args.discount, use_reward_to_go=args.use_reward_to_go, use_baseline=args.use_baseline,
+        baseline_learning_rate=args.baseline_learning_rate, baseline_gradient_steps=args.baseline_gradient_steps,
+        gae_lambda=args.gae_lambda, normalize_advantages=args.normalize_advantages,
+        normalize_obs=args.normalize_obs,
+    )
+    net = (ob_dim, ac_dim, discrete, args.n_layers, args.layer_size, args.learning_rate)
+    method = args.pg_method
+    if method == "vanilla":
+        return PGAgent(*net, **common)
+    if method == "is":
+        return ISPGAgent(*net, n_policy_steps=args.n_policy_steps, is_clip=args.is_clip, **common)
+    if method in ("npg", "trpo"):
+        return NaturalPGAgent(*net, trust_region=method == "trpo", cg_iters=args.cg_iters,
+                              cg_damping=args.cg_damping, max_kl=args.max_kl, npg_step_size=args.npg_step_size,
+                              backtrack_coeff=args.backtrack_coeff, backtrack_iters=args.backtrack_iters, **common)
+    if method == "ppo":
+        return PPOAgent(*net, clip_eps=args.clip_eps, ppo_epochs=args.ppo_epochs,
+                        ppo_minibatch_size=args.ppo_minibatch_size, n_minibatches=args.n_minibatches,
+                        vf_coef=args.vf_coef, ent_coef=args.ent_coef, target_kl=args.target_kl,
+                        max_grad_norm=args.max_grad_norm if args.max_grad_norm > 0 else None, **common)
+    return ActorCriticAgent(*net, critic_updates_per_iter=args.critic_updates_per_iter,
+                            target_update_period=args.target_update_period, n_step=args.n_step, **common)
+
+
+LOSS_HINTS = {
+    "npg": "lower --npg_step_size or raise --cg_damping",
+    "trpo": "lower --max_kl or raise --cg_damping",
+}
+
+
 def run(args: argparse.Namespace, seed: int) -> dict[str, float]:
     """One policy-gradient run; returns the last logged iteration's row."""
     utils.seed_everything(seed)
@@ -105,12 +220,7 @@ def run(args: argparse.Namespace, seed: int) -> dict[str, float]:
     eval_env = VecEnv(args.env_name, N_EVAL_ENVS, seed=seed + EVAL_SEED_OFFSET, ep_len=args.ep_len)
     ob_dim = env.observation_space.shape[0]
     ac_dim = env.action_space.n if env.discrete else env.action_space.shape[0]
-    agent = PGAgent(
-        ob_dim, ac_dim, env.discrete, args.n_layers, args.layer_size, args.learning_rate,
-        discount=args.discount, use_reward_to_go=args.use_reward_to_go, use_baseline=args.use_baseline,
-        baseline_learning_rate=args.baseline_learning_rate, baseline_gradient_steps=args.baseline_gradient_steps,
-        gae_lambda=args.gae_lambda, normalize_advantages=args.normalize_advantages,
-    )
+    agent = make_agent(args, ob_dim, ac_dim, env.discrete)
 
     log_dir = make_logdir("q2_pg_", args.exp_name, args.env_name)
     save_config(log_dir, {**vars(args), "seed": seed}, num_sampling_envs=N_SAMPLING_ENVS)
@@ -128,10 +238,13 @@ def run(args: argparse.Namespace, seed: int) -> dict[str, float]:
             total_envsteps += envsteps
             t1 = time.perf_counter()
             train_log = agent.update_from_paths(paths)
-            check_losses_finite(train_log, itr, "lower --learning_rate or --baseline_learning_rate")
+            check_losses_finite(train_log, itr, LOSS_HINTS.get(args.pg_method,
+                                                               "lower --learning_rate or --baseline_learning_rate"))
             t2 = time.perf_counter()
 
             policy_fn = agent.policy.rollout_fn()
+            if args.save_params:
+                agent.save(os.path.join(log_dir, f"policy_itr_{itr}.pt"))
             if videos is not None and itr % args.video_log_freq == 0:
                 videos.log(logger, policy_fn, itr)
             if itr % args.scalar_log_freq == 0 or itr == args.n_iter - 1:

@@ -8,6 +8,13 @@ One ``update`` per batch of complete episodes:
     actor      -> one Adam step on pg_surrogate_loss(log π(a|s), advantages)
     critic     -> ``baseline_gradient_steps`` Adam steps on mean (V(s_t) − q_values_t)²
 
+With ``normalize_obs`` the policy carries running observation statistics
+(networks/normalization.py): each ``update`` first merges the batch into them,
+then normalizes the batch once; the policy and the critic both see normalized
+observations, and the sampler's ``policy.rollout_fn()`` applies the same
+statistics. Subclasses (is_pg_agent, npg_trpo_agent, ppo_agent, ac_agent)
+replace ``_actor_update`` or ``update`` and reuse the rest.
+
 Ends of episodes (house rule 2): with a critic, reward-to-go and GAE add
 γ·V(s_T) of the real next observation after a truncated (time-limit) end and
 nothing after a termination (Pardo et al. 2018, "Time Limits in Reinforcement
@@ -61,6 +68,7 @@ class PGAgent:
     baseline_learning_rate, baseline_gradient_steps: Adam step size and full-batch steps of the critic.
     gae_lambda: λ in [0, 1] for GAE (needs use_baseline); None for Q̂ − V.
     normalize_advantages: standardize the advantages of each batch.
+    normalize_obs: keep running observation statistics in the policy and feed both networks normalized observations.
     """
 
     def __init__(
@@ -79,6 +87,7 @@ class PGAgent:
         baseline_gradient_steps: int = 5,
         gae_lambda: Optional[float] = None,
         normalize_advantages: bool = False,
+        normalize_obs: bool = False,
     ):
         if gae_lambda is not None and not use_baseline:
             raise ValueError("GAE needs a value function: set use_baseline")
@@ -91,7 +100,7 @@ class PGAgent:
         self.normalize_advantages = normalize_advantages
         self.baseline_gradient_steps = baseline_gradient_steps
 
-        self.policy = MLPPolicy(ac_dim, ob_dim, discrete, n_layers, layer_size)
+        self.policy = MLPPolicy(ac_dim, ob_dim, discrete, n_layers, layer_size, normalize_obs=normalize_obs)
         self.actor_optimizer = ptu.adam(self.policy.parameters(), learning_rate)
         self.critic: Optional[ValueCritic] = None
         if use_baseline:
@@ -102,10 +111,10 @@ class PGAgent:
 
     @torch.no_grad()
     def values(self, observations: np.ndarray) -> np.ndarray:
-        """V(s) of each row of ``observations`` (n, ob_dim) -> (n,) float64; needs a critic."""
+        """V(s) of each row of raw ``observations`` (n, ob_dim) -> (n,) float64; needs a critic."""
         if self.critic is None:
             raise RuntimeError("this agent has no critic (use_baseline=False)")
-        return ptu.to_numpy(self.critic(ptu.from_numpy(observations))).astype(np.float64)
+        return ptu.to_numpy(self.critic(self.policy.normalize(ptu.from_numpy(observations)))).astype(np.float64)
 
     def estimate_advantages(self, batch: PGBatch) -> tuple[np.ndarray, np.ndarray, Optional[np.ndarray]]:
         """(q_values, advantages, values), each (N,) float64; values is None without a critic.
@@ -150,11 +159,10 @@ class PGAgent:
         step's MSE) and ``Baseline Explained Variance`` (1 − Var(Q̂ − V)/Var(Q̂)
         before the update: 1 is a perfect fit, ≤ 0 no better than a constant).
         """
-        batch = PGBatch(observations, actions, rewards, next_observations, np.asarray(terminated, dtype=bool),
-                        np.asarray(truncated, dtype=bool))
+        batch = self._batch(observations, actions, rewards, next_observations, terminated, truncated)
         q_values, advantages, values = self.estimate_advantages(batch)
-        obs = ptu.from_numpy(observations)  # (N, ob_dim)
-        info = {"Actor Loss": self._actor_step(obs, actions, advantages)}
+        obs = self.policy.normalize(ptu.from_numpy(observations))  # (N, ob_dim), normalized
+        info = self._actor_update(obs, self._actions(actions), ptu.from_numpy(advantages))
         if self.critic is not None:
             info["Baseline Loss"] = self._critic_steps(obs, q_values)
             info["Baseline Explained Variance"] = explained_variance(values, q_values)
@@ -164,16 +172,34 @@ class PGAgent:
         """``update`` on the sampler's complete episodes, concatenated."""
         return self.update(*PGBatch.from_paths(paths))
 
-    def _actor_step(self, obs: torch.Tensor, actions: np.ndarray, advantages: np.ndarray) -> float:
-        actions_t = ptu.from_numpy(actions, dtype=torch.long if self.discrete else torch.float32)
-        log_probs = self.policy(obs).log_prob(actions_t)  # (N,)
-        loss = pg_surrogate_loss(log_probs, ptu.from_numpy(advantages))
+    def _batch(self, observations, actions, rewards, next_observations, terminated, truncated) -> PGBatch:
+        """The update's arguments as a PGBatch, after merging the observations into the running statistics."""
+        if self.policy.obs_normalizer is not None:
+            self.policy.obs_normalizer.update(observations)
+        return PGBatch(observations, actions, rewards, next_observations, np.asarray(terminated, dtype=bool),
+                       np.asarray(truncated, dtype=bool))
+
+    def _actions(self, actions: np.ndarray) -> torch.Tensor:
+        return ptu.from_numpy(actions, dtype=torch.long if self.discrete else torch.float32)
+
+    def _actor_update(self, obs: torch.Tensor, actions: torch.Tensor, advantages: torch.Tensor) -> dict[str, float]:
+        """One Adam step on pg_surrogate_loss; obs normalized (N, ob_dim), advantages (N,)."""
+        log_probs = self.policy.distribution(obs).log_prob(actions)  # (N,)
+        loss = pg_surrogate_loss(log_probs, advantages)
         self.actor_optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.actor_optimizer.step()
-        return float(loss.detach())
+        return {"Actor Loss": float(loss.detach())}
+
+    def save(self, path: str) -> None:
+        """Policy weights, observation statistics and config (the checkpoint ``policies/load.py`` reads)."""
+        # clone: the weights may be views of a buffer shared with the critic (ppo_agent),
+        # which torch.save would store whole
+        state = {k: v.clone() for k, v in self.policy.state_dict().items()}
+        torch.save({"kind": "MLPPolicy", "config": self.policy.config, "state_dict": state}, path)
 
     def _critic_steps(self, obs: torch.Tensor, q_values: np.ndarray) -> float:
+        """``baseline_gradient_steps`` full-batch Adam steps on MSE(V(obs), q_values); obs normalized."""
         targets = ptu.from_numpy(q_values)  # (N,)
         loss_fn = nn.MSELoss()
         for _ in range(self.baseline_gradient_steps):

@@ -215,6 +215,56 @@ def gae(
     return advantages
 
 
+def n_step_targets(
+    rewards: ArrayLike,
+    next_values: ArrayLike,
+    terminated: ArrayLike,
+    truncated: ArrayLike,
+    discount: float,
+    n_step: int = 1,
+) -> np.ndarray:
+    """Bootstrapped n-step critic targets over one concatenated batch of episodes.
+
+    For step t of an episode whose last step is e, with m = min(n_step, e − t + 1):
+
+        targets[t] = Σ_{k=0}^{m-1} γ^k r_{t+k} + γ^m (1 − terminated_{t+m-1}) next_values[t+m-1]
+
+    i.e. n rewards, then the value of the state reached, V(s_{t+m}); the sum
+    stops early at the episode's end. At a termination the bootstrap is
+    dropped; at a truncation next_values[e] (the real next observation) keeps
+    it. n_step = 1 is the one-step TD target y_t = r_t + γ(1 − terminated_t) V(s_{t+1});
+    n_step ≥ episode length gives ``bootstrapped_reward_to_go_batch``.
+    (Sutton & Barto 2018, section 7.1; Mnih et al. 2016, A3C.)
+
+    rewards, next_values, terminated, truncated: (N,). n_step ≥ 1.
+    Returns targets (N,), float64.
+    """
+    rewards = _as_1d("rewards", rewards)
+    n = rewards.size
+    next_values = _as_1d("next_values", next_values)
+    if next_values.shape != (n,):
+        raise ValueError(f"next_values must have shape ({n},) like rewards, got {next_values.shape}")
+    terminated = _flags("terminated", terminated, n)
+    ends = _episode_ends(terminated | _flags("truncated", truncated, n))
+    _check_unit("discount", discount)
+    if n_step < 1:
+        raise ValueError(f"n_step must be at least 1, got {n_step}")
+    # episode_end[t]: index of the last step of t's episode
+    episode_end = np.empty(n, dtype=np.int64)
+    end = n - 1
+    for t in range(n - 1, -1, -1):
+        end = t if ends[t] else end
+        episode_end[t] = end
+    t = np.arange(n)
+    m = np.minimum(n_step, episode_end - t + 1)  # rewards summed at each step
+    targets = np.zeros(n)
+    for k in range(n_step):
+        inside = k < m
+        targets[inside] += discount**k * rewards[t[inside] + k]
+    last = t + m - 1
+    return targets + discount**m * np.where(terminated[last], 0.0, next_values[last])
+
+
 def normalize(x: ArrayLike, eps: float = 1e-8) -> np.ndarray:
     """Standardize: (x − mean(x)) / (std(x) + eps), float64, same shape as x.
 

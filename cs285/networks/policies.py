@@ -4,23 +4,36 @@
 distribution over logits for discrete actions, or a diagonal Gaussian with a
 state-independent learned log-std for continuous ones. Networks own no loss
 and no optimizer: agents do.
+
+With ``normalize_obs`` the policy carries an ``ObsNormalizer``: ``forward``,
+``get_action``, ``mode`` and ``rollout_fn`` take raw observations and normalize
+them, while ``distribution`` and ``log_prob_and_entropy`` take observations
+already normalized (agents normalize a batch once and reuse it). Agents update
+the statistics; the policy only applies them.
 """
 from __future__ import annotations
 
-from typing import Callable
+import math
+from typing import Callable, Optional
 
 import numpy as np
 import torch
 from torch import distributions, nn
 
 from cs285.infrastructure import pytorch_util as ptu
+from cs285.networks.normalization import ObsNormalizer
+
+HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
 
 
 class MLPPolicy(nn.Module):
-    def __init__(self, ac_dim: int, ob_dim: int, discrete: bool, n_layers: int, layer_size: int):
+    def __init__(self, ac_dim: int, ob_dim: int, discrete: bool, n_layers: int, layer_size: int,
+                 normalize_obs: bool = False):
         super().__init__()
         self.ac_dim, self.ob_dim, self.discrete = ac_dim, ob_dim, discrete
-        self.config = dict(ac_dim=ac_dim, ob_dim=ob_dim, discrete=discrete, n_layers=n_layers, layer_size=layer_size)
+        self.config = dict(ac_dim=ac_dim, ob_dim=ob_dim, discrete=discrete, n_layers=n_layers, layer_size=layer_size,
+                           normalize_obs=normalize_obs)
+        self.obs_normalizer: Optional[ObsNormalizer] = ObsNormalizer(ob_dim) if normalize_obs else None
         if discrete:
             self.logits_net = ptu.build_mlp(ob_dim, ac_dim, n_layers, layer_size)
         else:
@@ -28,15 +41,43 @@ class MLPPolicy(nn.Module):
             self.logstd = nn.Parameter(torch.zeros(ac_dim))
         self.to(ptu.device)
 
+    def normalize(self, obs: torch.Tensor) -> torch.Tensor:
+        """Raw obs (batch, ob_dim) -> the network's input (unchanged without ``normalize_obs``)."""
+        return obs if self.obs_normalizer is None else self.obs_normalizer(obs)
+
     def forward(self, obs: torch.Tensor) -> distributions.Distribution:
-        """obs (batch, ob_dim) -> a distribution with batch shape (batch,)."""
+        """Raw obs (batch, ob_dim) -> a distribution with batch shape (batch,)."""
+        return self.distribution(self.normalize(obs))
+
+    def distribution(self, norm_obs: torch.Tensor) -> distributions.Distribution:
+        """Normalized obs (batch, ob_dim) -> a distribution with batch shape (batch,)."""
         if self.discrete:
-            return distributions.Categorical(logits=self.logits_net(obs), validate_args=False)
-        normal = distributions.Normal(self.mean_net(obs), self.logstd.exp(), validate_args=False)
+            return distributions.Categorical(logits=self.logits_net(norm_obs), validate_args=False)
+        normal = distributions.Normal(self.mean_net(norm_obs), self.logstd.exp(), validate_args=False)
         return distributions.Independent(normal, 1, validate_args=False)
 
+    def log_prob_and_entropy(self, norm_obs: torch.Tensor, actions: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(log π(a_i | s_i) (batch,), mean_i H[π(·|s_i)] scalar) on normalized obs, without distribution objects.
+
+        For PPO's minibatch loop, where building distributions costs more than
+        the arithmetic. Categorical: log_softmax(logits)[a], H = −Σ_a p log p.
+        Diagonal Gaussian with std σ = exp(logstd), state-independent:
+            log π(a|s) = −½ Σ_j ((a_j − μ_j(s)) / σ_j)² − Σ_j logstd_j − d·½ log 2π
+            H          = Σ_j logstd_j + d·½ (1 + log 2π)
+        actions: (batch,) long, or (batch, ac_dim) float.
+        """
+        if self.discrete:
+            log_p = torch.log_softmax(self.logits_net(norm_obs), -1)  # (batch, n_actions)
+            log_probs = log_p.gather(-1, actions.unsqueeze(-1)).squeeze(-1)
+            return log_probs, -(log_p.exp() * log_p).sum(-1).mean()
+        z = (actions - self.mean_net(norm_obs)) * torch.exp(-self.logstd)  # (batch, ac_dim)
+        logstd_sum = self.logstd.sum()
+        log_probs = -0.5 * z.pow(2).sum(-1) - logstd_sum - self.ac_dim * HALF_LOG_2PI
+        return log_probs, logstd_sum + self.ac_dim * (0.5 + HALF_LOG_2PI)
+
     def mode(self, obs: torch.Tensor) -> torch.Tensor:
-        """The most likely action: argmax logits, or the Gaussian mean."""
+        """The most likely action for raw obs: argmax logits, or the Gaussian mean."""
+        obs = self.normalize(obs)
         if self.discrete:
             return self.logits_net(obs).argmax(-1)
         return self.mean_net(obs)
@@ -53,9 +94,9 @@ class MLPPolicy(nn.Module):
         if deterministic:
             action = self.mode(obs_t)
         elif self.discrete:
-            action = torch.multinomial(torch.softmax(self.logits_net(obs_t), -1), 1).squeeze(-1)
+            action = torch.multinomial(torch.softmax(self.logits_net(self.normalize(obs_t)), -1), 1).squeeze(-1)
         else:
-            mean = self.mean_net(obs_t)
+            mean = self.mean_net(self.normalize(obs_t))
             action = mean + self.logstd.exp() * torch.randn_like(mean)
         action = ptu.to_numpy(action)
         return action[0] if single else action
@@ -70,10 +111,14 @@ class MLPPolicy(nn.Module):
         per-call cost at rollout batch sizes, because each torch op carries
         microseconds of dispatch overhead. The weights are copied now: call it
         again after an update. Noise comes from a generator seeded from torch's
-        RNG, so runs stay reproducible under ``torch.manual_seed``.
+        RNG, so runs stay reproducible under ``torch.manual_seed``. With
+        ``normalize_obs`` the current observation statistics are copied too.
         """
         net = self.logits_net if self.discrete else self.mean_net
         forward = numpy_mlp(net)
+        if self.obs_normalizer is not None:
+            normalize, net_forward = self.obs_normalizer.numpy_fn(), forward
+            forward = lambda obs: net_forward(normalize(obs))  # noqa: E731
         rng = np.random.default_rng(int(torch.randint(2**62, ())))
         std = None if self.discrete else ptu.to_numpy(self.logstd.exp()).astype(np.float64)
 
@@ -102,12 +147,12 @@ _NUMPY_ACTIVATIONS: dict[type, Callable[[np.ndarray], np.ndarray]] = {
 
 
 def numpy_mlp(net: nn.Sequential) -> Callable[[np.ndarray], np.ndarray]:
-    """Snapshot a ``build_mlp`` network as a NumPy function (batch, in) -> (batch, out), float64."""
+    """Snapshot a ``build_mlp`` network as a NumPy function (batch, in) -> (batch, out), float32."""
     ops: list[Callable[[np.ndarray], np.ndarray]] = []
     for layer in net:
         if isinstance(layer, nn.Linear):
-            w = ptu.to_numpy(layer.weight).T.astype(np.float64)
-            b = ptu.to_numpy(layer.bias).astype(np.float64)
+            w = ptu.to_numpy(layer.weight).T.astype(np.float32)
+            b = ptu.to_numpy(layer.bias).astype(np.float32)
             ops.append(lambda x, w=w, b=b: x @ w + b)
         elif isinstance(layer, nn.LeakyReLU):
             ops.append(lambda x, s=layer.negative_slope: np.where(x > 0, x, s * x))
@@ -117,7 +162,7 @@ def numpy_mlp(net: nn.Sequential) -> Callable[[np.ndarray], np.ndarray]:
             raise TypeError(f"no NumPy version of {type(layer).__name__}")
 
     def forward(x: np.ndarray) -> np.ndarray:
-        x = np.asarray(x, dtype=np.float64)
+        x = np.asarray(x, dtype=np.float32)
         for op in ops:
             x = op(x)
         return x

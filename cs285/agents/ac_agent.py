@@ -1,0 +1,99 @@
+"""Batch actor-critic with a bootstrapped critic and a target network (``--pg_method ac``).
+
+CS285 lecture 6 ("batch actor-critic algorithm"); n-step returns as in Mnih
+et al. 2016 (A3C). On each batch of complete episodes:
+
+    critic: ``critic_updates_per_iter`` Adam steps on mean (V(s_t) − y_t)², with
+            y_t = Σ_{k<m} γ^k r_{t+k} + γ^m (1 − terminated) V_target(s_{t+m})    (estimators.n_step_targets)
+            V_target is a copy of V, refreshed every ``target_update_period`` critic
+            steps (counted across iterations); y is recomputed at each refresh.
+    actor:  one Adam step on pg_surrogate_loss(log π(a|s), A) with the updated critic,
+            A_t = r_t + γ(1 − terminated_t) V(s_{t+1}) − V(s_t)          (n_step = 1; n-step analogue otherwise)
+
+Only a termination drops the bootstrap: a time-limit truncation keeps
+γ V(s_{t+1}) of the real next observation (house rule 2).
+"""
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import torch
+
+from cs285.agents.pg_agent import PGAgent, explained_variance
+from cs285.infrastructure import estimators
+from cs285.infrastructure import pytorch_util as ptu
+
+
+class ActorCriticAgent(PGAgent):
+    """PGAgent whose advantages come from a bootstrapped critic instead of Monte Carlo returns.
+
+    critic_updates_per_iter: critic Adam steps per batch (step size ``baseline_learning_rate``).
+    target_update_period: critic steps between copies of V into V_target.
+    n_step: rewards summed before bootstrapping, for both the critic targets and the advantages.
+    Other arguments: PGAgent's; ``use_baseline`` is implied, and ``use_reward_to_go``,
+    ``gae_lambda``, ``baseline_gradient_steps`` are unused.
+    """
+
+    def __init__(self, *args, critic_updates_per_iter: int = 100, target_update_period: int = 10, n_step: int = 1,
+                 **kwargs):
+        kwargs["use_baseline"] = True
+        super().__init__(*args, **kwargs)
+        if min(critic_updates_per_iter, target_update_period, n_step) < 1:
+            raise ValueError("critic_updates_per_iter, target_update_period and n_step must be at least 1")
+        self.critic_updates_per_iter = critic_updates_per_iter
+        self.target_update_period = target_update_period
+        self.n_step = n_step
+        self.critic_target = copy.deepcopy(self.critic).requires_grad_(False)
+        self.critic_steps_done = 0
+
+    def critic_targets(self, rewards: np.ndarray, next_obs: torch.Tensor, terminated: np.ndarray,
+                       truncated: np.ndarray, target: bool = True) -> np.ndarray:
+        """y (N,) float64 = n_step_targets with V_target (or V if not ``target``) of normalized next_obs (N, ob_dim)."""
+        critic = self.critic_target if target else self.critic
+        with torch.no_grad():
+            next_values = ptu.to_numpy(critic(next_obs)).astype(np.float64)
+        return estimators.n_step_targets(rewards, next_values, terminated, truncated, self.discount, self.n_step)
+
+    def advantages(self, obs: torch.Tensor, next_obs: torch.Tensor, rewards: np.ndarray, terminated: np.ndarray,
+                   truncated: np.ndarray) -> np.ndarray:
+        """A_t = r_t + γ(1 − terminated_t) V(s_{t+1}) − V(s_t), current critic; n-step: y_t − V(s_t). (N,)"""
+        with torch.no_grad():
+            values = ptu.to_numpy(self.critic(obs)).astype(np.float64)
+        return self.critic_targets(rewards, next_obs, terminated, truncated, target=False) - values
+
+    def update(self, observations: np.ndarray, actions: np.ndarray, rewards: np.ndarray,
+               next_observations: np.ndarray, terminated: np.ndarray, truncated: np.ndarray) -> dict[str, float]:
+        """Critic steps, then one actor step (shapes as in PGBatch).
+
+        Returns ``Actor Loss``, ``Baseline Loss`` (last critic step's MSE) and
+        ``Baseline Explained Variance`` (of the first targets by V before the update).
+        """
+        batch = self._batch(observations, actions, rewards, next_observations, terminated, truncated)
+        obs = self.policy.normalize(ptu.from_numpy(observations))  # (N, ob_dim)
+        next_obs = self.policy.normalize(ptu.from_numpy(next_observations))
+        with torch.no_grad():
+            values_before = ptu.to_numpy(self.critic(obs)).astype(np.float64)
+
+        first_targets = targets = loss = None
+        for _ in range(self.critic_updates_per_iter):
+            refresh = self.critic_steps_done % self.target_update_period == 0
+            if refresh:
+                self.critic_target.load_state_dict(self.critic.state_dict())
+            if refresh or targets is None:
+                y = self.critic_targets(rewards, next_obs, batch.terminated, batch.truncated)
+                first_targets = y if first_targets is None else first_targets
+                targets = ptu.from_numpy(y)
+            loss = (self.critic(obs) - targets).pow(2).mean()
+            self.critic_optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            self.critic_optimizer.step()
+            self.critic_steps_done += 1
+
+        advantages = self.advantages(obs, next_obs, rewards, batch.terminated, batch.truncated)
+        if self.normalize_advantages:
+            advantages = estimators.normalize(advantages)
+        info = self._actor_update(obs, self._actions(actions), ptu.from_numpy(advantages))
+        info["Baseline Loss"] = float(loss.detach())
+        info["Baseline Explained Variance"] = explained_variance(values_before, first_targets)
+        return info
