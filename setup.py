@@ -19,7 +19,7 @@ setup(
         "matplotlib>=3.7",
     ],
     extras_require={
-        "test": ["pytest>=7"],
+        "test": ["pytest>=7", "ray>=2.9"],  # ray: the sweep's Ray launcher is tested too
         "box2d": ["gymnasium[box2d]>=1.0,<2"],
         "ray": ["ray>=2.9"],  # scripts/sweep.py --launcher ray
     },
