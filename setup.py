@@ -22,5 +22,8 @@ setup(
         "test": ["pytest>=7", "ray>=2.9"],  # ray: the sweep's Ray launcher is tested too
         "box2d": ["gymnasium[box2d]>=1.0,<2"],
         "ray": ["ray>=2.9"],  # scripts/sweep.py --launcher ray
+        # --env_backend envpool (cs285/infrastructure/envpool_env.py); envpool 1.2.5 wheels need Python >= 3.11
+        # and pull in dm-env, optree and its asset packages, not old gym, torch or another numpy.
+        "fast": ["envpool>=1.2.5"],
     },
 )

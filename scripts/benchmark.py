@@ -1,60 +1,151 @@
-"""Sampler throughput next to the raw env.step rate, measured in the same run.
+"""Sampler throughput next to the raw env.step rate, per env backend, measured in the same run.
 
     python scripts/benchmark.py [--envs Hopper-v4 HalfCheetah-v4] [--steps 50000]
+    python scripts/benchmark.py --backend gymnasium envpool --envs HalfCheetah-v4 Humanoid-v4
+    python scripts/benchmark.py --check [--envs HalfCheetah-v4 Hopper-v4 Humanoid-v4]
 
-"raw" steps one gymnasium env (made like every env in the project) with
-pre-drawn random actions and resets on episode end: the ceiling for a
-single-threaded Python loop. "sampler" runs ``utils.sample_trajectories`` with
-an MLP policy (2x64, the hw1 default) choosing every action.
+"raw" is the ceiling without a policy, pre-drawn random actions, resets on
+episode end: for gymnasium one env (made like every env in the project) in a
+Python loop; for envpool ``--num_envs`` envs in one pool, each call stepping
+them all (envpool's own auto-reset). "sampler" runs ``utils.sample_trajectories``
+on ``--num_envs`` envs of the backend with an MLP policy (2x64, the hw1
+default) choosing every action. ``--check`` prints how closely envpool follows
+gymnasium instead (see cs285/infrastructure/envpool_agreement.py).
 """
 from __future__ import annotations
 
 import argparse
+import os
 import time
+from typing import NamedTuple
 
 import numpy as np
 import torch
 
 from cs285.infrastructure import utils
-from cs285.infrastructure.envs import VecEnv, make_env
+from cs285.infrastructure.envs import ENV_BACKENDS, make_env, make_vec_env
 from cs285.infrastructure.script_util import run_main
 from cs285.networks.policies import MLPPolicy
 
 
-def raw_rate(env_name: str, steps: int, seed: int = 0) -> float:
+class Rate(NamedTuple):
+    wall: float  # env steps per second of wall-clock time
+    cpu: float  # env steps per CPU-second of this process, all its threads (less sensitive to other load)
+
+
+class _Clock:
+    def __init__(self):
+        self.wall, self.cpu = time.perf_counter(), time.process_time()
+
+    def rate(self, steps: int) -> Rate:
+        return Rate(steps / (time.perf_counter() - self.wall), steps / (time.process_time() - self.cpu))
+
+
+def raw_rate(env_name: str, steps: int, backend: str, num_envs: int, seed: int = 0) -> Rate:
     env = make_env(env_name)
-    env.reset(seed=seed)
     low, high = env.action_space.low, env.action_space.high
-    actions = np.random.default_rng(seed).uniform(low, high, (steps, *low.shape)).astype(np.float32)
-    start = time.perf_counter()
+    rng = np.random.default_rng(seed)
+    if backend == "envpool":
+        env.close()
+        return _raw_envpool_rate(env_name, steps, num_envs, rng.uniform(low, high, (steps // num_envs, num_envs,
+                                                                                     *low.shape)), seed)
+    env.reset(seed=seed)
+    actions = rng.uniform(low, high, (steps, *low.shape)).astype(np.float32)
+    clock = _Clock()
     for a in actions:
         _, _, terminated, truncated, _ = env.step(a)
         if terminated or truncated:
             env.reset()
-    return steps / (time.perf_counter() - start)
+    return clock.rate(steps)
 
 
-def sampler_rate(env_name: str, steps: int, num_envs: int, seed: int = 0) -> float:
-    env = VecEnv(env_name, num_envs, seed=seed)
+def _raw_envpool_rate(env_name: str, steps: int, num_envs: int, actions: np.ndarray, seed: int) -> Rate:
+    """actions: (calls, num_envs, ac_dim)."""
+    from cs285.infrastructure.envpool_env import DEFAULT_NUM_THREADS, import_envpool
+
+    pool = import_envpool().make(env_name, env_type="gymnasium", num_envs=num_envs, batch_size=num_envs,
+                                 num_threads=min(DEFAULT_NUM_THREADS, num_envs), seed=seed)
+    pool.reset()
+    clock = _Clock()
+    for a in actions:
+        pool.step(a)
+    rate = clock.rate(actions.shape[0] * num_envs)
+    pool.close()
+    return rate
+
+
+def sampler_rate(env_name: str, steps: int, num_envs: int, backend: str, seed: int = 0) -> Rate:
+    env = make_vec_env(env_name, num_envs, seed=seed, backend=backend)
     policy = MLPPolicy(env.action_space.shape[0], env.observation_space.shape[0], False, 2, 64)
     utils.sample_trajectories(env, policy.rollout_fn(), 1000)  # warm-up: first resets, torch kernels
-    start = time.perf_counter()
+    clock = _Clock()
     _, done = utils.sample_trajectories(env, policy.rollout_fn(), steps)
-    return done / (time.perf_counter() - start)
+    rate = clock.rate(done)
+    env.close()
+    return rate
+
+
+def print_agreement(env_names: list[str], n_seeds: int, n_episodes: int) -> None:
+    """Lock-step traces (one line per seed) and episode statistics, envpool vs gymnasium."""
+    from cs285.infrastructure.envpool_agreement import episode_stats, lockstep, z_score
+
+    print("lock-step from one state, same random actions (max |envpool - gymnasium|):")
+    print(f"{'env':<16}{'seed':>5}{'steps':>7}{'obs@1':>10}{'obs@≤10':>10}{'obs':>10}{'reward':>10}"
+          f"{'diverged@':>10}{'flags':>7}  end")
+    for name in env_names:
+        for seed in range(n_seeds):
+            r = lockstep(name, seed=seed)
+            print(f"{name:<16}{seed:>5}{r.steps:>7}{r.obs_diff_first:>10.1e}{r.obs_diff_10:>10.1e}{r.obs_diff:>10.1e}"
+                  f"{r.reward_diff:>10.1e}{r.first_diverged:>10}{'same' if r.flags_agree else 'DIFF':>7}  {r.ended_by}")
+    print(f"\n{n_episodes} episodes of a fixed linear policy per backend (z: difference / its standard error):")
+    for name in env_names:
+        g = episode_stats(name, "gymnasium", n_episodes)
+        e = episode_stats(name, "envpool", n_episodes)
+        reset_z = max(abs(z_score(g.first_obs[:, j], e.first_obs[:, j])) for j in range(g.first_obs.shape[1])
+                      if np.ptp(g.first_obs[:, j]) > 0 or np.ptp(e.first_obs[:, j]) > 0)
+        z_return, z_length = z_score(g.returns, e.returns), z_score(g.lengths, e.lengths)
+        print(f"{name:<16} return {g.returns.mean():9.2f} vs {e.returns.mean():9.2f} (z {z_return:5.2f})"
+              f" | length {g.lengths.mean():7.1f} vs {e.lengths.mean():7.1f} (z {z_length:5.2f})"
+              f" | reset obs max |z| {reset_z:.2f}")
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--envs", nargs="+", default=["Hopper-v4", "HalfCheetah-v4"])
     p.add_argument("--steps", type=int, default=50_000)
-    p.add_argument("--num_envs", type=int, default=8, help="envs stepped together by the sampler")
+    p.add_argument("--num_envs", type=int, default=8, help="envs stepped together by the sampler (and raw envpool)")
+    p.add_argument("--backend", nargs="+", choices=ENV_BACKENDS, default=["gymnasium"],
+                   help="env backends to measure (envpool needs pip install -e .[fast])")
+    p.add_argument("--check", action="store_true", help="print envpool's agreement with gymnasium instead")
+    p.add_argument("--check_seeds", type=int, default=3, help="--check: lock-step episodes per env")
+    p.add_argument("--check_episodes", type=int, default=64, help="--check: episodes per backend for statistics")
     args = p.parse_args()
     torch.set_num_threads(1)
-    print(f"{'env':<16}{'raw env.step/s':>16}{'sampler steps/s':>17}{'ratio':>8}")
+    if args.check:
+        print_agreement(args.envs, args.check_seeds, args.check_episodes)
+        return
+    print(f"steps/s of wall-clock time, and per CPU-second of this process; load average {_loadavg()}")
+    print(f"{'env':<16}{'backend':<11}{'raw /s':>9}{'raw /CPU-s':>12}{'sampler /s':>12}{'sampler /CPU-s':>16}"
+          f"{'ratio':>7}")
     for name in args.envs:
-        raw = raw_rate(name, args.steps)
-        sampled = sampler_rate(name, args.steps, args.num_envs)
-        print(f"{name:<16}{raw:>16,.0f}{sampled:>17,.0f}{sampled / raw:>8.2f}")
+        rates = {}
+        for backend in args.backend:
+            raw = raw_rate(name, args.steps, backend, args.num_envs)
+            rates[backend] = sampled = sampler_rate(name, args.steps, args.num_envs, backend)
+            print(f"{name:<16}{backend:<11}{raw.wall:>9,.0f}{raw.cpu:>12,.0f}{sampled.wall:>12,.0f}"
+                  f"{sampled.cpu:>16,.0f}{sampled.wall / raw.wall:>7.2f}")
+        if len(rates) == 2:
+            g, e = rates["gymnasium"], rates["envpool"]
+            print(f"{name:<16}sampler speed-up envpool / gymnasium: {e.wall / g.wall:.2f}x wall-clock, "
+                  f"{e.cpu / g.cpu:.2f}x per CPU-second")
+    print(f"load average after: {_loadavg()}")
+
+
+def _loadavg() -> str:
+    try:
+        return " ".join(f"{x:.2f}" for x in os.getloadavg())
+    except OSError:
+        return "n/a"
 
 
 if __name__ == "__main__":

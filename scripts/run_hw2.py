@@ -50,7 +50,7 @@ from cs285.agents.pg_agent import PGAgent
 from cs285.agents.ppo_agent import PPOAgent
 from cs285.infrastructure import pytorch_util as ptu
 from cs285.infrastructure import utils
-from cs285.infrastructure.envs import UserError, VecEnv, is_discrete, make_env
+from cs285.infrastructure.envs import ENV_BACKENDS, UserError, VecEnv, is_discrete, make_env, make_vec_env
 from cs285.infrastructure.logger import Logger
 from cs285.infrastructure.run_config import make_logdir, mark_finished, save_config
 from cs285.infrastructure.script_util import add_device_args, run_main, set_torch_threads
@@ -94,6 +94,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--pg_method", choices=PG_METHODS, default="vanilla", help="policy update rule (see above)")
     p.add_argument("--normalize_obs", action="store_true",
                    help="normalize observations by running mean/var kept in the policy (any method)")
+    p.add_argument("--env_backend", choices=ENV_BACKENDS, default="gymnasium",
+                   help="simulator of the training and eval envs; envpool: faster, some ids only, "
+                        "pip install -e .[fast] (cs285/infrastructure/envpool_env.py)")
 
     g = p.add_argument_group("is: importance-sampled PG")
     g.add_argument("--n_policy_steps", type=int, default=5, help="gradient steps K per batch")
@@ -168,7 +171,9 @@ def make_train_env(args: argparse.Namespace, seed: int) -> VecEnv:
     paths record the policy's actions, so the gradient stays on-policy.
     """
     if args.action_noise_std == 0:
-        return VecEnv(args.env_name, N_SAMPLING_ENVS, seed=seed, ep_len=args.ep_len)
+        return make_vec_env(args.env_name, N_SAMPLING_ENVS, seed=seed, ep_len=args.ep_len, backend=args.env_backend)
+    if args.env_backend != "gymnasium":
+        raise UserError("--action_noise_std wraps gymnasium envs: use it with --env_backend gymnasium")
     envs = []
     for i in range(N_SAMPLING_ENVS):
         env = make_env(args.env_name, seed=seed + i, ep_len=args.ep_len)
@@ -217,7 +222,8 @@ def run(args: argparse.Namespace, seed: int) -> dict[str, float]:
     """One policy-gradient run; returns the last logged iteration's row."""
     utils.seed_everything(seed)
     env = make_train_env(args, seed)
-    eval_env = VecEnv(args.env_name, N_EVAL_ENVS, seed=seed + EVAL_SEED_OFFSET, ep_len=args.ep_len)
+    eval_env = make_vec_env(args.env_name, N_EVAL_ENVS, seed=seed + EVAL_SEED_OFFSET, ep_len=args.ep_len,
+                            backend=args.env_backend)
     ob_dim = env.observation_space.shape[0]
     ac_dim = env.action_space.n if env.discrete else env.action_space.shape[0]
     agent = make_agent(args, ob_dim, ac_dim, env.discrete)

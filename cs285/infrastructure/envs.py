@@ -3,8 +3,9 @@
 All algorithms see environments only through ``VecEnv``: ``num_envs`` copies of
 one task stepped together, with *no* auto-reset, so the sampler decides when an
 episode starts and keeps ``terminated`` (a true end: no bootstrap) apart from
-``truncated`` (a time limit: bootstrap with V(s')). Another backend (e.g.
-envpool) only has to provide the same four methods.
+``truncated`` (a time limit: bootstrap with V(s')). ``make_vec_env`` picks the
+backend: ``VecEnv`` (gymnasium, the default, runs every env) or ``EnvpoolVecEnv``
+(envpool_env.py: C++ threads, a fixed list of ids, optional extra ``fast``).
 """
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import difflib
 import os
 import sys
 import warnings
-from typing import Optional, Sequence
+from typing import TYPE_CHECKING, Optional, Sequence, Union
 
 import numpy as np
 
@@ -20,11 +21,16 @@ os.environ.setdefault("MUJOCO_GL", "egl")  # headless rendering unless the user 
 
 import gymnasium as gym  # noqa: E402
 
+if TYPE_CHECKING:
+    from cs285.infrastructure.envpool_env import EnvpoolVecEnv
+
 # Ids that no longer exist in gymnasium 1.x, and what they run instead.
 ENV_ALIASES = {
     "LunarLander-v2": "LunarLander-v3",
     "LunarLanderContinuous-v2": "LunarLanderContinuous-v3",
 }
+
+ENV_BACKENDS = ("gymnasium", "envpool")
 
 _quieted = False
 
@@ -164,3 +170,21 @@ class VecEnv:
     def close(self) -> None:
         for e in self.envs:
             e.close()
+
+
+def make_vec_env(env_name: str, num_envs: int, seed: Optional[int] = None, ep_len: Optional[int] = None,
+                 backend: str = "gymnasium") -> Union[VecEnv, "EnvpoolVecEnv"]:
+    """``num_envs`` copies of ``env_name`` on ``backend`` ("gymnasium" or "envpool"), same interface.
+
+    envpool runs only the ids in ``envpool_env.SUPPORTED_IDS``; any other id (or
+    envpool not installed) is a UserError that names the way out, never a silent
+    fall back to gymnasium, so a run's config says which simulator produced it.
+    """
+    if backend not in ENV_BACKENDS:
+        raise UserError(f"unknown env backend {backend!r}; choose one of {', '.join(ENV_BACKENDS)}")
+    if backend == "gymnasium":
+        return VecEnv(env_name, num_envs, seed=seed, ep_len=ep_len)
+    from cs285.infrastructure.envpool_env import EnvpoolVecEnv  # envpool is an optional extra
+
+    env_id = resolve_env_id(env_name)
+    return EnvpoolVecEnv(env_id, num_envs, seed=seed, ep_len=ep_len)

@@ -1,0 +1,144 @@
+"""How closely envpool's envs follow gymnasium's: lock-step traces and episode statistics.
+
+envpool cannot be put in a given state, but gymnasium can: ``lockstep`` resets
+envpool, rebuilds the full simulator state from that first observation inside
+a gymnasium env, and steps both with the same actions. ``episode_stats`` runs
+a fixed deterministic policy through the sampler on one backend, so that two
+backends can be compared by their return, length and reset-observation
+distributions. Findings are summarized in envpool_env.py's docstring;
+``python scripts/benchmark.py --check`` prints them.
+"""
+from __future__ import annotations
+
+from typing import Callable, NamedTuple
+
+import numpy as np
+import gymnasium as gym
+
+from cs285.infrastructure import utils
+from cs285.infrastructure.envpool_env import EnvpoolVecEnv
+from cs285.infrastructure.envs import make_env, make_vec_env
+
+# MuJoCo v4 tasks whose observation starts with qpos[k:], qvel: k root coordinates
+# (x, or x and y) are left out, and no dynamics or reward depends on them.
+ROOT_COORDS_NOT_OBSERVED = {
+    "HalfCheetah-v4": 1, "Hopper-v4": 1, "Walker2d-v4": 1, "Swimmer-v4": 2, "Ant-v4": 2,
+    "Humanoid-v4": 2, "HumanoidStandup-v4": 2, "InvertedPendulum-v4": 0,
+}
+DIVERGED = 1e-6  # an observation entry further apart than this counts as diverged
+
+
+def _set_mujoco_prefix(env: gym.Env, obs: np.ndarray, k: int) -> None:
+    u = env.unwrapped
+    nq, nv = u.model.nq, u.model.nv
+    u.set_state(np.concatenate([np.zeros(k), obs[:nq - k]]), obs[nq - k:nq - k + nv])
+
+
+def _set_double_pendulum(env: gym.Env, obs: np.ndarray) -> None:
+    # obs = [cart x, sin(angles) (2), cos(angles) (2), clip(qvel, ±10) (3), constraint forces (3)]
+    qpos = np.concatenate([obs[:1], np.arctan2(obs[1:3], obs[3:5])])
+    env.unwrapped.set_state(qpos, obs[5:8])
+
+
+def _set_pendulum(env: gym.Env, obs: np.ndarray) -> None:
+    env.unwrapped.state = np.array([np.arctan2(obs[1], obs[0]), obs[2]], dtype=np.float64)  # obs = [cos, sin, thdot]
+
+
+def _set_cartpole(env: gym.Env, obs: np.ndarray) -> None:
+    env.unwrapped.state = np.asarray(obs, dtype=np.float64)  # obs = state, rounded to float32
+
+
+def state_setter(env_id: str) -> Callable[[gym.Env, np.ndarray], None]:
+    """``set(gym_env, envpool_obs)``: put a reset gymnasium env into the state envpool observed."""
+    if env_id in ROOT_COORDS_NOT_OBSERVED:
+        k = ROOT_COORDS_NOT_OBSERVED[env_id]
+        return lambda env, obs: _set_mujoco_prefix(env, obs, k)
+    setters = {"InvertedDoublePendulum-v4": _set_double_pendulum, "Pendulum-v1": _set_pendulum,
+               "CartPole-v0": _set_cartpole, "CartPole-v1": _set_cartpole}
+    if env_id not in setters:
+        raise ValueError(f"no way to rebuild {env_id}'s state from its observation")
+    return setters[env_id]
+
+
+class Lockstep(NamedTuple):
+    """One episode of both backends from one state with the same actions."""
+    steps: int  # steps compared (until either backend ended, or a flag disagreed)
+    obs_diff_first: float  # max |Δobs| after the first step
+    obs_diff_10: float  # max |Δobs| over the first 10 steps
+    obs_diff: float  # max |Δobs| over the episode
+    reward_diff: float  # max |Δreward| over the episode
+    first_diverged: int  # first step whose max |Δobs| > DIVERGED (-1: never)
+    flags_agree: bool  # terminated and truncated equal on every step
+    ended_by: str  # "terminated", "truncated" or "steps" (n_steps reached)
+
+
+def lockstep(env_id: str, seed: int = 0, n_steps: int = 1000) -> Lockstep:
+    """Reset envpool (seed), copy its state into gymnasium, step both with the same random actions.
+
+    Actions are float32 (what the policies emit) and given to both backends alike.
+    """
+    pool = EnvpoolVecEnv(env_id, 1, seed=seed)
+    env = make_env(env_id)
+    env.reset(seed=seed)
+    ob_pool = pool.reset_one(0)
+    state_setter(env_id)(env, ob_pool)
+    rng = np.random.default_rng(seed)
+    obs_diffs, reward_diffs, agree, ended_by = [], [], True, "steps"
+    for _ in range(n_steps):
+        if pool.discrete:
+            action = np.int64(rng.integers(pool.action_space.n))
+        else:
+            action = rng.uniform(pool.action_space.low, pool.action_space.high).astype(np.float32)
+        [(ob_pool, r_pool, term_pool, trunc_pool)] = pool.step_each([0], np.asarray([action]))
+        ob_gym, r_gym, term_gym, trunc_gym, _ = env.step(action)
+        obs_diffs.append(float(np.max(np.abs(np.asarray(ob_pool, np.float64) - ob_gym))))
+        reward_diffs.append(abs(r_pool - float(r_gym)))
+        if (term_pool, trunc_pool) != (bool(term_gym), bool(trunc_gym)):
+            agree = False
+            break
+        if term_pool or trunc_pool:
+            ended_by = "terminated" if term_pool else "truncated"
+            break
+    pool.close()
+    env.close()
+    d = np.array(obs_diffs)
+    over = np.flatnonzero(d > DIVERGED)
+    return Lockstep(len(d), float(d[0]), float(d[:10].max()), float(d.max()), float(max(reward_diffs)),
+                    int(over[0]) + 1 if len(over) else -1, agree, ended_by)
+
+
+class EpisodeStats(NamedTuple):
+    returns: np.ndarray  # (n_episodes,)
+    lengths: np.ndarray  # (n_episodes,)
+    first_obs: np.ndarray  # (n_episodes, ob_dim) reset observations
+
+
+def linear_policy(env_id: str, seed: int = 0) -> utils.PolicyFn:
+    """A fixed deterministic policy: tanh(W o) scaled to the action box, or argmax(W o) for discrete actions."""
+    env = make_env(env_id)
+    ob_dim = env.observation_space.shape[0]
+    space = env.action_space
+    env.close()
+    rng = np.random.default_rng(seed)
+    if isinstance(space, gym.spaces.Discrete):
+        w = rng.standard_normal((ob_dim, space.n))
+        return lambda obs: np.argmax(obs @ w, axis=1)
+    w = rng.standard_normal((ob_dim, space.shape[0])) / np.sqrt(ob_dim)
+    mid, half = (space.high + space.low) / 2, (space.high - space.low) / 2
+    return lambda obs: (mid + half * np.tanh(obs @ w)).astype(np.float32)
+
+
+def episode_stats(env_id: str, backend: str, n_episodes: int, seed: int = 0, num_envs: int = 8) -> EpisodeStats:
+    """``n_episodes`` of ``linear_policy`` on ``backend``; only the initial states are random."""
+    env = make_vec_env(env_id, num_envs, seed=seed, backend=backend)
+    paths = utils.sample_n_trajectories(env, linear_policy(env_id), n_episodes)
+    env.close()
+    return EpisodeStats(utils.path_returns(paths), np.array([len(p["reward"]) for p in paths]),
+                        np.stack([p["observation"][0] for p in paths]))
+
+
+def z_score(a: np.ndarray, b: np.ndarray) -> float:
+    """(mean(a) − mean(b)) / standard error of the difference; 0 when both are constant and equal."""
+    se = np.sqrt(np.var(a, ddof=1) / len(a) + np.var(b, ddof=1) / len(b))
+    diff = float(np.mean(a) - np.mean(b))
+    return diff / se if se > 0 else (0.0 if diff == 0 else float("inf"))

@@ -1,0 +1,168 @@
+"""``EnvpoolVecEnv``: envpool's C++ thread pool behind the ``VecEnv`` interface.
+
+Chosen with ``make_vec_env(..., backend="envpool")`` (``--env_backend envpool``
+in run_hw2.py); needs ``pip install -e .[fast]`` (envpool >= 1.2.5, Python >= 3.11).
+envpool (https://github.com/sail-sg/envpool) steps a batch of envs in C++
+worker threads, so one Python call per vectorized step replaces one Python
+``env.step`` per env.
+
+What the sampler relies on, and how it is kept:
+
+- Subsets: the pool runs in sync mode (``batch_size == num_envs``);
+  ``step(actions, env_id)`` with k < num_envs ids returns after those k, in the
+  order of ``env_id`` (checked on every step).
+- No auto-reset leaks: envpool restarts a finished env on its *next* step (the
+  action is ignored; the reset observation comes back with reward 0 as if it
+  were a transition). The sampler never steps a finished env: it calls
+  ``reset_one`` first, which is envpool's forced ``reset(env_id)``, and
+  ``step_each`` raises if asked to step an env whose episode has ended.
+- ``ep_len`` is envpool's ``max_episode_steps``; terminated and truncated come
+  apart from envpool's gymnasium API, as in gymnasium's TimeLimit.
+- Seeds: env i draws its initial states from an RNG seeded with seed + i when
+  the pool is built, so one seed gives the same episodes whatever the thread
+  count or the order of resets. envpool's RNG is not NumPy's: the two backends
+  draw different initial states from the same distribution.
+- Rendering: not offered (videos use their own gymnasium env, see video.py).
+
+Agreement with gymnasium 1.4 (envpool 1.2.5 bundles MuJoCo 3.6.0, gymnasium
+here runs MuJoCo 4.0.0), measured by ``envpool_agreement.py`` and printed by
+``python scripts/benchmark.py --check``. Lock-step: envpool is reset, a
+gymnasium env is put in the state behind that first observation (the root x/y
+that v4 observations leave out set to 0; a gymnasium-vs-gymnasium control of
+this rebuild stays within 1e-11 for 10 steps), then both take the same random
+float32 actions:
+
+- Reset observations: identical (≤ 1e-15). Rewards differ by ≤ 1e-7 because
+  envpool returns them as float32.
+- Planar and hinge-only bodies match to round-off: Hopper, Walker2d,
+  InvertedPendulum, InvertedDoublePendulum stay within 1e-12 for whole
+  episodes (5-63 steps under random actions), Swimmer within 1e-7 over 1000
+  steps; HalfCheetah within 1e-12 for 10 steps, then its chaotic gait
+  amplifies round-off (> 1e-6 from step 60-85 on). CartPole agrees to 1e-7
+  (float32 observations) with equal rewards, Pendulum to 3e-6 (reward 1e-5).
+- Free-joint bodies differ from the first step: Ant ~1e-6, Humanoid ~1e-6 to
+  1e-8 in qpos/qvel, growing like HalfCheetah's afterwards.
+- Humanoid-v4's 84 contact-force entries (cfrc_ext, obs[292:]) are always 0 in
+  envpool; gymnasium calls mj_rnePostConstraint and fills them (hundreds, once
+  a foot touches). Its reward does not use them (within 2e-4 of gymnasium's),
+  but a policy sees different inputs: a fixed linear policy lasts 32 ± 6 steps
+  on gymnasium and 22.0 ± 0.1 on envpool, and the same policy with those
+  inputs zeroed gives equal statistics (z = 0.6). EnvpoolVecEnv warns about
+  it. HumanoidStandup-v4 is left out: its v4 reward subtracts an
+  impact cost computed from cfrc_ext, so envpool's reward is higher.
+- terminated / truncated agree on every step while the states agree, and
+  episodes end on the same step (only Ant, after its states diverged, ended
+  on different steps).
+- Statistics over many episodes of a fixed deterministic policy (only the
+  initial state random): reset observations agree per entry (2000 resets:
+  std ratio 0.95-1.07, |z| ≤ 3.3 over 240 entries); Hopper, Walker2d,
+  CartPole, Ant episode length and return within |z| ≤ 1.1; HalfCheetah
+  return -594 (gymnasium, 192 episodes) vs -620 (envpool, 128), z = 1.6,
+  while two gymnasium seeds alone differ by up to z = 2.7.
+
+So training on either backend trains on the same task (Humanoid: note above);
+single trajectories do not carry over between backends (different initial
+state RNG, MuJoCo versions that differ in the last bits).
+"""
+from __future__ import annotations
+
+import warnings
+from typing import Optional, Sequence
+
+import numpy as np
+import gymnasium as gym
+
+from cs285.infrastructure.envs import UserError
+
+# Ids whose envpool version was checked against gymnasium's (envpool_agreement.py).
+# Not here: HumanoidStandup-v4 (reward differs, see above), Pusher-v4 (gymnasium cannot build
+# it with MuJoCo >= 3: no reference), Reacher-v4 (its target's velocity is not observed, so
+# no lock-step check), LunarLander and the v5 ids (not checked yet).
+SUPPORTED_IDS = (
+    "Ant-v4", "HalfCheetah-v4", "Hopper-v4", "Humanoid-v4", "InvertedDoublePendulum-v4", "InvertedPendulum-v4",
+    "Swimmer-v4", "Walker2d-v4", "CartPole-v0", "CartPole-v1", "Pendulum-v1",
+)
+# Differences a user should know of before training on envpool (see the module docstring).
+NOTICES = {
+    "Humanoid-v4": "envpool's Humanoid-v4 leaves the 84 contact-force observations (obs[292:]) at 0 where gymnasium "
+                   "fills them: policies trained on one backend see different inputs on the other (videos and "
+                   "--env_backend gymnasium runs use gymnasium)",
+}
+DEFAULT_NUM_THREADS = 2  # the cores of a small machine; envpool's worker threads sleep while idle
+
+
+def import_envpool():
+    try:
+        import envpool
+    except ImportError:
+        raise UserError("the envpool backend needs envpool: pip install -e .[fast] "
+                        "(or drop --env_backend envpool to use gymnasium)") from None
+    return envpool
+
+
+class EnvpoolVecEnv:
+    """``num_envs`` copies of ``env_name`` in one envpool, with VecEnv's interface and no auto-reset."""
+
+    def __init__(self, env_name: str, num_envs: int = 1, seed: Optional[int] = None, ep_len: Optional[int] = None,
+                 num_threads: int = DEFAULT_NUM_THREADS):
+        envpool = import_envpool()
+        if env_name not in SUPPORTED_IDS:
+            raise UserError(f"the envpool backend does not run {env_name!r}; it runs {', '.join(SUPPORTED_IDS)}. "
+                            "Use --env_backend gymnasium for other envs.")
+        if env_name in NOTICES:
+            warnings.warn(NOTICES[env_name], stacklevel=2)  # shown once per call site
+        if seed is None:
+            seed = int(np.random.SeedSequence().generate_state(1)[0] >> 1)  # envpool takes an int32 seed
+        options = {"max_episode_steps": ep_len} if ep_len is not None else {}
+        self._pool = envpool.make(env_name, env_type="gymnasium", num_envs=num_envs, batch_size=num_envs,
+                                  num_threads=max(1, min(num_threads, num_envs)), seed=seed, **options)
+        self.num_envs = num_envs
+        self.env_name = env_name
+        with warnings.catch_warnings():  # envpool builds float32 Boxes from float64 bounds
+            warnings.filterwarnings("ignore", message=".*precision lowered.*")
+            self.observation_space = self._pool.observation_space
+            self.action_space = _gymnasium_action_space(self._pool.action_space)
+        self.action_space.seed(seed)
+        self.max_episode_steps = int(self._pool.config["max_episode_steps"])
+        self.mean_episode_length = float(self.max_episode_steps)  # read and updated by the sampler
+        self.discrete = isinstance(self.action_space, gym.spaces.Discrete)
+        self._action_dtype = np.int32 if self.discrete else np.float64
+        self._ids = np.arange(num_envs, dtype=np.int32)
+        self._ended = [True] * num_envs  # an env must be reset before its first step and after each episode
+
+    def reset_one(self, i: int) -> np.ndarray:
+        """Start a new episode in env ``i`` (envpool's forced reset; its first one draws from seed + i)."""
+        obs, _ = self._pool.reset(self._ids[i:i + 1])
+        self._ended[i] = False
+        return obs[0]
+
+    def step_each(self, idx: Sequence[int], actions: np.ndarray) -> list[tuple]:
+        """Step envs ``idx`` with ``actions`` (len(idx), *ac_shape); one ``(next_obs, reward, terminated,
+        truncated)`` per env, in the order of ``idx``."""
+        if any(self._ended[i] for i in idx):
+            raise RuntimeError("step_each on an env whose episode has ended: envpool would auto-reset it; "
+                               "call reset_one first")
+        ids = self._ids[list(idx)]
+        obs, rewards, terminated, truncated, info = self._pool.step(
+            np.asarray(actions, dtype=self._action_dtype), ids)
+        if not np.array_equal(info["env_id"], ids):
+            raise RuntimeError(f"envpool returned envs {info['env_id']} for a step of envs {ids}")
+        terminated, truncated = terminated.tolist(), truncated.tolist()
+        for i, term, trunc in zip(idx, terminated, truncated):
+            if term or trunc:
+                self._ended[i] = True
+        return list(zip(obs, rewards.tolist(), terminated, truncated))
+
+    def render(self, i: int = 0) -> np.ndarray:
+        raise UserError("the envpool backend does not render; use --env_backend gymnasium "
+                        "(videos are recorded in a separate gymnasium env either way)")
+
+    def close(self) -> None:
+        self._pool.close()
+
+
+def _gymnasium_action_space(space: gym.Space) -> gym.Space:
+    """envpool's float64 Box as gymnasium's float32 one (policies emit float32; envpool casts back exactly)."""
+    if isinstance(space, gym.spaces.Box):
+        return gym.spaces.Box(space.low.astype(np.float32), space.high.astype(np.float32), dtype=np.float32)
+    return space
