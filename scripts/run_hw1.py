@@ -30,7 +30,7 @@ from cs285.infrastructure.training_logs import check_losses_finite, iteration_lo
 from cs285.infrastructure.run_config import make_logdir, mark_finished, save_config
 from cs285.infrastructure.script_util import (add_device_args, default_expert_data,
                                               default_expert_policy, require_file, run_main,
-                                              set_torch_threads)
+                                              run_seeds)
 from cs285.infrastructure.video import VideoRecorder
 from cs285.policies.loaded_gaussian_policy import LoadedGaussianPolicy
 
@@ -171,13 +171,5 @@ def run(args: argparse.Namespace, seed: int) -> dict[str, float]:
     return logs
 
 
-def main() -> None:
-    set_torch_threads()
-    args = parse_args()
-    ptu.init_gpu(not args.no_gpu, args.which_gpu)
-    for seed in args.seed:
-        run(args, seed)
-
-
 if __name__ == "__main__":
-    run_main(main)
+    run_main(lambda: run_seeds(parse_args, run))

@@ -48,12 +48,11 @@ from cs285.agents.is_pg_agent import ISPGAgent
 from cs285.agents.npg_trpo_agent import NaturalPGAgent
 from cs285.agents.pg_agent import PGAgent
 from cs285.agents.ppo_agent import PPOAgent
-from cs285.infrastructure import pytorch_util as ptu
 from cs285.infrastructure import utils
 from cs285.infrastructure.envs import ENV_BACKENDS, UserError, VecEnv, is_discrete, make_env, make_vec_env
 from cs285.infrastructure.logger import Logger
 from cs285.infrastructure.run_config import make_logdir, mark_finished, save_config
-from cs285.infrastructure.script_util import add_device_args, run_main, set_torch_threads
+from cs285.infrastructure.script_util import add_device_args, run_main, run_seeds
 from cs285.infrastructure.training_logs import check_losses_finite, iteration_logs, print_and_log
 from cs285.infrastructure.video import VideoRecorder
 
@@ -277,13 +276,5 @@ def run(args: argparse.Namespace, seed: int) -> dict[str, float]:
     return logs
 
 
-def main() -> None:
-    set_torch_threads()
-    args = parse_args()
-    ptu.init_gpu(not args.no_gpu, args.which_gpu)
-    for seed in args.seed:
-        run(args, seed)
-
-
 if __name__ == "__main__":
-    run_main(main)
+    run_main(lambda: run_seeds(parse_args, run))

@@ -7,6 +7,7 @@ import sys
 
 import pytest
 
+from cs285.infrastructure.script_util import run_seeds
 from cs285.infrastructure.envs import UserError
 from cs285.infrastructure.logger import read_metrics
 from cs285.infrastructure.script_util import TrainingError
@@ -78,7 +79,7 @@ def test_cartpole_smoke_run_writes_every_key(data_dir):
 def test_continuous_run_with_action_noise_and_two_seeds(data_dir, monkeypatch):
     monkeypatch.setattr(sys, "argv", ["run_hw2.py", "--env", "Pendulum-v1", "-n", "1", "-b", "40", "-eb", "20",
                                       "--ep_len", "20", "--action_noise_std", "0.3", "--seed", "1", "2"])
-    run_hw2.main()
+    run_seeds(run_hw2.parse_args, run_hw2.run)
     run_dirs = sorted(data_dir.iterdir())
     assert len(run_dirs) == 2
     for d in run_dirs:

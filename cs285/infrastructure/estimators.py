@@ -48,6 +48,19 @@ def _episode_ends(dones: np.ndarray) -> np.ndarray:
     return ends
 
 
+def _bootstrap_inputs(rewards: ArrayLike, next_values: ArrayLike, terminated: ArrayLike, truncated: ArrayLike
+                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Checked (rewards, next_values, terminated, episode ends), each (N,), for the bootstrapped estimators."""
+    rewards = _as_1d("rewards", rewards)
+    n = rewards.size
+    next_values = _as_1d("next_values", next_values)
+    if next_values.shape != (n,):
+        raise ValueError(f"next_values must have shape ({n},) like rewards, got {next_values.shape}")
+    terminated = _flags("terminated", terminated, n)
+    ends = _episode_ends(terminated | _flags("truncated", truncated, n))
+    return rewards, next_values, terminated, ends
+
+
 def discounted_return(rewards: ArrayLike, discount: float) -> np.ndarray:
     """Full discounted return of one trajectory, repeated at every step.
 
@@ -147,13 +160,8 @@ def bootstrapped_reward_to_go_batch(
     rewards, next_values, terminated, truncated: (N,).
     Returns rewards_to_go (N,), float64.
     """
-    rewards = _as_1d("rewards", rewards)
+    rewards, next_values, terminated, ends = _bootstrap_inputs(rewards, next_values, terminated, truncated)
     n = rewards.size
-    next_values = _as_1d("next_values", next_values)
-    if next_values.shape != (n,):
-        raise ValueError(f"next_values must have shape ({n},), got {next_values.shape}")
-    terminated = _flags("terminated", terminated, n)
-    ends = _episode_ends(terminated | _flags("truncated", truncated, n))
     _check_unit("discount", discount)
     rewards_to_go = np.empty_like(rewards)
     running = 0.0
@@ -194,15 +202,11 @@ def gae(
     rewards, values, next_values, terminated, truncated: (N,).
     discount γ and gae_lambda λ in [0, 1]. Returns advantages (N,), float64.
     """
-    rewards = _as_1d("rewards", rewards)
+    rewards, next_values, terminated, ends = _bootstrap_inputs(rewards, next_values, terminated, truncated)
     n = rewards.size
     values = _as_1d("values", values)
-    next_values = _as_1d("next_values", next_values)
-    for name, arr in (("values", values), ("next_values", next_values)):
-        if arr.shape != (n,):
-            raise ValueError(f"{name} must have shape ({n},) like rewards, got {arr.shape}")
-    terminated = _flags("terminated", terminated, n)
-    ends = _episode_ends(terminated | _flags("truncated", truncated, n))
+    if values.shape != (n,):
+        raise ValueError(f"values must have shape ({n},) like rewards, got {values.shape}")
     _check_unit("discount", discount)
     _check_unit("gae_lambda", gae_lambda)
 
@@ -239,13 +243,8 @@ def n_step_targets(
     rewards, next_values, terminated, truncated: (N,). n_step ≥ 1.
     Returns targets (N,), float64.
     """
-    rewards = _as_1d("rewards", rewards)
+    rewards, next_values, terminated, ends = _bootstrap_inputs(rewards, next_values, terminated, truncated)
     n = rewards.size
-    next_values = _as_1d("next_values", next_values)
-    if next_values.shape != (n,):
-        raise ValueError(f"next_values must have shape ({n},) like rewards, got {next_values.shape}")
-    terminated = _flags("terminated", terminated, n)
-    ends = _episode_ends(terminated | _flags("truncated", truncated, n))
     _check_unit("discount", discount)
     if n_step < 1:
         raise ValueError(f"n_step must be at least 1, got {n_step}")

@@ -51,6 +51,18 @@ def set_torch_threads() -> None:
     torch.set_num_threads(int(os.environ.get("CS285_TORCH_THREADS", "1")))
 
 
+def run_seeds(parse_args: Callable[[], argparse.Namespace],
+              run: Callable[[argparse.Namespace, int], object]) -> None:
+    """A training script's main: threads, flags, device, then one ``run(args, seed)`` per ``--seed``."""
+    from cs285.infrastructure import pytorch_util as ptu
+
+    set_torch_threads()
+    args = parse_args()
+    ptu.init_gpu(not args.no_gpu, args.which_gpu)
+    for seed in args.seed:
+        run(args, seed)
+
+
 def run_main(main: Callable[[], None]) -> None:
     """Run a script's main: user mistakes print one line and exit 2, Ctrl-C exits 130."""
     try:
