@@ -33,6 +33,7 @@ ENV_ALIASES = {
 ENV_BACKENDS = ("gymnasium", "envpool")
 
 _quieted = False
+_noted_out_of_date: set[str] = set()
 
 
 class UserError(Exception):
@@ -40,12 +41,11 @@ class UserError(Exception):
 
 
 def quiet_env_warnings() -> None:
-    """Show gymnasium's "v4 is out of date" notice and MuJoCo's compiler warnings once at most."""
+    """Show MuJoCo's compiler warnings once at most (gymnasium's notices: see ``make_env``)."""
     global _quieted
     if _quieted:
         return
     _quieted = True
-    warnings.filterwarnings("once", message=".*is out of date.*", category=DeprecationWarning)
     try:
         import mujoco
 
@@ -90,9 +90,19 @@ def make_env(
     if render:
         kwargs.setdefault("render_mode", "rgb_array")
     try:
-        env = gym.make(env_id, max_episode_steps=ep_len, **kwargs)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            env = gym.make(env_id, max_episode_steps=ep_len, **kwargs)
     except gym.error.DependencyNotInstalled as e:
         raise UserError(f"{env_id} needs an extra package: {e}") from None
+    for w in caught:
+        if "is out of date" in str(w.message):  # v4 ids are the course's; say so once, in one line
+            if env_id not in _noted_out_of_date:
+                _noted_out_of_date.add(env_id)
+                print(f"Note: gymnasium calls {env_id} out of date (a newer version exists); "
+                      "running it as the course does.", file=sys.stderr)
+        else:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     if seed is not None:
         env.action_space.seed(seed)
     return env
