@@ -171,7 +171,7 @@ def train(config: dict) -> None:
     agent = build_agent(config, env)
     buffer = ReplayBuffer(config["buffer_size"], ob_dim, ac_dim)  # np.zeros: pages are touched only when filled
     rng = np.random.default_rng(seed)  # random actions and minibatches; saved in checkpoints
-    step, best_return, n_evals = 0, -math.inf, 0
+    step, best_return, n_evals, wall_seconds = 0, -math.inf, 0, 0.0
     obs, _ = env.reset(seed=seed)
 
     latest_path = os.path.join(out_dir, LATEST)
@@ -187,6 +187,7 @@ def train(config: dict) -> None:
         torch.set_rng_state(ckpt["torch_rng"])
         env.unwrapped.np_random.bit_generator.state = ckpt["env_rng"]
         step, best_return, n_evals = ckpt["step"], ckpt["best_return"], ckpt["n_evals"]
+        wall_seconds = ckpt.get("wall_seconds", 0.0)  # training time before this resume (absent in old runs)
         obs, _ = env.reset()  # the interrupted episode restarts
         print(f"Resuming {out_dir} at step {step} (best Eval_AverageReturn {best_return:.1f})")
     save_config(out_dir, config)
@@ -197,6 +198,7 @@ def train(config: dict) -> None:
     def save_latest() -> None:
         atomic_save({
             "config": config, "step": step, "best_return": best_return, "n_evals": n_evals,
+            "wall_seconds": time.time() - t_start,
             "agent": agent.state_dict(), "buffer": buffer_to_tensors(buffer),
             "numpy_rng": rng.bit_generator.state, "torch_rng": torch.get_rng_state(),
             "env_rng": env.unwrapped.np_random.bit_generator.state,
@@ -211,6 +213,7 @@ def train(config: dict) -> None:
     last_eval = float("nan")
     postfix: dict[str, str] = {}
     t_ckpt = t_log = time.time()
+    t_start = t_ckpt - wall_seconds  # TimeSinceStart counts training time across resumes
     steps_at_log = step
     refresh_s = 1.0 if sys.stderr.isatty() else 60.0  # a log file gets a line a minute
     bar = tqdm(total=config["total_steps"], initial=step, dynamic_ncols=True, smoothing=0.05,
@@ -244,7 +247,8 @@ def train(config: dict) -> None:
             now = time.time()
             sps = (step - steps_at_log) / max(now - t_log, 1e-9)
             t_log, steps_at_log = now, step
-            scalars = {"Train_EnvstepsSoFar": step, "Train_StepsPerSecond": sps, "Train_BufferSize": len(buffer)}
+            scalars = {"Train_EnvstepsSoFar": step, "Train_StepsPerSecond": sps, "Train_BufferSize": len(buffer),
+                       "TimeSinceStart": now - t_start}
             if recent_returns:
                 scalars["Train_AverageReturn"] = float(np.mean(recent_returns))
             scalars.update({k: v / n_updates for k, v in sums.items()} if n_updates else {})
