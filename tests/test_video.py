@@ -142,3 +142,20 @@ def test_cartpole_renders_or_says_what_to_install():
     assert frame.dtype == np.uint8 and frame.shape == (400, 600, 3)
     assert frame_skip_for(env, fps=30) == 2  # 50 steps/s: round(50 / 30)
     env.close()
+
+
+def test_camera_tracks_the_robot_over_a_long_floor():
+    import mujoco
+
+    from cs285.infrastructure.video import FLOOR_DRAWN_M, make_render_env
+
+    env = make_render_env("HalfCheetah-v4", 64, 64)
+    try:
+        renderer = env.unwrapped.mujoco_renderer
+        assert renderer.camera_id is None  # gymnasium's -1 would reset the camera to free every frame
+        assert renderer.viewer.cam.type == mujoco.mjtCamera.mjCAMERA_TRACKING
+        model = env.unwrapped.model
+        planes = model.geom_type == mujoco.mjtGeom.mjGEOM_PLANE
+        assert (model.geom_size[planes, :2] >= FLOOR_DRAWN_M).all()
+    finally:
+        env.close()

@@ -41,6 +41,7 @@ import gymnasium as gym  # after envs.py, which picks the MuJoCo GL backend
 MAX_NVIDEO = 2  # eval rollouts per video log
 VIDEO_TITLE = "eval_rollouts"
 MIN_PLANE_GRID_M = 1.0  # coarsest ground grid spacing we draw, in metres
+FLOOR_DRAWN_M = 1000.0  # half-extent of the drawn floor, in metres
 GL_FIX = ("install Mesa's EGL (apt-get install libegl1 libgl1-mesa-dri) and set MUJOCO_GL=egl, "
           "or install OSMesa (apt-get install libosmesa6) and set MUJOCO_GL=osmesa")
 
@@ -63,6 +64,22 @@ def _cheapen_model(model) -> None:
     model.vis.quality.offsamples = 0
     planes = model.geom_type == mujoco.mjtGeom.mjGEOM_PLANE
     model.geom_size[planes, 2] = np.maximum(model.geom_size[planes, 2], MIN_PLANE_GRID_M)
+
+
+def _extend_floor(model) -> None:
+    """Draw floor planes over FLOOR_DRAWN_M (before the first render, like ``_cheapen_model``).
+
+    A MuJoCo plane collides everywhere but is drawn only over its size: 40 m
+    for the cheetah, which runs past that within an episode.
+    """
+    import mujoco
+
+    for g in np.flatnonzero(model.geom_type == mujoco.mjtGeom.mjGEOM_PLANE):
+        old = model.geom_size[g, :2].copy()
+        model.geom_size[g, :2] = np.maximum(old, FLOOR_DRAWN_M)
+        mat = model.geom_matid[g]
+        if mat >= 0 and not model.mat_texuniform[mat]:  # texture repeats per plane: keep its squares' size
+            model.mat_texrepeat[mat] *= model.geom_size[g, :2] / np.maximum(old, 1e-9)
 
 
 def _cheapen_scene(scene) -> None:
@@ -136,6 +153,8 @@ def make_render_env(env_name: str, width: int = 256, height: int = 256, cheap_sc
     gl = os.environ.get("MUJOCO_GL")
     try:
         env = make_env(env_id, render=True, **make_kwargs)
+        if mujoco_env:
+            _extend_floor(env.unwrapped.model)
         if mujoco_env and cheap_scene:
             _cheapen_model(env.unwrapped.model)
         env.reset()
@@ -152,10 +171,28 @@ def make_render_env(env_name: str, width: int = 256, height: int = 256, cheap_sc
     if not (isinstance(frame, np.ndarray) and frame.ndim == 3):
         raise UserError(f"cannot render {env_id}: render() gave {type(frame).__name__}, not an RGB array")
     if mujoco_env:
+        viewer = env.unwrapped.mujoco_renderer.viewer
         if cheap_scene:
-            _cheapen_scene(env.unwrapped.mujoco_renderer.viewer.scn)
+            _cheapen_scene(viewer.scn)
+        _follow_the_robot(env.unwrapped.mujoco_renderer, viewer)
         env = OwnGLContext(env)
     return env
+
+
+def _follow_the_robot(renderer, viewer) -> None:
+    """Make the camera track the robot's root body.
+
+    gymnasium's v4 envs name a ``trackbodyid`` but render with camera_id -1,
+    which resets the camera to free mode at every frame, so a hopper or
+    cheetah walks out of the picture within a second. With camera_id None the
+    renderer leaves the camera alone. Body 0 is the world; body 1 is the
+    robot's root (torso / cart) in every MuJoCo task here.
+    """
+    import mujoco
+
+    renderer.camera_id = None
+    viewer.cam.type = mujoco.mjtCamera.mjCAMERA_TRACKING
+    viewer.cam.trackbodyid = int((renderer.default_cam_config or {}).get("trackbodyid", 1))
 
 
 def _env_dt(env: gym.Env) -> float:
