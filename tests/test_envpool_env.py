@@ -43,8 +43,8 @@ def test_unsupported_id_names_the_supported_ones():
 def test_interface_matches_gymnasium(env_id):
     ref = VecEnv(env_id, 2, seed=0, ep_len=30)
     env = make_vec_env(env_id, 2, seed=0, ep_len=30, backend="envpool")
-    assert (env.num_envs, env.max_episode_steps, env.mean_episode_length, env.discrete) == \
-           (ref.num_envs, ref.max_episode_steps, ref.mean_episode_length, ref.discrete) == (2, 30, 30.0, env.discrete)
+    assert (env.num_envs, env.max_episode_steps, env.discrete) == \
+           (ref.num_envs, ref.max_episode_steps, ref.discrete) == (2, 30, env.discrete)
     assert env.observation_space.shape == ref.observation_space.shape
     assert env.action_space == ref.action_space  # float32 Box with the same bounds, or the same Discrete
     assert make_vec_env(env_id, 1, backend="envpool").max_episode_steps == VecEnv(env_id, 1).max_episode_steps

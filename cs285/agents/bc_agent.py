@@ -25,7 +25,8 @@ class BCAgent:
         """
         obs = ptu.from_numpy(observations)
         acts = ptu.from_numpy(actions, dtype=torch.long if self.policy.discrete else torch.float32)
-        loss = -self.policy(obs).log_prob(acts).mean()
+        log_probs, _ = self.policy.log_prob_and_entropy(self.policy.normalize(obs), acts)  # (B,)
+        loss = -log_probs.mean()
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.optimizer.step()

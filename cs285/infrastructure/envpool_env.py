@@ -124,7 +124,6 @@ class EnvpoolVecEnv:
             self.action_space = _gymnasium_action_space(self._pool.action_space)
         self.action_space.seed(seed)
         self.max_episode_steps = int(self._pool.config["max_episode_steps"])
-        self.mean_episode_length = float(self.max_episode_steps)  # read and updated by the sampler
         self.discrete = isinstance(self.action_space, gym.spaces.Discrete)
         self._action_dtype = np.int32 if self.discrete else np.float64
         self._ids = np.arange(num_envs, dtype=np.int32)

@@ -122,33 +122,35 @@ def is_discrete(env: gym.Env) -> bool:
 class VecEnv:
     """``num_envs`` gymnasium envs stepped in lock-step, without auto-reset.
 
-    ``step`` takes actions for a subset ``idx`` of the envs (those with an
-    episode in progress) so a finished env simply stops being stepped.
+    ``step_each`` takes actions for a subset ``idx`` of the envs (those with an
+    episode in progress) so a finished env simply stops being stepped. Envs
+    are built on their first reset: a MuJoCo env compiles its model when made
+    (~30 ms), and short batches of long episodes never use most of them.
     """
 
     def __init__(self, env_name: str, num_envs: int = 1, seed: Optional[int] = None, ep_len: Optional[int] = None,
                  **kwargs):
-        envs = [make_env(env_name, seed=None if seed is None else seed + i, ep_len=ep_len, **kwargs)
-                for i in range(num_envs)]
-        self._setup(envs, seed)
+        def factory(i: int) -> gym.Env:
+            return make_env(env_name, seed=None if seed is None else seed + i, ep_len=ep_len, **kwargs)
+
+        self._setup([factory(0)] + [None] * (num_envs - 1), seed, factory)
 
     @classmethod
     def from_envs(cls, envs: list[gym.Env], seed: Optional[int] = None) -> "VecEnv":
         """Wrap envs made elsewhere (e.g. with rendering set up)."""
         self = cls.__new__(cls)
-        self._setup(envs, seed)
+        self._setup(list(envs), seed, None)
         return self
 
-    def _setup(self, envs: list[gym.Env], seed: Optional[int]) -> None:
+    def _setup(self, envs: list[Optional[gym.Env]], seed: Optional[int], factory) -> None:
         self.envs = envs
+        self._factory = factory
         self.num_envs = len(envs)
         first = envs[0]
         self.env_name = first.spec.id if first.spec is not None else type(first.unwrapped).__name__
         self.observation_space = first.observation_space
         self.action_space = first.action_space
         self.max_episode_steps = max_episode_steps(first)
-        # The sampler's guess of the next episode's length; it updates it after each call.
-        self.mean_episode_length = float(self.max_episode_steps)
         self.discrete = is_discrete(first)
         self._seed = seed
         self._first_reset = [True] * self.num_envs
@@ -159,6 +161,8 @@ class VecEnv:
         if self._first_reset[i]:
             self._first_reset[i] = False
             seed = None if self._seed is None else self._seed + i
+            if self.envs[i] is None:
+                self.envs[i] = self._factory(i)
         obs, _ = self.envs[i].reset(seed=seed)
         return obs
 
@@ -179,7 +183,8 @@ class VecEnv:
 
     def close(self) -> None:
         for e in self.envs:
-            e.close()
+            if e is not None:
+                e.close()
 
 
 def make_vec_env(env_name: str, num_envs: int, seed: Optional[int] = None, ep_len: Optional[int] = None,

@@ -43,14 +43,15 @@ def _sample(
 
     The policy is called once per vectorized step on the observations of all
     envs with an episode in progress. With ``min_timesteps``, a new episode is
-    started only while the steps done plus the steps expected of the running
-    episodes (each at least ``env.mean_episode_length``, the mean length seen
-    in earlier calls) fall short of the target, so parallel envs add little
-    overshoot; sampling never stops before ``min_timesteps`` steps of complete
-    episodes are in.
+    started only while the steps done plus what the running episodes may still
+    add (each counted at the env's time limit) fall short of the target. So
+    sampling never stops before ``min_timesteps`` steps of complete episodes
+    are in, and never overshoots by more than the episodes in flight, however
+    much longer the policy's episodes have become since the last batch (a guess
+    from earlier batches overshot by up to 3x when a DAgger policy improved).
     """
     n_envs = env.num_envs
-    expected_len = env.mean_episode_length
+    expected_len = env.max_episode_steps
     # Per env, the episode in progress: observations o_0..o_t (one more than the
     # actions: o_{t+1} is the next observation of step t), actions, rewards.
     obs_seq: list[list] = [[] for _ in range(n_envs)]
@@ -96,8 +97,6 @@ def _sample(
                 active.remove(i)
                 if want_another():
                     launch(i)
-    if paths:
-        env.mean_episode_length = float(np.mean([len(p["reward"]) for p in paths]))
     return paths
 
 

@@ -119,7 +119,9 @@ class MLPPolicy(nn.Module):
         if self.obs_normalizer is not None:
             normalize, net_forward = self.obs_normalizer.numpy_fn(), forward
             forward = lambda obs: net_forward(normalize(obs))  # noqa: E731
-        rng = np.random.default_rng(int(torch.randint(2**62, ())))
+        # Only a sampling policy draws from torch's RNG: a deterministic one (eval, videos)
+        # must not shift the random numbers that training uses.
+        rng = None if deterministic else np.random.default_rng(int(torch.randint(2**62, ())))
         std = None if self.discrete else ptu.to_numpy(self.logstd.exp()).astype(np.float64)
 
         def act(obs: np.ndarray) -> np.ndarray:
