@@ -19,7 +19,8 @@ setup(
         "matplotlib>=3.7",
     ],
     extras_require={
-        "test": ["pytest>=7", "ray>=2.9"],  # ray: the sweep's Ray launcher is tested too
+        # ray and envpool: the sweep's Ray launcher and the envpool backend are tested too
+        "test": ["pytest>=7", "ray>=2.9", "envpool>=1.2.5; python_version >= '3.11'"],
         "box2d": ["gymnasium[box2d]>=1.0,<2"],
         "ray": ["ray>=2.9"],  # scripts/sweep.py --launcher ray
         # --env_backend envpool (cs285/infrastructure/envpool_env.py); envpool 1.2.5 wheels need Python >= 3.11
