@@ -32,6 +32,7 @@ from tqdm import tqdm
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from cs285.agents.sac_agent import SACAgent  # noqa: E402
+from cs285.infrastructure import pytorch_util as ptu  # noqa: E402
 from cs285.infrastructure.envs import UserError, make_env  # noqa: E402
 from cs285.infrastructure.logger import Logger  # noqa: E402
 from cs285.infrastructure.replay_buffer import ReplayBuffer  # noqa: E402
@@ -79,18 +80,6 @@ def parse_args(argv: Optional[list[str]] = None) -> argparse.Namespace:
     return args
 
 
-# ---- checkpoints ------------------------------------------------------------------------
-def atomic_save(obj: dict, path: str) -> None:
-    """torch.save to ``path + '.tmp'`` then os.replace: a kill leaves the old file intact."""
-    tmp = path + ".tmp"
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
-
-
-def safe_load(path: str) -> dict:
-    return torch.load(path, map_location="cpu", weights_only=True)
-
-
 def build_agent(config: dict, env) -> SACAgent:
     return SACAgent(
         ob_dim=env.observation_space.shape[0],
@@ -113,7 +102,7 @@ def export_best(config: dict, pkl_path: str) -> None:
     best_path = os.path.join(config["out_dir"], BEST)
     if not os.path.exists(best_path):
         raise UserError(f"no {BEST} in {config['out_dir']}: train first (it is written at the first evaluation)")
-    best = safe_load(best_path)
+    best = ptu.load_checkpoint(best_path)
     env = make_env(config["env"])
     agent = build_agent(best["config"], env)
     agent.actor.load_state_dict(best["actor"])
@@ -176,7 +165,7 @@ def train(config: dict) -> None:
 
     latest_path = os.path.join(out_dir, LATEST)
     if os.path.exists(latest_path):
-        ckpt = safe_load(latest_path)
+        ckpt = ptu.load_checkpoint(latest_path)
         old = ckpt["config"]
         changed = [k for k in RESUME_KEYS if old[k] != config[k]]
         if changed:
@@ -196,7 +185,7 @@ def train(config: dict) -> None:
         return
 
     def save_latest() -> None:
-        atomic_save({
+        ptu.save_checkpoint({
             "config": config, "step": step, "best_return": best_return, "n_evals": n_evals,
             "wall_seconds": time.time() - t_start,
             "agent": agent.state_dict(), "buffer": buffer_to_tensors(buffer),
@@ -271,7 +260,7 @@ def train(config: dict) -> None:
             logger.flush()
             if last_eval > best_return:
                 best_return = last_eval
-                atomic_save({"config": config, "step": step, "eval_return": last_eval,
+                ptu.save_checkpoint({"config": config, "step": step, "eval_return": last_eval,
                              "actor": agent.actor.state_dict()}, os.path.join(out_dir, BEST))
             postfix["eval"] = f"{last_eval:.0f}"
             tqdm.write(f"step {step}: Eval_AverageReturn {last_eval:.1f} +- {returns.std():.1f} "

@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from cs285.agents.sac_agent import SACAgent, squashed_gaussian_log_prob
+from cs285.infrastructure import pytorch_util as ptu
 from cs285.infrastructure.replay_buffer import ReplayBuffer
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -111,9 +112,9 @@ def test_checkpoint_roundtrip_gives_identical_actions(tmp_path):
     for _ in range(3):
         agent.update(buffer.sample(32, rng))
     path = str(tmp_path / "ckpt.pt")
-    train_expert.atomic_save({"agent": agent.state_dict()}, path)
+    ptu.save_checkpoint({"agent": agent.state_dict()}, path)
     other = small_agent(seed=123)
-    other.load_state_dict(train_expert.safe_load(path)["agent"])
+    other.load_state_dict(ptu.load_checkpoint(path)["agent"])
 
     obs = rng.normal(size=(4, 3)).astype(np.float32)
     np.testing.assert_array_equal(agent.get_action(obs, deterministic=True), other.get_action(obs, deterministic=True))
@@ -134,12 +135,12 @@ TINY = ["--env", "Pendulum-v1", "--learning_starts", "100", "--eval_every", "200
 def test_resume_continues_at_the_saved_step(tmp_path, capsys):
     out = str(tmp_path / "run")
     train_expert.main(TINY + ["--total_steps", "300", "--out_dir", out])
-    first = train_expert.safe_load(os.path.join(out, train_expert.LATEST))
+    first = ptu.load_checkpoint(os.path.join(out, train_expert.LATEST))
     assert first["step"] == 300 and first["buffer"]["size"] == 300
 
     train_expert.main(TINY + ["--total_steps", "500", "--out_dir", out])
     assert "Resuming" in capsys.readouterr().out
-    second = train_expert.safe_load(os.path.join(out, train_expert.LATEST))
+    second = ptu.load_checkpoint(os.path.join(out, train_expert.LATEST))
     assert second["step"] == 500 and second["buffer"]["size"] == 500
     # the first 300 transitions are the ones saved before the restart
     torch.testing.assert_close(second["buffer"]["observations"][:300], first["buffer"]["observations"])
@@ -168,14 +169,14 @@ def test_crashed_run_resumes_from_its_checkpoint(tmp_path, monkeypatch, capsys):
         train_expert.main(cmd + ["--checkpoint_minutes", "0"])  # checkpoint after every step
     monkeypatch.setattr(SACAgent, "update", real_update)
     latest = os.path.join(out, train_expert.LATEST)
-    saved_step = train_expert.safe_load(latest)["step"]
+    saved_step = ptu.load_checkpoint(latest)["step"]
     # updates start after step 100, so the 120th runs in step 220; the last checkpoint is step 219
     assert saved_step == 219
 
     capsys.readouterr()
     train_expert.main(cmd)
     assert f"Resuming {out} at step 219" in capsys.readouterr().out
-    assert train_expert.safe_load(latest)["step"] == 250
+    assert ptu.load_checkpoint(latest)["step"] == 250
 
 
 def test_export_matches_deterministic_policy(tmp_path):

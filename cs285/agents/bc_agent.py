@@ -34,4 +34,5 @@ class BCAgent:
 
     def save(self, path: str) -> None:
         """Policy weights plus what is needed to rebuild it (read by scripts/eval_policy.py)."""
-        torch.save({"kind": "MLPPolicy", "config": self.policy.config, "state_dict": self.policy.state_dict()}, path)
+        ptu.save_checkpoint({"kind": "MLPPolicy", "config": self.policy.config,
+                             "state_dict": self.policy.state_dict()}, path)

@@ -196,7 +196,7 @@ class PGAgent:
         # clone: the weights may be views of a buffer shared with the critic (ppo_agent),
         # which torch.save would store whole
         state = {k: v.clone() for k, v in self.policy.state_dict().items()}
-        torch.save({"kind": "MLPPolicy", "config": self.policy.config, "state_dict": state}, path)
+        ptu.save_checkpoint({"kind": "MLPPolicy", "config": self.policy.config, "state_dict": state}, path)
 
     def _critic_steps(self, obs: torch.Tensor, q_values: np.ndarray) -> float:
         """``baseline_gradient_steps`` full-batch Adam steps on MSE(V(obs), q_values); obs normalized."""

@@ -5,6 +5,7 @@ The device is the project's only module-level state. It is the CPU until
 """
 from __future__ import annotations
 
+import os
 from typing import Iterable, Union
 
 import numpy as np
@@ -112,6 +113,22 @@ def init_gpu(use_gpu: bool = True, gpu_id: int = 0, verbose: bool = True) -> tor
 def set_device(dev: torch.device | str) -> None:
     global device
     device = torch.device(dev)
+
+
+def save_checkpoint(obj: dict, path: str) -> None:
+    """torch.save to ``path + '.tmp'`` then os.replace: a kill mid-write leaves the old file intact.
+
+    Checkpoints hold tensors, arrays and plain values only, so ``load_checkpoint``
+    can read them with ``weights_only=True``.
+    """
+    tmp = path + ".tmp"
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
+def load_checkpoint(path: str) -> dict:
+    """Read a ``save_checkpoint`` file without running code from it (``weights_only=True``)."""
+    return torch.load(path, map_location="cpu", weights_only=True)
 
 
 def from_numpy(data: np.ndarray | torch.Tensor | float, dtype: torch.dtype = torch.float32) -> torch.Tensor:

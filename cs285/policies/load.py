@@ -12,8 +12,8 @@ import zipfile
 from typing import Callable
 
 import numpy as np
-import torch
 
+from cs285.infrastructure import pytorch_util as ptu
 from cs285.infrastructure.envs import UserError
 from cs285.networks.policies import MLPPolicy
 from cs285.policies.loaded_gaussian_policy import LoadedGaussianPolicy
@@ -29,7 +29,7 @@ def load_policy(path: str) -> tuple[PolicyFn, str]:
         expert = LoadedGaussianPolicy(path)
         return expert.get_action, f"expert policy ({expert.obs_dim} obs -> {expert.ac_dim} actions)"
     try:
-        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+        ckpt = ptu.load_checkpoint(path)
     except Exception as e:  # a zip that is not a weights-only torch checkpoint
         raise UserError(f"{path} is not a checkpoint this project wrote: {type(e).__name__}: {e}") from None
     if not isinstance(ckpt, dict) or ckpt.get("kind") != "MLPPolicy":
