@@ -1,8 +1,9 @@
 """hw2: policy gradients (REINFORCE, reward-to-go, learned baseline, GAE) and beyond.
 
     python scripts/run_hw2.py --env_name CartPole-v0 -n 100 -b 4000 -rtg -na --exp_name cartpole_rtg_na
-    python scripts/run_hw2.py --env HalfCheetah-v4 --pg_method ppo --normalize_obs -na \\
-        -b 2048 -lr 3e-4 -blr 3e-4 --discount 0.99
+    python scripts/run_hw2.py --env HalfCheetah-v4 --pg_method ppo --env_backend envpool -n 245 -b 4096 \\
+        --ppo_minibatch_size 512 -lr 3e-4 -blr 3e-4 --discount 0.99 -na --normalize_obs \\
+        --normalize_rewards --init_log_std -1 --scalar_log_freq 10 -eb 8000
     tensorboard --logdir data
 
 Flags, short forms and defaults follow the course's run_hw2.py. On top of it:
@@ -25,7 +26,11 @@ ignored:
   ppo      clipped surrogate (--clip_eps) with GAE (--gae_lambda, default 0.95), --ppo_epochs
            epochs of minibatches (--ppo_minibatch_size or --n_minibatches), value loss
            (--vf_coef), entropy bonus (--ent_coef), early stop (--target_kl), gradient
-           clip (--max_grad_norm) (ppo_agent.py); implies --use_baseline
+           clip (--max_grad_norm), reward scaling (--normalize_rewards), learning-rate decay
+           (--anneal_lr) (ppo_agent.py); implies --use_baseline. PPO samples -b steps as
+           --num_envs segments of equal length from envs that keep running between batches
+           (each cut bootstraps from V like a time limit); the other methods sample complete
+           episodes, as in the course
   ac       batch actor-critic: --critic_updates_per_iter steps on n-step (--n_step) targets
            from a target critic copied every --target_update_period steps, then one actor
            step on A = r + γ(1 − terminated)V(s') − V(s) (ac_agent.py); implies --use_baseline
@@ -46,7 +51,7 @@ from gymnasium.wrappers import TransformAction
 from cs285.agents.ac_agent import ActorCriticAgent
 from cs285.agents.is_pg_agent import ISPGAgent
 from cs285.agents.npg_trpo_agent import NaturalPGAgent
-from cs285.agents.pg_agent import PGAgent
+from cs285.agents.pg_agent import PGAgent, PGBatch
 from cs285.agents.ppo_agent import PPOAgent
 from cs285.infrastructure import utils
 from cs285.infrastructure.envs import ENV_BACKENDS, UserError, VecEnv, is_discrete, make_env, make_vec_env
@@ -93,6 +98,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--pg_method", choices=PG_METHODS, default="vanilla", help="policy update rule (see above)")
     p.add_argument("--normalize_obs", action="store_true",
                    help="normalize observations by running mean/var kept in the policy (any method)")
+    p.add_argument("--init_log_std", type=float, default=0.0,
+                   help="initial log std of the Gaussian policy (continuous actions; 0: std 1, the course's)")
+    p.add_argument("--small_output_init", action="store_true",
+                   help="initialize the policy's output layer 100x smaller (near-uniform initial policy)")
+    p.add_argument("--num_envs", type=int, default=N_SAMPLING_ENVS,
+                   help="training envs stepped together (one policy call per vectorized step)")
     p.add_argument("--env_backend", choices=ENV_BACKENDS, default="gymnasium",
                    help="simulator of the training and eval envs; envpool: faster, some ids only, "
                         "pip install -e .[fast] (cs285/infrastructure/envpool_env.py)")
@@ -121,6 +132,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="stop a batch's epochs once a minibatch's approx KL exceeds this (default: never)")
     g.add_argument("--max_grad_norm", type=float, default=0.5,
                    help="clip the joint policy + critic gradient norm (<= 0: no clip)")
+    g.add_argument("--normalize_rewards", action="store_true",
+                   help="divide rewards by the running std of the discounted return")
+    g.add_argument("--anneal_lr", action="store_true",
+                   help="decay both learning rates linearly to 0 over the run")
 
     g = p.add_argument_group("ac: batch actor-critic")
     g.add_argument("--critic_updates_per_iter", type=int, default=100, help="critic gradient steps per batch")
@@ -133,7 +148,7 @@ def build_parser() -> argparse.ArgumentParser:
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args = build_parser().parse_args(argv)
     for name in ("n_iter", "batch_size", "eval_batch_size", "baseline_gradient_steps", "n_layers",
-                 "layer_size", "scalar_log_freq", "n_policy_steps", "cg_iters", "backtrack_iters", "ppo_epochs",
+                 "layer_size", "scalar_log_freq", "num_envs", "n_policy_steps", "cg_iters", "backtrack_iters", "ppo_epochs",
                  "ppo_minibatch_size", "n_minibatches", "critic_updates_per_iter", "target_update_period", "n_step"):
         if getattr(args, name) is not None and getattr(args, name) < 1:
             raise UserError(f"--{name} must be at least 1 (got {getattr(args, name)})")
@@ -147,6 +162,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         raise UserError(f"--backtrack_coeff must lie in (0, 1) (got {args.backtrack_coeff})")
     if args.pg_method == "ac" and args.gae_lambda is not None:
         raise UserError("--pg_method ac uses n-step advantages (--n_step), not --gae_lambda")
+    for flag in ("normalize_rewards", "anneal_lr"):
+        if getattr(args, flag) and args.pg_method != "ppo":
+            raise UserError(f"--{flag} is a PPO option: add --pg_method ppo or drop it")
     if args.pg_method in ("ppo", "ac"):
         args.use_baseline = True  # both always learn V(s)
     if args.pg_method == "ppo" and args.gae_lambda is None:
@@ -170,11 +188,11 @@ def make_train_env(args: argparse.Namespace, seed: int) -> VecEnv:
     paths record the policy's actions, so the gradient stays on-policy.
     """
     if args.action_noise_std == 0:
-        return make_vec_env(args.env_name, N_SAMPLING_ENVS, seed=seed, ep_len=args.ep_len, backend=args.env_backend)
+        return make_vec_env(args.env_name, args.num_envs, seed=seed, ep_len=args.ep_len, backend=args.env_backend)
     if args.env_backend != "gymnasium":
         raise UserError("--action_noise_std wraps gymnasium envs: use it with --env_backend gymnasium")
     envs = []
-    for i in range(N_SAMPLING_ENVS):
+    for i in range(args.num_envs):
         env = make_env(args.env_name, seed=seed + i, ep_len=args.ep_len)
         if is_discrete(env):
             raise UserError(f"--action_noise_std needs continuous actions; {args.env_name} has discrete ones")
@@ -190,7 +208,7 @@ def make_agent(args: argparse.Namespace, ob_dim: int, ac_dim: int, discrete: boo
         discount=args.discount, use_reward_to_go=args.use_reward_to_go, use_baseline=args.use_baseline,
         baseline_learning_rate=args.baseline_learning_rate, baseline_gradient_steps=args.baseline_gradient_steps,
         gae_lambda=args.gae_lambda, normalize_advantages=args.normalize_advantages,
-        normalize_obs=args.normalize_obs,
+        normalize_obs=args.normalize_obs, init_log_std=args.init_log_std, small_output_init=args.small_output_init,
     )
     net = (ob_dim, ac_dim, discrete, args.n_layers, args.layer_size, args.learning_rate)
     method = args.pg_method
@@ -206,7 +224,8 @@ def make_agent(args: argparse.Namespace, ob_dim: int, ac_dim: int, discrete: boo
         return PPOAgent(*net, clip_eps=args.clip_eps, ppo_epochs=args.ppo_epochs,
                         ppo_minibatch_size=args.ppo_minibatch_size, n_minibatches=args.n_minibatches,
                         vf_coef=args.vf_coef, ent_coef=args.ent_coef, target_kl=args.target_kl,
-                        max_grad_norm=args.max_grad_norm if args.max_grad_norm > 0 else None, **common)
+                        max_grad_norm=args.max_grad_norm if args.max_grad_norm > 0 else None,
+                        normalize_rewards=args.normalize_rewards, **common)
     return ActorCriticAgent(*net, critic_updates_per_iter=args.critic_updates_per_iter,
                             target_update_period=args.target_update_period, n_step=args.n_step, **common)
 
@@ -225,10 +244,16 @@ def run(args: argparse.Namespace, seed: int) -> dict[str, float]:
                             backend=args.env_backend)
     ob_dim = env.observation_space.shape[0]
     ac_dim = env.action_space.n if env.discrete else env.action_space.shape[0]
+    if env.discrete and args.init_log_std != 0:
+        raise UserError(f"--init_log_std sets a Gaussian's std; {args.env_name} has discrete actions")
     agent = make_agent(args, ob_dim, ac_dim, env.discrete)
+    # PPO samples fixed-length segments from envs that keep running (bootstrapping at each cut),
+    # every other method complete episodes, as in the course
+    segments = utils.SegmentSampler(env) if args.pg_method == "ppo" else None
+    steps_per_env = -(-args.batch_size // args.num_envs)
 
     log_dir = make_logdir("q2_pg_", args.exp_name, args.env_name)
-    save_config(log_dir, {**vars(args), "seed": seed}, num_sampling_envs=N_SAMPLING_ENVS)
+    save_config(log_dir, {**vars(args), "seed": seed})
     print(f"Logging to {log_dir}")
     videos = VideoRecorder(args.env_name, ep_len=args.ep_len, seed=seed) if args.video_log_freq > 0 else None
     logger = Logger(log_dir)
@@ -238,11 +263,18 @@ def run(args: argparse.Namespace, seed: int) -> dict[str, float]:
         for itr in range(args.n_iter):
             print(f"\n********** Iteration {itr} ************")
             t0 = time.perf_counter()
+            if args.anneal_lr:
+                agent.set_learning_rate_fraction(1.0 - itr / args.n_iter)
             policy_fn = agent.policy.rollout_fn()  # a fresh NumPy copy of the updated weights
-            paths, envsteps = utils.sample_trajectories(env, policy_fn, args.batch_size)
+            if segments is None:
+                paths, envsteps = utils.sample_trajectories(env, policy_fn, args.batch_size)
+                batch = PGBatch.from_paths(paths)
+            else:
+                batch = PGBatch.from_dict(segments.sample(policy_fn, steps_per_env))
+                paths, envsteps = list(segments.recent_episodes), len(batch.rewards)
             total_envsteps += envsteps
             t1 = time.perf_counter()
-            train_log = agent.update_from_paths(paths)
+            train_log = agent.update(*batch)
             check_losses_finite(train_log, itr, LOSS_HINTS.get(args.pg_method,
                                                                "lower --learning_rate or --baseline_learning_rate"))
             t2 = time.perf_counter()

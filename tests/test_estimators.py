@@ -9,6 +9,7 @@ from cs285.infrastructure.estimators import (
     discounted_reward_to_go,
     gae,
     normalize,
+    return_so_far_batch,
     reward_to_go_batch,
 )
 
@@ -200,3 +201,12 @@ def test_normalize_gives_zero_mean_unit_std():
 def test_normalize_constant_input_is_zero():
     # std 0: (x − mean)/(0 + eps) = 0/eps = 0
     np.testing.assert_array_equal(normalize(np.full(5, 3.0)), np.zeros(5))
+
+
+def test_return_so_far_accumulates_forward_and_restarts_after_each_end():
+    # rewards [1, 2, 3 | 4, 5], the first episode ends at step 2, γ = 0.5:
+    # R_0 = 1; R_1 = 2 + 0.5·1 = 2.5; R_2 = 3 + 0.5·2.5 = 4.25; restart: R_3 = 4; R_4 = 5 + 0.5·4 = 7
+    out = return_so_far_batch([1, 2, 3, 4, 5], _flags(5, at=[2]), 0.5)
+    np.testing.assert_allclose(out, [1, 2.5, 4.25, 4, 7])
+    # constant reward r, γ: R_t = r(1 − γ^{t+1})/(1 − γ) → 2(1 − 0.9^3)/0.1 = 5.42 at t = 2
+    np.testing.assert_allclose(return_so_far_batch(np.full(3, 2.0), _flags(3), 0.9)[-1], 5.42)

@@ -255,6 +255,41 @@ def test_ppo_shared_buffer_keeps_the_policy_a_normal_module(tmp_path):
         assert tensor.untyped_storage().nbytes() == tensor.numel() * tensor.element_size()
 
 
+def test_ppo_reward_normalization_makes_the_update_invariant_to_the_reward_scale():
+    def params_after(reward_scale):
+        torch.manual_seed(0)
+        agent = PPOAgent(OB_DIM, 2, False, 2, 16, 3e-3, ppo_epochs=2, ppo_minibatch_size=50,
+                         normalize_rewards=True, discount=0.9)
+        obs, acts, rewards, next_obs, terminated, truncated = _ppo_batch()
+        agent.update(obs, acts, reward_scale * rewards, next_obs, terminated, truncated)
+        return torch.cat([p.detach().flatten() for p in agent.all_parameters()])
+
+    torch.testing.assert_close(params_after(1.0), params_after(100.0), rtol=1e-4, atol=1e-5)
+    # without it the scale matters (the critic's targets grow 100x)
+    torch.manual_seed(0)
+    plain = PPOAgent(OB_DIM, 2, False, 2, 16, 3e-3, ppo_epochs=2, ppo_minibatch_size=50, discount=0.9)
+    obs, acts, rewards, next_obs, terminated, truncated = _ppo_batch()
+    plain.update(obs, acts, 100.0 * rewards, next_obs, terminated, truncated)
+    assert not torch.allclose(torch.cat([p.detach().flatten() for p in plain.all_parameters()]), params_after(100.0))
+
+
+def test_ppo_learning_rate_fraction_scales_both_step_sizes():
+    agent = PPOAgent(OB_DIM, 2, False, 1, 8, 1e-3, baseline_learning_rate=4e-3)
+    agent.set_learning_rate_fraction(0.25)
+    assert [g["lr"] for g in agent.optimizer.param_groups] == pytest.approx([2.5e-4, 1e-3])
+
+
+def test_policy_initialization_options():
+    torch.manual_seed(0)
+    plain = MLPPolicy(2, OB_DIM, False, 2, 16)
+    torch.manual_seed(0)
+    small = MLPPolicy(2, OB_DIM, False, 2, 16, init_log_std=-1.5, small_output_init=True)
+    torch.testing.assert_close(small.logstd.detach(), torch.full((2,), -1.5))
+    torch.testing.assert_close(small.mean_net[-2].weight, 0.01 * plain.mean_net[-2].weight)
+    assert not small.mean_net[-2].bias.any()
+    torch.testing.assert_close(small.mean_net[0].weight, plain.mean_net[0].weight)  # hidden layers untouched
+
+
 def test_ppo_minibatch_size_from_n_minibatches():
     agent = PPOAgent(OB_DIM, 2, True, 1, 8, 1e-3, n_minibatches=4)
     assert agent.minibatch_size(1000) == 250 and agent.minibatch_size(1001) == 251
@@ -387,7 +422,8 @@ COURSE_KEYS = ["Eval_AverageReturn", "Train_AverageReturn", "Train_EnvstepsSoFar
 def test_every_method_runs_two_iterations(method, env, data_dir):
     args = run_hw2.parse_args(["--env", env, "-n", "2", "-b", "60", "-eb", "20", "--ep_len", "30", "-rtg", "-na",
                                "--pg_method", method, "--normalize_obs", "--exp_name", method,
-                               "--critic_updates_per_iter", "10", "--ppo_minibatch_size", "32"])
+                               "--critic_updates_per_iter", "10", "--ppo_minibatch_size", "32",
+                               "--num_envs", "2"])
     run_hw2.run(args, seed=1)
     (run_dir,) = list(data_dir.iterdir())
     rows = read_metrics(str(run_dir))
@@ -413,6 +449,9 @@ def test_method_flags_and_implied_settings():
 
 @pytest.mark.parametrize("flags, message", [
     (["--pg_method", "ac", "--gae_lambda", "0.9"], "--n_step"),
+    (["--normalize_rewards"], "PPO option"),
+    (["--pg_method", "trpo", "--anneal_lr"], "PPO option"),
+    (["--num_envs", "0"], "--num_envs"),
     (["--pg_method", "is", "--is_clip", "0"], "--is_clip"),
     (["--pg_method", "trpo", "--backtrack_coeff", "1.0"], "--backtrack_coeff"),
     (["--pg_method", "ppo", "--ppo_epochs", "0"], "--ppo_epochs"),

@@ -80,3 +80,51 @@ def test_lunarlander_v2_alias(capsys):
 
     assert resolve_env_id("LunarLander-v2") == "LunarLander-v3"
     assert "LunarLander-v3" in capsys.readouterr().out
+
+
+def test_segments_are_env_major_cut_and_continued():
+    # Pendulum with ep_len=7: 2 envs, segments of 5 steps. Env i's steps are rows [5i, 5i+5).
+    env = VecEnv("Pendulum-v1", num_envs=2, seed=0, ep_len=7)
+    sampler = utils.SegmentSampler(env)
+    first = sampler.sample(zeros_policy(1), 5)
+    assert set(first) == set(utils.PATH_KEYS) and first["observation"].shape == (10, 3)
+    assert first["action"].shape == (10, 1) and first["reward"].shape == (10,)
+    # each env's last step is a cut (truncated, bootstrapped); nothing else ended within 5 < 7 steps
+    assert first["truncated"].tolist() == ([False] * 4 + [True]) * 2 and not first["terminated"].any()
+    for i in range(2):
+        rows = slice(5 * i, 5 * i + 5)
+        np.testing.assert_array_equal(first["next_observation"][rows][:-1], first["observation"][rows][1:])
+    assert len(sampler.recent_episodes) == 0
+
+    second = sampler.sample(zeros_policy(1), 5)
+    for i in range(2):
+        # the episode goes on where the cut left it
+        np.testing.assert_array_equal(second["observation"][5 * i], first["next_observation"][5 * i + 4])
+        # it reaches its 7-step limit at the segment's 2nd step (a real truncation), a new one starts at the 3rd
+        assert second["truncated"][5 * i: 5 * i + 5].tolist() == [False, True, False, False, True]
+        assert not np.array_equal(second["observation"][5 * i + 2], second["next_observation"][5 * i + 1])
+    episodes = list(sampler.recent_episodes)
+    assert [len(e["reward"]) for e in episodes] == [7, 7]
+    # the finished episode's rewards are the ones its 7 steps earned, across both segments
+    np.testing.assert_allclose(episodes[0]["reward"], np.concatenate([first["reward"][:5], second["reward"][:2]]))
+
+
+def test_segments_restart_terminated_episodes():
+    # CartPole pushed left falls within ~10 steps: episodes end inside a 40-step segment and restart.
+    env = VecEnv("CartPole-v1", num_envs=1, seed=3)
+    batch = utils.SegmentSampler(env).sample(lambda obs: np.zeros(len(obs), dtype=np.int64), 40)
+    ends = np.flatnonzero(batch["terminated"])
+    assert len(ends) >= 2 and not batch["truncated"][:-1].any()
+    assert batch["truncated"][-1] != batch["terminated"][-1]  # the last step is a cut unless it terminated
+
+
+def test_step_all_matches_step_each():
+    def run(use_all):
+        env = VecEnv("Hopper-v4", num_envs=3, seed=5)
+        for i in range(3):
+            env.reset_one(i)
+        actions = np.full((3, 3), 0.1, dtype=np.float32)
+        return env.step_all(actions) if use_all else tuple(map(np.array, zip(*env.step_each(range(3), actions))))
+
+    for a, b in zip(run(True), run(False)):
+        np.testing.assert_array_equal(a, b)

@@ -90,11 +90,11 @@ def test_continuous_run_with_action_noise_and_two_seeds(data_dir, monkeypatch):
 def test_non_finite_loss_names_the_iteration_and_keeps_the_logs(data_dir, monkeypatch):
     calls = []
 
-    def fake_update(self, paths):
+    def fake_update(self, *batch):
         calls.append(1)
         return {"Actor Loss": 1.0 if len(calls) == 1 else float("nan")}
 
-    monkeypatch.setattr(run_hw2.PGAgent, "update_from_paths", fake_update)
+    monkeypatch.setattr(run_hw2.PGAgent, "update", fake_update)
     args = run_hw2.parse_args(["--env", "CartPole-v1", "-n", "3", "-b", "50", "-eb", "20"])
     with pytest.raises(TrainingError, match="iteration 1"):
         run_hw2.run(args, seed=1)

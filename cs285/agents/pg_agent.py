@@ -51,7 +51,11 @@ class PGBatch(NamedTuple):
     @classmethod
     def from_paths(cls, paths: list[dict]) -> "PGBatch":
         """The sampler's paths (utils.PATH_KEYS) as one batch."""
-        b = concat_paths(paths)
+        return cls.from_dict(concat_paths(paths))
+
+    @classmethod
+    def from_dict(cls, b: dict[str, np.ndarray]) -> "PGBatch":
+        """{PATH_KEYS: arrays} (concatenated paths, or SegmentSampler's segments) as one batch."""
         return cls(b["observation"], b["action"], b["reward"], b["next_observation"], b["terminated"],
                    b["truncated"])
 
@@ -69,6 +73,7 @@ class PGAgent:
     gae_lambda: λ in [0, 1] for GAE (needs use_baseline); None for Q̂ − V.
     normalize_advantages: standardize the advantages of each batch.
     normalize_obs: keep running observation statistics in the policy and feed both networks normalized observations.
+    init_log_std, small_output_init: the policy's initialization (MLPPolicy).
     """
 
     def __init__(
@@ -88,6 +93,8 @@ class PGAgent:
         gae_lambda: Optional[float] = None,
         normalize_advantages: bool = False,
         normalize_obs: bool = False,
+        init_log_std: float = 0.0,
+        small_output_init: bool = False,
     ):
         if gae_lambda is not None and not use_baseline:
             raise ValueError("GAE needs a value function: set use_baseline")
@@ -100,7 +107,8 @@ class PGAgent:
         self.normalize_advantages = normalize_advantages
         self.baseline_gradient_steps = baseline_gradient_steps
 
-        self.policy = MLPPolicy(ac_dim, ob_dim, discrete, n_layers, layer_size, normalize_obs=normalize_obs)
+        self.policy = MLPPolicy(ac_dim, ob_dim, discrete, n_layers, layer_size, normalize_obs=normalize_obs,
+                                init_log_std=init_log_std, small_output_init=small_output_init)
         self.actor_optimizer = ptu.adam(self.policy.parameters(), learning_rate)
         self.critic: Optional[ValueCritic] = None
         if use_baseline:

@@ -152,6 +152,18 @@ class EnvpoolVecEnv:
                 self._ended[i] = True
         return list(zip(obs, rewards.tolist(), terminated, truncated))
 
+    def step_all(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Step every env in one envpool call; arrays (next_obs, rewards, terminated, truncated) as VecEnv's."""
+        if any(self._ended):
+            raise RuntimeError("step_all with an ended episode: envpool would auto-reset it; call reset_one first")
+        obs, rewards, terminated, truncated, info = self._pool.step(np.asarray(actions, dtype=self._action_dtype),
+                                                                    self._ids)
+        if not np.array_equal(info["env_id"], self._ids):
+            raise RuntimeError(f"envpool returned envs {info['env_id']} for a step of all envs")
+        for i in np.flatnonzero(terminated | truncated):
+            self._ended[i] = True
+        return obs, rewards.astype(np.float64), terminated, truncated
+
     def render(self, i: int = 0) -> np.ndarray:
         raise UserError("the envpool backend does not render; use --env_backend gymnasium "
                         "(videos are recorded in a separate gymnasium env either way)")

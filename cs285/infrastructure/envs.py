@@ -178,6 +178,15 @@ class VecEnv:
             out.append((o, float(r), bool(term), bool(trunc)))
         return out
 
+    def step_all(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Step every env; arrays (next_obs (n, *ob_shape), rewards (n,), terminated (n,), truncated (n,)).
+
+        Every env must have an episode in progress (``reset_one`` after each end).
+        """
+        out = self.step_each(range(self.num_envs), actions)
+        obs, rewards, terminated, truncated = zip(*out)
+        return np.stack(obs), np.array(rewards), np.array(terminated), np.array(truncated)
+
     def render(self, i: int = 0) -> np.ndarray:
         return self.envs[i].render()
 

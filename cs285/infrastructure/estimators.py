@@ -134,6 +134,29 @@ def reward_to_go_batch(rewards: ArrayLike, dones: ArrayLike, discount: float) ->
     return rewards_to_go
 
 
+def return_so_far_batch(rewards: ArrayLike, dones: ArrayLike, discount: float) -> np.ndarray:
+    """Discounted return accumulated forward from each episode's start (PPO's reward scaling).
+
+        returns_so_far[t] = r_t + γ (1 − dones_{t−1}) returns_so_far[t−1],   returns_so_far[−1] = 0
+
+    i.e. Σ_{t'=start}^{t} γ^{t−t'} r_{t'}; the spread of these is the scale by
+    which SB3's VecNormalize and CleanRL's PPO divide rewards.
+
+    rewards, dones: (N,). Returns returns_so_far (N,), float64.
+    """
+    rewards = _as_1d("rewards", rewards)
+    ends = _episode_ends(_flags("dones", dones, rewards.size))
+    _check_unit("discount", discount)
+    out = np.empty_like(rewards)
+    running = 0.0
+    for t in range(rewards.size):
+        running = rewards[t] + discount * running
+        out[t] = running
+        if ends[t]:
+            running = 0.0
+    return out
+
+
 def bootstrapped_reward_to_go_batch(
     rewards: ArrayLike,
     next_values: ArrayLike,

@@ -10,6 +10,7 @@ the last step of a path has either flag set.
 """
 from __future__ import annotations
 
+import collections
 import random
 from typing import Callable, Optional
 
@@ -138,6 +139,58 @@ def sample_n_trajectories(env: VecEnv, policy: PolicyFn, ntraj: int, render: boo
 def sample_trajectory(env: VecEnv, policy: PolicyFn, render: bool = False, frame_skip: int = 1) -> dict:
     """One complete episode."""
     return sample_n_trajectories(env, policy, 1, render=render, frame_skip=frame_skip)[0]
+
+
+class SegmentSampler:
+    """Fixed-length segments from envs that keep running across calls (PPO's rollouts).
+
+    ``sample(policy, steps_per_env)`` steps all ``env.num_envs`` envs together
+    ``steps_per_env`` times and returns the steps as one batch (the PATH_KEYS
+    arrays) in env-major order, so each env's steps are contiguous in time. An
+    episode that ends inside a segment keeps its own terminated / truncated
+    flag and the env starts a new one at once; the last step of each env's
+    segment, if its episode goes on, is marked ``truncated``: the episode is
+    cut there and the next call continues it, so an advantage estimator
+    bootstraps with V(next_observation), exactly as at a time limit.
+
+    Episodes finished so far are kept as ``{"reward": (T,)}`` records, the last
+    ``num_envs`` of them in ``recent_episodes`` (what Train_* statistics are
+    computed on; a long episode can span several calls).
+    """
+
+    def __init__(self, env: VecEnv):
+        self.env = env
+        n = env.num_envs
+        self._obs = np.stack([env.reset_one(i) for i in range(n)])
+        self._rewards: list[list[float]] = [[] for _ in range(n)]
+        self.recent_episodes: collections.deque[dict] = collections.deque(maxlen=n)
+
+    def sample(self, policy: PolicyFn, steps_per_env: int) -> dict[str, np.ndarray]:
+        """(steps_per_env · num_envs) steps as {key: array} with the PATH_KEYS; see the class docstring."""
+        env, n, t_len = self.env, self.env.num_envs, steps_per_env
+        obs = np.empty((t_len, *self._obs.shape), dtype=np.float32)
+        next_obs = np.empty_like(obs)
+        actions, rewards = None, np.empty((t_len, n))
+        terminated, truncated = np.zeros((t_len, n), dtype=bool), np.zeros((t_len, n), dtype=bool)
+        for t in range(t_len):
+            obs[t] = self._obs
+            action = policy(self._obs)
+            if actions is None:
+                actions = np.empty((t_len, *action.shape), dtype=action.dtype)
+            actions[t] = action
+            next_obs[t], rewards[t], terminated[t], truncated[t] = env.step_all(action)
+            self._obs = next_obs[t].copy()
+            for i in range(n):
+                self._rewards[i].append(rewards[t, i])
+            for i in np.flatnonzero(terminated[t] | truncated[t]):
+                self.recent_episodes.append({"reward": np.array(self._rewards[i])})
+                self._rewards[i] = []
+                self._obs[i] = env.reset_one(i)
+        truncated[-1] |= ~terminated[-1]  # the cut at the segment's end
+        env_major = lambda x: np.swapaxes(x, 0, 1).reshape(n * t_len, *x.shape[2:])  # noqa: E731
+        return {"observation": env_major(obs), "action": env_major(actions), "reward": env_major(rewards),
+                "next_observation": env_major(next_obs), "terminated": env_major(terminated),
+                "truncated": env_major(truncated)}
 
 
 def total_steps(paths: list[dict]) -> int:

@@ -28,7 +28,11 @@ HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
 
 class MLPPolicy(nn.Module):
     def __init__(self, ac_dim: int, ob_dim: int, discrete: bool, n_layers: int, layer_size: int,
-                 normalize_obs: bool = False):
+                 normalize_obs: bool = False, init_log_std: float = 0.0, small_output_init: bool = False):
+        """init_log_std: the Gaussian's initial log σ (0: σ = 1, the course's choice).
+        small_output_init: scale the output layer's initial weights by 0.01, so the initial policy
+        is nearly uniform / centred on 0 whatever the observation (Andrychowicz et al. 2021, "What
+        matters in on-policy RL", found this among the most helpful choices for PPO)."""
         super().__init__()
         self.ac_dim, self.ob_dim, self.discrete = ac_dim, ob_dim, discrete
         self.config = dict(ac_dim=ac_dim, ob_dim=ob_dim, discrete=discrete, n_layers=n_layers, layer_size=layer_size,
@@ -38,7 +42,12 @@ class MLPPolicy(nn.Module):
             self.logits_net = ptu.build_mlp(ob_dim, ac_dim, n_layers, layer_size)
         else:
             self.mean_net = ptu.build_mlp(ob_dim, ac_dim, n_layers, layer_size)
-            self.logstd = nn.Parameter(torch.zeros(ac_dim))
+            self.logstd = nn.Parameter(torch.full((ac_dim,), float(init_log_std)))
+        if small_output_init:
+            with torch.no_grad():
+                output = (self.logits_net if discrete else self.mean_net)[-2]  # the last Linear
+                output.weight.mul_(0.01)
+                output.bias.zero_()
         self.to(ptu.device)
 
     def normalize(self, obs: torch.Tensor) -> torch.Tensor:
