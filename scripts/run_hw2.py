@@ -13,6 +13,13 @@ used with continuous actions only. As in the course, evaluation samples from
 the stochastic policy. Each iteration prints its time split (sampling,
 update, logging).
 
+``--rollouts segments`` (the default of ppo) samples -b steps as --num_envs
+segments of equal length from envs that keep running between batches; each
+cut is marked truncated, so it bootstraps from V like a time limit, and the
+Train_* statistics cover the last --num_envs episodes that finished.
+``--rollouts episodes`` (every other method's default) samples complete
+episodes, as the course does.
+
 ``--pg_method`` picks the policy update (one agent file each in cs285/agents/);
 all of them take the hw2 flags above, and the flags of the other methods are
 ignored:
@@ -27,10 +34,7 @@ ignored:
            epochs of minibatches (--ppo_minibatch_size or --n_minibatches), value loss
            (--vf_coef), entropy bonus (--ent_coef), early stop (--target_kl), gradient
            clip (--max_grad_norm), reward scaling (--normalize_rewards), learning-rate decay
-           (--anneal_lr) (ppo_agent.py); implies --use_baseline. PPO samples -b steps as
-           --num_envs segments of equal length from envs that keep running between batches
-           (each cut bootstraps from V like a time limit); the other methods sample complete
-           episodes, as in the course
+           (--anneal_lr) (ppo_agent.py); implies --use_baseline
   ac       batch actor-critic: --critic_updates_per_iter steps on n-step (--n_step) targets
            from a target critic copied every --target_update_period steps, then one actor
            step on A = r + γ(1 − terminated)V(s') − V(s) (ac_agent.py); implies --use_baseline
@@ -102,6 +106,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="initial log std of the Gaussian policy (continuous actions; 0: std 1, the course's)")
     p.add_argument("--small_output_init", action="store_true",
                    help="initialize the policy's output layer 100x smaller (near-uniform initial policy)")
+    p.add_argument("--normalize_rewards", action="store_true",
+                   help="divide rewards by the running std of the discounted return (any method)")
+    p.add_argument("--rollouts", choices=("episodes", "segments"), default=None,
+                   help="sample complete episodes (the course's way; default except for ppo) or equal-length "
+                        "segments from envs that keep running, bootstrapped at each cut (default for ppo)")
     p.add_argument("--num_envs", type=int, default=N_SAMPLING_ENVS,
                    help="training envs stepped together (one policy call per vectorized step)")
     p.add_argument("--env_backend", choices=ENV_BACKENDS, default="gymnasium",
@@ -132,8 +141,6 @@ def build_parser() -> argparse.ArgumentParser:
                    help="stop a batch's epochs once a minibatch's approx KL exceeds this (default: never)")
     g.add_argument("--max_grad_norm", type=float, default=0.5,
                    help="clip the joint policy + critic gradient norm (<= 0: no clip)")
-    g.add_argument("--normalize_rewards", action="store_true",
-                   help="divide rewards by the running std of the discounted return")
     g.add_argument("--anneal_lr", action="store_true",
                    help="decay both learning rates linearly to 0 over the run")
 
@@ -162,9 +169,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         raise UserError(f"--backtrack_coeff must lie in (0, 1) (got {args.backtrack_coeff})")
     if args.pg_method == "ac" and args.gae_lambda is not None:
         raise UserError("--pg_method ac uses n-step advantages (--n_step), not --gae_lambda")
-    for flag in ("normalize_rewards", "anneal_lr"):
-        if getattr(args, flag) and args.pg_method != "ppo":
-            raise UserError(f"--{flag} is a PPO option: add --pg_method ppo or drop it")
+    if args.anneal_lr and args.pg_method != "ppo":
+        raise UserError("--anneal_lr is a PPO option: add --pg_method ppo or drop it")
+    if args.rollouts is None:
+        args.rollouts = "segments" if args.pg_method == "ppo" else "episodes"
     if args.pg_method in ("ppo", "ac"):
         args.use_baseline = True  # both always learn V(s)
     if args.pg_method == "ppo" and args.gae_lambda is None:
@@ -209,6 +217,7 @@ def make_agent(args: argparse.Namespace, ob_dim: int, ac_dim: int, discrete: boo
         baseline_learning_rate=args.baseline_learning_rate, baseline_gradient_steps=args.baseline_gradient_steps,
         gae_lambda=args.gae_lambda, normalize_advantages=args.normalize_advantages,
         normalize_obs=args.normalize_obs, init_log_std=args.init_log_std, small_output_init=args.small_output_init,
+        normalize_rewards=args.normalize_rewards,
     )
     net = (ob_dim, ac_dim, discrete, args.n_layers, args.layer_size, args.learning_rate)
     method = args.pg_method
@@ -224,8 +233,7 @@ def make_agent(args: argparse.Namespace, ob_dim: int, ac_dim: int, discrete: boo
         return PPOAgent(*net, clip_eps=args.clip_eps, ppo_epochs=args.ppo_epochs,
                         ppo_minibatch_size=args.ppo_minibatch_size, n_minibatches=args.n_minibatches,
                         vf_coef=args.vf_coef, ent_coef=args.ent_coef, target_kl=args.target_kl,
-                        max_grad_norm=args.max_grad_norm if args.max_grad_norm > 0 else None,
-                        normalize_rewards=args.normalize_rewards, **common)
+                        max_grad_norm=args.max_grad_norm if args.max_grad_norm > 0 else None, **common)
     return ActorCriticAgent(*net, critic_updates_per_iter=args.critic_updates_per_iter,
                             target_update_period=args.target_update_period, n_step=args.n_step, **common)
 
@@ -247,9 +255,7 @@ def run(args: argparse.Namespace, seed: int) -> dict[str, float]:
     if env.discrete and args.init_log_std != 0:
         raise UserError(f"--init_log_std sets a Gaussian's std; {args.env_name} has discrete actions")
     agent = make_agent(args, ob_dim, ac_dim, env.discrete)
-    # PPO samples fixed-length segments from envs that keep running (bootstrapping at each cut),
-    # every other method complete episodes, as in the course
-    segments = utils.SegmentSampler(env) if args.pg_method == "ppo" else None
+    segments = utils.SegmentSampler(env) if args.rollouts == "segments" else None
     steps_per_env = -(-args.batch_size // args.num_envs)
 
     log_dir = make_logdir("q2_pg_", args.exp_name, args.env_name)

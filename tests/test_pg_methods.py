@@ -433,6 +433,12 @@ def test_every_method_runs_two_iterations(method, env, data_dir):
     assert "Initial_DataCollection_AverageReturn" in rows[0]
 
 
+def test_rollouts_default_to_segments_for_ppo_only():
+    assert run_hw2.parse_args(["--env", "CartPole-v1", "--pg_method", "ppo"]).rollouts == "segments"
+    assert run_hw2.parse_args(["--env", "CartPole-v1", "--pg_method", "trpo"]).rollouts == "episodes"
+    assert run_hw2.parse_args(["--env", "CartPole-v1", "--rollouts", "segments"]).rollouts == "segments"
+
+
 def test_method_flags_and_implied_settings():
     args = run_hw2.parse_args(["--env", "CartPole-v1", "--pg_method", "ppo", "--clip_eps", "0.1", "--ppo_epochs", "3",
                                "--n_minibatches", "8", "--target_kl", "0.02", "--ent_coef", "0.01"])
@@ -449,7 +455,6 @@ def test_method_flags_and_implied_settings():
 
 @pytest.mark.parametrize("flags, message", [
     (["--pg_method", "ac", "--gae_lambda", "0.9"], "--n_step"),
-    (["--normalize_rewards"], "PPO option"),
     (["--pg_method", "trpo", "--anneal_lr"], "PPO option"),
     (["--num_envs", "0"], "--num_envs"),
     (["--pg_method", "is", "--is_clip", "0"], "--is_clip"),

@@ -81,7 +81,7 @@ class ActorCriticAgent(PGAgent):
             if refresh:
                 self.critic_target.load_state_dict(self.critic.state_dict())
             if refresh or targets is None:
-                y = self.critic_targets(rewards, next_obs, batch.terminated, batch.truncated)
+                y = self.critic_targets(batch.rewards, next_obs, batch.terminated, batch.truncated)
                 first_targets = y if first_targets is None else first_targets
                 targets = ptu.from_numpy(y)
             loss = (self.critic(obs) - targets).pow(2).mean()
@@ -90,7 +90,7 @@ class ActorCriticAgent(PGAgent):
             self.critic_optimizer.step()
             self.critic_steps_done += 1
 
-        advantages = self.advantages(obs, next_obs, rewards, batch.terminated, batch.truncated)
+        advantages = self.advantages(obs, next_obs, batch.rewards, batch.terminated, batch.truncated)
         if self.normalize_advantages:
             advantages = estimators.normalize(advantages)
         info = self._actor_update(obs, self._actions(actions), ptu.from_numpy(advantages))

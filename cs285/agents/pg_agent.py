@@ -24,6 +24,7 @@ stop at the end of the path, as in the course. The full-return estimator
 """
 from __future__ import annotations
 
+import math
 from typing import NamedTuple, Optional
 
 import numpy as np
@@ -35,6 +36,8 @@ from cs285.infrastructure import estimators
 from cs285.infrastructure import pytorch_util as ptu
 from cs285.infrastructure.utils import concat_paths
 from cs285.networks.critics import ValueCritic
+from cs285.networks.normalization import EPS as NORM_EPS
+from cs285.networks.normalization import ObsNormalizer
 from cs285.networks.policies import MLPPolicy
 
 
@@ -74,6 +77,9 @@ class PGAgent:
     normalize_advantages: standardize the advantages of each batch.
     normalize_obs: keep running observation statistics in the policy and feed both networks normalized observations.
     init_log_std, small_output_init: the policy's initialization (MLPPolicy).
+    normalize_rewards: divide rewards by the running standard deviation of the discounted
+        return so far (estimators.return_so_far_batch), as SB3's VecNormalize and CleanRL's PPO
+        do; the critic then learns values in those units.
     """
 
     def __init__(
@@ -95,6 +101,7 @@ class PGAgent:
         normalize_obs: bool = False,
         init_log_std: float = 0.0,
         small_output_init: bool = False,
+        normalize_rewards: bool = False,
     ):
         if gae_lambda is not None and not use_baseline:
             raise ValueError("GAE needs a value function: set use_baseline")
@@ -111,6 +118,8 @@ class PGAgent:
                                 init_log_std=init_log_std, small_output_init=small_output_init)
         self.actor_optimizer = ptu.adam(self.policy.parameters(), learning_rate)
         self.critic: Optional[ValueCritic] = None
+        # running mean / variance of the discounted return so far (a one-dimensional "observation")
+        self.return_stats = ObsNormalizer(1) if normalize_rewards else None
         if use_baseline:
             self.critic = ValueCritic(ob_dim, n_layers, layer_size)
             self.critic_optimizer = ptu.adam(self.critic.parameters(), baseline_learning_rate)
@@ -181,11 +190,16 @@ class PGAgent:
         return self.update(*PGBatch.from_paths(paths))
 
     def _batch(self, observations, actions, rewards, next_observations, terminated, truncated) -> PGBatch:
-        """The update's arguments as a PGBatch, after merging the observations into the running statistics."""
+        """The update's arguments as a PGBatch, after merging the observations into the running statistics;
+        with ``normalize_rewards`` the batch's rewards are the scaled ones."""
+        terminated, truncated = np.asarray(terminated, dtype=bool), np.asarray(truncated, dtype=bool)
         if self.policy.obs_normalizer is not None:
             self.policy.obs_normalizer.update(observations)
-        return PGBatch(observations, actions, rewards, next_observations, np.asarray(terminated, dtype=bool),
-                       np.asarray(truncated, dtype=bool))
+        if self.return_stats is not None:
+            self.return_stats.update(estimators.return_so_far_batch(rewards, terminated | truncated,
+                                                                    self.discount)[:, None])
+            rewards = np.asarray(rewards) / math.sqrt(float(self.return_stats.var[0]) + NORM_EPS)
+        return PGBatch(observations, actions, rewards, next_observations, terminated, truncated)
 
     def _actions(self, actions: np.ndarray) -> torch.Tensor:
         return ptu.from_numpy(actions, dtype=torch.long if self.discrete else torch.float32)

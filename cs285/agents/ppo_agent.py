@@ -40,8 +40,6 @@ from cs285.agents.pg_agent import PGAgent, explained_variance
 from cs285.agents.pg_losses import ppo_clip_loss
 from cs285.infrastructure import estimators
 from cs285.infrastructure import pytorch_util as ptu
-from cs285.networks.normalization import EPS as NORM_EPS
-from cs285.networks.normalization import ObsNormalizer
 
 
 class PPOAgent(PGAgent):
@@ -54,9 +52,6 @@ class PPOAgent(PGAgent):
     vf_coef, ent_coef: weights of the value loss and of the entropy bonus.
     target_kl: stop the epochs once a minibatch's approx KL exceeds it (None: never).
     max_grad_norm: joint gradient-norm clip of policy and critic (None: no clip).
-    normalize_rewards: divide rewards by the running standard deviation of the discounted
-        return so far (estimators.return_so_far_batch), as SB3's VecNormalize and CleanRL do;
-        the critic then learns values in those units.
     Other arguments: PGAgent's; ``use_baseline`` is implied, ``use_reward_to_go``,
     ``baseline_gradient_steps`` are unused (the critic trains in the minibatches on
     the GAE returns). ``normalize_advantages`` standardizes once per batch.
@@ -67,7 +62,7 @@ class PPOAgent(PGAgent):
                  clip_eps: float = 0.2, ppo_epochs: int = 10, ppo_minibatch_size: int = 64,
                  n_minibatches: Optional[int] = None, vf_coef: float = 0.5, ent_coef: float = 0.0,
                  target_kl: Optional[float] = None, max_grad_norm: Optional[float] = 0.5,
-                 normalize_rewards: bool = False, **kwargs):
+                 **kwargs):
         kwargs["use_baseline"] = True
         super().__init__(ob_dim, ac_dim, discrete, n_layers, layer_size, learning_rate,
                          baseline_learning_rate=baseline_learning_rate, gae_lambda=gae_lambda, **kwargs)
@@ -91,8 +86,6 @@ class PPOAgent(PGAgent):
                                        {"params": [critic_flat], "lr": baseline_learning_rate}], learning_rate)
         self.actor_optimizer = self.critic_optimizer = None
         self.base_learning_rates = [group["lr"] for group in self.optimizer.param_groups]
-        # running mean / variance of the discounted return so far (one "observation" dimension)
-        self.return_stats = ObsNormalizer(1) if normalize_rewards else None
 
     def set_learning_rate_fraction(self, fraction: float) -> None:
         """Scale both step sizes to ``fraction`` of their initial values (a learning-rate schedule)."""
@@ -123,10 +116,7 @@ class PPOAgent(PGAgent):
         """
         batch = self._batch(observations, actions, rewards, next_observations, terminated, truncated)
         n = len(rewards)
-        if self.return_stats is not None:
-            self.return_stats.update(estimators.return_so_far_batch(rewards, batch.terminated | batch.truncated,
-                                                                    self.discount)[:, None])
-            rewards = rewards / math.sqrt(float(self.return_stats.var[0]) + NORM_EPS)
+        rewards = batch.rewards  # scaled if normalize_rewards
         both = self.values(np.concatenate([batch.observations, batch.next_observations]))  # (2N,)
         values, next_values = both[:n], both[n:]
         advantages = estimators.gae(rewards, values, next_values, batch.terminated, batch.truncated, self.discount,

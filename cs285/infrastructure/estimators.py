@@ -48,6 +48,13 @@ def _episode_ends(dones: np.ndarray) -> np.ndarray:
     return ends
 
 
+def _batch_inputs(rewards: ArrayLike, dones: ArrayLike, discount: float) -> tuple[np.ndarray, np.ndarray]:
+    """Checked (rewards (N,) float64, episode ends (N,) with the last step an end) of a concatenated batch."""
+    rewards = _as_1d("rewards", rewards)
+    _check_unit("discount", discount)
+    return rewards, _episode_ends(_flags("dones", dones, rewards.size))
+
+
 def _bootstrap_inputs(rewards: ArrayLike, next_values: ArrayLike, terminated: ArrayLike, truncated: ArrayLike
                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Checked (rewards, next_values, terminated, episode ends), each (N,), for the bootstrapped estimators."""
@@ -102,9 +109,7 @@ def discounted_return_batch(rewards: ArrayLike, dones: ArrayLike, discount: floa
 
     rewards, dones: (N,). Returns q_values (N,), float64.
     """
-    rewards = _as_1d("rewards", rewards)
-    ends = _episode_ends(_flags("dones", dones, rewards.size))
-    _check_unit("discount", discount)
+    rewards, ends = _batch_inputs(rewards, dones, discount)
     q_values = np.empty_like(rewards)
     start = 0
     for end in np.flatnonzero(ends):
@@ -123,9 +128,7 @@ def reward_to_go_batch(rewards: ArrayLike, dones: ArrayLike, discount: float) ->
 
     rewards, dones: (N,). Returns rewards_to_go (N,), float64.
     """
-    rewards = _as_1d("rewards", rewards)
-    ends = _episode_ends(_flags("dones", dones, rewards.size))
-    _check_unit("discount", discount)
+    rewards, ends = _batch_inputs(rewards, dones, discount)
     rewards_to_go = np.empty_like(rewards)
     running = 0.0
     for t in range(rewards.size - 1, -1, -1):
@@ -144,9 +147,7 @@ def return_so_far_batch(rewards: ArrayLike, dones: ArrayLike, discount: float) -
 
     rewards, dones: (N,). Returns returns_so_far (N,), float64.
     """
-    rewards = _as_1d("rewards", rewards)
-    ends = _episode_ends(_flags("dones", dones, rewards.size))
-    _check_unit("discount", discount)
+    rewards, ends = _batch_inputs(rewards, dones, discount)
     out = np.empty_like(rewards)
     running = 0.0
     for t in range(rewards.size):
