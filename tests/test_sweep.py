@@ -124,6 +124,22 @@ def test_local_sweep_2x2_skips_complete_runs_and_redoes_killed_ones(tiny, data_d
     assert not fourth.succeeded and len(fourth.skipped) == 4
 
 
+def test_a_flag_added_to_the_script_later_keeps_finished_runs_complete(tiny, data_dir):
+    first = sweep.run_sweep(tiny, ["--exp_name", "t"], ["lr=0.1"], [1], jobs=1)
+    assert len(first.succeeded) == 1
+    # the script gains a flag whose default keeps the old behaviour: the finished run still counts
+    with open(tiny) as f:
+        code = f.read()
+    with open(tiny, "w") as f:
+        f.write(code.replace('p.add_argument("--n_iter"', 'p.add_argument("--new_option", default="off")\n'
+                                                           '    p.add_argument("--n_iter"'))
+    again = sweep.run_sweep(tiny, ["--exp_name", "t"], ["lr=0.1"], [1], jobs=1, dry_run=True)
+    assert again.skipped == again.planned
+    # asking for a value of the new flag that the old run did not have is a new run
+    other = sweep.run_sweep(tiny, ["--exp_name", "t", "--new_option", "on"], ["lr=0.1"], [1], jobs=1, dry_run=True)
+    assert not other.skipped
+
+
 def test_a_real_hw1_run_is_recognised_as_complete(data_dir, hopper_expert, monkeypatch):
     policy, data = hopper_expert
     argv = ["--env", "Hopper-v4", "-epf", policy, "-ed", data, "--ep_len", "30", "--eval_batch_size", "30",

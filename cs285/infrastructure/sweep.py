@@ -166,8 +166,25 @@ def _script_of(command: str) -> str:
     return next((os.path.basename(t) for t in command.split() if t.endswith(".py")), "")
 
 
-def existing_runs(root: str) -> dict[str, list[str]]:
-    """identity -> run dirs under ``root`` (a dir whose config.json can't be read is passed over)."""
+def _with_new_flags(module: ModuleType, command: str, saved: dict[str, Any]) -> dict[str, Any]:
+    """A run's saved flags, completed with the flags ``module`` has gained since the run (their values
+    for the run's own command line), so adding a flag to a script does not orphan its finished runs."""
+    argv = command.split()
+    start = next((i + 1 for i, token in enumerate(argv) if token.endswith(".py")), len(argv))
+    try:
+        with contextlib.redirect_stderr(io.StringIO()):
+            now = vars(module.parse_args(argv[start:]))
+    except (SystemExit, UserError):
+        return saved
+    return {**now, **saved}
+
+
+def existing_runs(root: str, module: Optional[ModuleType] = None) -> dict[str, list[str]]:
+    """identity -> run dirs under ``root`` (a dir whose config.json can't be read is passed over).
+
+    With the sweep's script ``module``, the runs of that script are matched on their flags as the
+    script's current version sees them (``_with_new_flags``)."""
+    script_name = os.path.basename(module.__file__) if module is not None else None
     found: dict[str, list[str]] = {}
     if not os.path.isdir(root):
         return found
@@ -177,7 +194,10 @@ def existing_runs(root: str) -> dict[str, list[str]]:
         try:
             with open(os.path.join(entry.path, CONFIG_FILE)) as f:
                 config = json.load(f)
-            key = _identity(_script_of(config.get("command", "")), config["flags"])
+            command, flags = config.get("command", ""), config["flags"]
+            if module is not None and _script_of(command) == script_name:
+                flags = _with_new_flags(module, command, flags)
+            key = _identity(_script_of(command), flags)
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
             continue
         found.setdefault(key, []).append(entry.path)
@@ -268,7 +288,8 @@ def run_sweep(script: str, script_args: Sequence[str], grid_specs: Sequence[str]
     root = os.path.abspath(root or data_dir())
     planned = plan(script, script_args, parse_grid(grid_specs), seeds)
     result = SweepResult(planned)
-    found = existing_runs(root)
+    module = load_script(script)
+    found = existing_runs(root, module)
     todo = []
     for run in planned:
         if any(is_finished(d) for d in found.get(run.identity, [])):
@@ -293,7 +314,7 @@ def run_sweep(script: str, script_args: Sequence[str], grid_specs: Sequence[str]
     def on_done(run: PlannedRun, code: int, log_path: str) -> None:
         if code == 0:
             result.succeeded.append(run)
-            _file_log(root, run, log_path)
+            _file_log(root, run, log_path, module)
         else:
             result.failed.append((run, log_path))
             tqdm.write(f"failed (exit {code}): {run.exp_name} seed {run.seed}; see {log_path}")
@@ -310,9 +331,9 @@ def run_sweep(script: str, script_args: Sequence[str], grid_specs: Sequence[str]
     return result
 
 
-def _file_log(root: str, run: PlannedRun, log_path: str) -> None:
+def _file_log(root: str, run: PlannedRun, log_path: str, module: ModuleType) -> None:
     """Move a finished run's output into its run dir (the newest finished dir with its flags)."""
-    dirs = [d for d in existing_runs(root).get(run.identity, []) if is_finished(d)]
+    dirs = [d for d in existing_runs(root, module).get(run.identity, []) if is_finished(d)]
     if dirs and os.path.exists(log_path):
         newest = max(dirs, key=os.path.getmtime)
         shutil.move(log_path, os.path.join(newest, RUN_LOG))
