@@ -102,3 +102,14 @@ def test_seed_run_twice_keeps_the_finished_one_and_errors_are_one_line(tmp_path)
         plotting.plot_curves([finished], str(tmp_path / "f.png"), hlines=["best"])
     with pytest.raises(UserError, match="has no flag gae_lambda"):
         plotting.plot_sweep([finished], str(tmp_path / "f.png"), "gae_lambda")
+
+
+def test_a_flag_only_newer_runs_record_does_not_split_seeds(tmp_path, capsys):
+    base = {"exp_name": "ip", "env_name": "InvertedPendulum-v4", "learning_rate": 0.005}
+    runs = [fake_run(tmp_path, "old", {**base, "seed": 1}, [1, 2]),
+            fake_run(tmp_path, "new2", {**base, "seed": 2, "rollouts": "episodes"}, [1, 3]),
+            fake_run(tmp_path, "new3", {**base, "seed": 3, "rollouts": "episodes"}, [2, 3]),
+            fake_run(tmp_path, "other", {**base, "seed": 1, "learning_rate": 0.01, "rollouts": "episodes"}, [5, 6])]
+    groups = plotting.group_runs(runs)
+    assert sorted(len(g.runs) for g in groups) == [1, 3]  # learning_rate still splits; rollouts does not
+    assert "not grouping by rollouts" in capsys.readouterr().err

@@ -73,7 +73,16 @@ def _one_per_seed(runs: list[Run]) -> list[Run]:
 
 
 def group_runs(runs: list[Run], drop: Sequence[str] = NOT_GROUPED) -> list[Group]:
-    """Groups of runs equal in every flag but ``drop``, in order of first appearance, labelled."""
+    """Groups of runs equal in every flag but ``drop``, in order of first appearance, labelled.
+
+    A flag that only some of the runs record (one added to the script after the older runs) does
+    not split them: it is dropped too, with a note.
+    """
+    recorded = [set(run.flags) for run in runs if run.flags]
+    partial = sorted(set().union(*recorded) - set.intersection(*recorded)) if recorded else []
+    if partial:
+        warn(f"not grouping by {', '.join(partial)}: only some of the runs record them")
+    drop = (*drop, *partial)
     groups: dict[str, Group] = {}
     for run in runs:
         key = _group_key(run, drop)
