@@ -1,7 +1,8 @@
-"""Train an expert policy with SAC on a continuous-control gymnasium env.
+"""Train an expert policy with SAC or PPO on a continuous-control gymnasium env.
 
     python scripts/train_expert.py --env Hopper-v4
     python scripts/train_expert.py --env Hopper-v4 --export experts/Hopper.pkl   # export the best checkpoint
+    python scripts/train_expert.py --env Walker2d-v4 --algo ppo --env_backend envpool --total_steps 20000000
 
 Runs resume: the same command continues from ``<out_dir>/checkpoint_latest.pt``
 (networks, optimizers, log_alpha, replay buffer, numpy/torch/env RNG states,
@@ -13,6 +14,14 @@ Schedule (SAC paper, appendix D): uniform random actions for the first
 Every ``--eval_every`` steps the deterministic policy a = squash(mu(s)) is run
 for ``--eval_episodes`` episodes on a separate env; the best one is kept in
 ``checkpoint_best.pt``.
+
+``--algo ppo`` trains the project's PPO agent (cs285/agents/ppo_agent.py) on
+``--num_envs`` envs (envpool with ``--env_backend envpool``) in batches of
+``--ppo_batch_size`` steps, with observation and reward normalization and a
+learning rate decayed linearly to 0 at ``--total_steps``: the recipe that
+reached 4930 on HalfCheetah-v4 in 1M steps (README). Its checkpoints hold the
+networks, optimizer, statistics and RNG state; evaluation always runs in
+gymnasium's env, deterministically, from the same start states each time.
 """
 from __future__ import annotations
 
@@ -31,50 +40,69 @@ from tqdm import tqdm
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from cs285.agents.pg_agent import PGBatch  # noqa: E402
+from cs285.agents.ppo_agent import PPOAgent  # noqa: E402
 from cs285.agents.sac_agent import SACAgent  # noqa: E402
 from cs285.infrastructure import pytorch_util as ptu  # noqa: E402
-from cs285.infrastructure.envs import UserError, make_env  # noqa: E402
+from cs285.infrastructure.envs import ENV_BACKENDS, UserError, VecEnv, make_env, make_vec_env  # noqa: E402
 from cs285.infrastructure.logger import Logger  # noqa: E402
 from cs285.infrastructure.replay_buffer import ReplayBuffer  # noqa: E402
 from cs285.infrastructure.run_config import save_config  # noqa: E402
 from cs285.infrastructure.script_util import run_main  # noqa: E402
-from cs285.infrastructure.utils import seed_everything  # noqa: E402
+from cs285.infrastructure.utils import SegmentSampler, path_returns, sample_n_trajectories, seed_everything  # noqa: E402,E501
 
 LATEST = "checkpoint_latest.pt"
 BEST = "checkpoint_best.pt"
 LOG_EVERY = 1000  # env steps between training-scalar rows
 EVAL_SEED_OFFSET = 10_000  # eval episodes start from seeds seed + EVAL_SEED_OFFSET + k
 # settings that must match when a run is resumed
-RESUME_KEYS = ("env", "seed", "hidden_size", "n_layers", "buffer_size")
+RESUME_KEYS = ("algo", "env", "seed", "hidden_size", "n_layers", "buffer_size")
+ALGOS = ("sac", "ppo")
+DEFAULT_HIDDEN = {"sac": 256, "ppo": 64}
 
 
 def parse_args(argv: Optional[list[str]] = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--env", "--env_name", dest="env", required=True, help="gymnasium id, e.g. Hopper-v4")
+    p.add_argument("--algo", choices=ALGOS, default="sac", help="sac (default) or ppo")
     p.add_argument("--total_steps", type=int, default=1_000_000, help="env steps in all")
     p.add_argument("--seed", type=int, default=1)
-    p.add_argument("--out_dir", default=None, help="run dir (default runs_expert/<env>_sac_seed<seed>)")
-    p.add_argument("--eval_every", type=int, default=10_000, help="env steps between evaluations")
+    p.add_argument("--out_dir", default=None, help="run dir (default runs_expert/<env>_<algo>_seed<seed>)")
+    p.add_argument("--eval_every", type=int, default=None,
+                   help="env steps between evaluations (default 10000 for sac, 100000 for ppo)")
     p.add_argument("--eval_episodes", type=int, default=5)
     p.add_argument("--learning_starts", type=int, default=None,
                    help="random-action steps before updates (default 5000; 10000 for Ant)")
     p.add_argument("--batch_size", type=int, default=256)
     p.add_argument("--buffer_size", type=int, default=1_000_000)
-    p.add_argument("--hidden_size", type=int, default=256)
+    p.add_argument("--hidden_size", type=int, default=None, help="default 256 for sac, 64 for ppo")
     p.add_argument("--n_layers", type=int, default=2)
     p.add_argument("--discount", type=float, default=0.99)
     p.add_argument("--target_tau", type=float, default=0.005)
     p.add_argument("--learning_rate", "-lr", type=float, default=3e-4)
     p.add_argument("--checkpoint_minutes", type=float, default=5.0, help="wall-clock minutes between checkpoints")
     p.add_argument("--num_threads", type=int, default=1, help="torch CPU threads")
+    g = p.add_argument_group("ppo")
+    g.add_argument("--env_backend", choices=ENV_BACKENDS, default="gymnasium", help="simulator of the training envs")
+    g.add_argument("--num_envs", type=int, default=16)
+    g.add_argument("--ppo_batch_size", type=int, default=4096, help="env steps per update")
+    g.add_argument("--ppo_minibatch_size", type=int, default=512)
+    g.add_argument("--ppo_epochs", type=int, default=10)
+    g.add_argument("--gae_lambda", type=float, default=0.95)
+    g.add_argument("--init_log_std", type=float, default=0.0)
     p.add_argument("--export", default=None, metavar="PKL",
                    help="export the run's best checkpoint in the expert-pickle schema to PKL and exit")
     args = p.parse_args(argv)
     if args.learning_starts is None:
         args.learning_starts = 10_000 if args.env.startswith("Ant") else 5_000
+    if args.eval_every is None:
+        args.eval_every = 100_000 if args.algo == "ppo" else 10_000
+    if args.hidden_size is None:
+        args.hidden_size = DEFAULT_HIDDEN[args.algo]
     if args.out_dir is None:
-        args.out_dir = os.path.join("runs_expert", f"{args.env}_sac_seed{args.seed}")
-    for name in ("total_steps", "eval_every", "eval_episodes", "batch_size", "buffer_size"):
+        args.out_dir = os.path.join("runs_expert", f"{args.env}_{args.algo}_seed{args.seed}")
+    for name in ("total_steps", "eval_every", "eval_episodes", "batch_size", "buffer_size", "num_envs",
+                 "ppo_batch_size", "ppo_minibatch_size", "ppo_epochs", "hidden_size"):
         if getattr(args, name) <= 0:
             raise UserError(f"--{name} must be positive, got {getattr(args, name)}")
     return args
@@ -94,6 +122,14 @@ def build_agent(config: dict, env) -> SACAgent:
     )
 
 
+def build_ppo_agent(config: dict, ob_dim: int, ac_dim: int) -> PPOAgent:
+    return PPOAgent(ob_dim, ac_dim, False, config["n_layers"], config["hidden_size"], config["learning_rate"],
+                    baseline_learning_rate=config["learning_rate"], discount=config["discount"],
+                    gae_lambda=config["gae_lambda"], ppo_epochs=config["ppo_epochs"],
+                    ppo_minibatch_size=config["ppo_minibatch_size"], normalize_advantages=True,
+                    normalize_obs=True, normalize_rewards=True, init_log_std=config["init_log_std"])
+
+
 def buffer_to_tensors(buffer: ReplayBuffer) -> dict:
     return {k: torch.from_numpy(v) if isinstance(v, np.ndarray) else v for k, v in buffer.state_dict().items()}
 
@@ -104,8 +140,12 @@ def export_best(config: dict, pkl_path: str) -> None:
         raise UserError(f"no {BEST} in {config['out_dir']}: train first (it is written at the first evaluation)")
     best = ptu.load_checkpoint(best_path)
     env = make_env(config["env"])
-    agent = build_agent(best["config"], env)
-    agent.actor.load_state_dict(best["actor"])
+    if best["config"].get("algo", "sac") == "ppo":
+        agent = build_ppo_agent(best["config"], env.observation_space.shape[0], env.action_space.shape[0])
+        agent.policy.load_state_dict(best["policy"])
+    else:
+        agent = build_agent(best["config"], env)
+        agent.actor.load_state_dict(best["actor"])
     os.makedirs(os.path.dirname(os.path.abspath(pkl_path)), exist_ok=True)
     agent.export_expert(pkl_path)
     print(f"exported {best_path} (step {best['step']}, Eval_AverageReturn {best['eval_return']:.1f}) to {pkl_path}")
@@ -167,7 +207,7 @@ def train(config: dict) -> None:
     if os.path.exists(latest_path):
         ckpt = ptu.load_checkpoint(latest_path)
         old = ckpt["config"]
-        changed = [k for k in RESUME_KEYS if old[k] != config[k]]
+        changed = [k for k in RESUME_KEYS if old.get(k, "sac" if k == "algo" else None) != config[k]]
         if changed:
             raise UserError(f"{out_dir} holds a run with different {', '.join(changed)}; use another --out_dir")
         agent.load_state_dict(ckpt["agent"])
@@ -281,11 +321,110 @@ def train(config: dict) -> None:
     print(f"{state} at step {step}; best Eval_AverageReturn {best_return:.1f}; checkpoints in {out_dir}")
 
 
+def evaluate_ppo(agent: PPOAgent, config: dict) -> tuple[np.ndarray, np.ndarray]:
+    """Returns and lengths of ``eval_episodes`` deterministic episodes in gymnasium's env, env k
+    started from seed + EVAL_SEED_OFFSET + k (the same start states at every evaluation)."""
+    env = VecEnv(config["env"], config["eval_episodes"], seed=config["seed"] + EVAL_SEED_OFFSET)
+    try:
+        paths = sample_n_trajectories(env, agent.policy.rollout_fn(deterministic=True), config["eval_episodes"])
+    finally:
+        env.close()
+    return path_returns(paths), np.array([len(p["reward"]) for p in paths])
+
+
+def train_ppo(config: dict) -> None:
+    """PPO on segments of ``num_envs`` envs; checkpoints and resumes like ``train``."""
+    torch.set_num_threads(config["num_threads"])
+    out_dir, seed = config["out_dir"], config["seed"]
+    os.makedirs(out_dir, exist_ok=True)
+    seed_everything(seed)
+    env = make_vec_env(config["env"], config["num_envs"], seed=seed, backend=config["env_backend"])
+    if env.discrete or len(env.action_space.shape) != 1:
+        raise UserError(f"{config['env']} does not have a continuous (Box) action space")
+    agent = build_ppo_agent(config, env.observation_space.shape[0], env.action_space.shape[0])
+    steps_per_env = -(-config["ppo_batch_size"] // config["num_envs"])
+    step, best_return, n_evals, wall_seconds = 0, -math.inf, 0, 0.0
+    latest_path = os.path.join(out_dir, LATEST)
+    if os.path.exists(latest_path):
+        ckpt = ptu.load_checkpoint(latest_path)
+        changed = [k for k in RESUME_KEYS if ckpt["config"].get(k, "sac" if k == "algo" else None) != config[k]]
+        if changed:
+            raise UserError(f"{out_dir} holds a run with different {', '.join(changed)}; use another --out_dir")
+        agent.load_state_dict(ckpt["agent"])
+        torch.set_rng_state(ckpt["torch_rng"])
+        step, best_return, n_evals, wall_seconds = (ckpt["step"], ckpt["best_return"], ckpt["n_evals"],
+                                                    ckpt["wall_seconds"])
+        print(f"Resuming {out_dir} at step {step} (best Eval_AverageReturn {best_return:.1f}); "
+              "the episodes in progress restart")
+    save_config(out_dir, config)
+    if step >= config["total_steps"]:
+        print(f"{out_dir} already finished {step} steps; nothing to do")
+        return
+
+    def save_latest() -> None:
+        ptu.save_checkpoint({"config": config, "step": step, "best_return": best_return, "n_evals": n_evals,
+                             "wall_seconds": time.time() - t_start, "agent": agent.state_dict(),
+                             "torch_rng": torch.get_rng_state()}, latest_path)
+
+    sampler = SegmentSampler(env)
+    logger = Logger(out_dir)
+    stop = StopFlag()
+    t_ckpt = time.time()
+    t_start = t_ckpt - wall_seconds
+    bar = tqdm(total=config["total_steps"], initial=step, dynamic_ncols=True, smoothing=0.05,
+               mininterval=1.0 if sys.stderr.isatty() else 60.0, desc=config["env"])
+    postfix: dict[str, str] = {}
+    while step < config["total_steps"] and not stop.stop:
+        agent.set_learning_rate_fraction(1.0 - step / config["total_steps"])
+        t0 = time.time()
+        batch = PGBatch.from_dict(sampler.sample(agent.policy.rollout_fn(), steps_per_env))
+        info = agent.update(*batch)
+        steps_before, step = step, step + len(batch.rewards)
+        scalars = {**info, "Train_EnvstepsSoFar": step, "TimeSinceStart": time.time() - t_start,
+                   "Train_StepsPerSecond": len(batch.rewards) / max(time.time() - t0, 1e-9)}
+        if sampler.recent_episodes:
+            scalars["Train_AverageReturn"] = float(np.mean(path_returns(list(sampler.recent_episodes))))
+            postfix["ret"] = f"{scalars['Train_AverageReturn']:.0f}"
+        logger.log_scalars(scalars, step)
+        logger.dump()
+        if step // config["eval_every"] > steps_before // config["eval_every"] or step >= config["total_steps"]:
+            returns, lengths = evaluate_ppo(agent, config)
+            last_eval = float(returns.mean())
+            n_evals += 1
+            logger.log_scalars({"Eval_AverageReturn": last_eval, "Eval_StdReturn": returns.std(),
+                                "Eval_MaxReturn": returns.max(), "Eval_MinReturn": returns.min(),
+                                "Eval_AverageEpLen": lengths.mean(), "Train_EnvstepsSoFar": step}, step)
+            logger.flush()
+            if last_eval > best_return:
+                best_return = last_eval
+                ptu.save_checkpoint({"config": config, "step": step, "eval_return": last_eval,
+                                     "policy": {k: v.clone() for k, v in agent.policy.state_dict().items()}},
+                                    os.path.join(out_dir, BEST))
+            postfix["eval"] = f"{last_eval:.0f}"
+            tqdm.write(f"step {step}: Eval_AverageReturn {last_eval:.1f} +- {returns.std():.1f} "
+                       f"(best {best_return:.1f})")
+        if time.time() - t_ckpt > 60 * config["checkpoint_minutes"]:
+            save_latest()
+            t_ckpt = time.time()
+        postfix["sps"] = f"{scalars['Train_StepsPerSecond']:.0f}"
+        bar.set_postfix(postfix, refresh=False)
+        bar.update(len(batch.rewards))
+    bar.close()
+    stop.restore()
+    save_latest()
+    logger.close()
+    env.close()
+    state = "stopped" if stop.stop else "finished"
+    print(f"{state} at step {step}; best Eval_AverageReturn {best_return:.1f}; checkpoints in {out_dir}")
+
+
 def main(argv: Optional[list[str]] = None) -> None:
     args = parse_args(argv)
     config = {k: v for k, v in vars(args).items() if k != "export"}
     if args.export:
         export_best(config, args.export)
+    elif args.algo == "ppo":
+        train_ppo(config)
     else:
         train(config)
 

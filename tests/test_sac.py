@@ -189,3 +189,45 @@ def test_export_matches_deterministic_policy(tmp_path):
     obs = np.random.default_rng(0).normal(size=(6, 3)).astype(np.float32)
     # the loader divides obs by (1 + 1e-6): relative differences ~1e-6
     np.testing.assert_allclose(expert.get_action(obs), agent.get_action(obs, deterministic=True), rtol=1e-4, atol=1e-5)
+
+
+# ---- the PPO expert trainer (train_expert.py --algo ppo) --------------------------------------
+PPO_TINY = ["--env", "Hopper-v4", "--algo", "ppo", "--num_envs", "4", "--ppo_batch_size", "256",
+            "--ppo_minibatch_size", "128", "--ppo_epochs", "2", "--eval_every", "256", "--eval_episodes", "2"]
+
+
+def test_ppo_expert_resumes_with_the_same_agent_and_exports_its_policy(tmp_path, capsys):
+    from cs285.policies.loaded_gaussian_policy import LoadedGaussianPolicy
+
+    out = str(tmp_path / "ppo")
+    train_expert.main(PPO_TINY + ["--total_steps", "512", "--out_dir", out])
+    first = ptu.load_checkpoint(os.path.join(out, train_expert.LATEST))
+    assert first["step"] == 512 and first["config"]["algo"] == "ppo"
+
+    train_expert.main(PPO_TINY + ["--total_steps", "768", "--out_dir", out])
+    assert "Resuming" in capsys.readouterr().out
+    second = ptu.load_checkpoint(os.path.join(out, train_expert.LATEST))
+    assert second["step"] == 768
+    # the observation statistics kept counting across the restart: 768 rows merged, not 256
+    assert float(second["agent"]["policy"]["obs_normalizer.count"]) == pytest.approx(768, abs=1e-3)
+
+    pkl = str(tmp_path / "expert.pkl")
+    train_expert.main(PPO_TINY + ["--out_dir", out, "--export", pkl])
+    best = ptu.load_checkpoint(os.path.join(out, train_expert.BEST))
+    agent = train_expert.build_ppo_agent(best["config"], 11, 3)
+    agent.policy.load_state_dict(best["policy"])
+    # observations within 3 std of the running mean, where the policy's ±10 clip of normalized obs is inactive
+    stats = agent.policy.obs_normalizer
+    z = np.random.default_rng(0).uniform(-3, 3, size=(8, 11))
+    obs = (stats.mean.numpy() + z * np.sqrt(stats.var.numpy())).astype(np.float32)
+    np.testing.assert_allclose(LoadedGaussianPolicy(pkl).get_action(obs),
+                               agent.policy.rollout_fn(deterministic=True)(obs), rtol=1e-4, atol=1e-4)
+
+
+def test_a_sac_run_dir_is_not_resumed_as_ppo(tmp_path):
+    from cs285.infrastructure.envs import UserError
+
+    out = str(tmp_path / "run")
+    train_expert.main(TINY + ["--total_steps", "120", "--out_dir", out])
+    with pytest.raises(UserError, match="algo"):
+        train_expert.main(PPO_TINY + ["--total_steps", "512", "--out_dir", out])

@@ -213,6 +213,51 @@ class PGAgent:
         self.actor_optimizer.step()
         return {"Actor Loss": float(loss.detach())}
 
+    def optimizers(self) -> list[torch.optim.Optimizer]:
+        """Every optimizer the agent steps (PPO replaces the actor / critic pair with one)."""
+        names = ("optimizer", "actor_optimizer", "critic_optimizer")
+        return [o for o in (getattr(self, name, None) for name in names) if o is not None]
+
+    def state_dict(self) -> dict:
+        """All the agent's learning state: networks (with the observation statistics), optimizers and
+        return statistics; plain tensors and numbers, for ``ptu.save_checkpoint``."""
+        state = {"policy": {k: v.clone() for k, v in self.policy.state_dict().items()},
+                 "optimizers": [o.state_dict() for o in self.optimizers()]}
+        if self.critic is not None:
+            state["critic"] = {k: v.clone() for k, v in self.critic.state_dict().items()}
+        if self.return_stats is not None:
+            state["return_stats"] = self.return_stats.state_dict()
+        return state
+
+    def load_state_dict(self, state: dict) -> None:
+        self.policy.load_state_dict(state["policy"])
+        if self.critic is not None:
+            self.critic.load_state_dict(state["critic"])
+        for optimizer, saved in zip(self.optimizers(), state["optimizers"], strict=True):
+            optimizer.load_state_dict(saved)
+        if self.return_stats is not None:
+            self.return_stats.load_state_dict(state["return_stats"])
+
+    def export_expert(self, path: str) -> None:
+        """Write the Gaussian policy's mean in the course's expert-pickle schema (tanh hidden layers,
+        linear output, the observation normalizer as its Standardizer): exactly this network, except
+        that the schema has no clip of normalized observations at ±10."""
+        from cs285.policies.loaded_gaussian_policy import save_expert_policy
+
+        policy = self.policy
+        if policy.discrete or any(isinstance(m, nn.ReLU) for m in policy.mean_net):
+            raise ValueError("the expert schema holds a Gaussian policy with tanh hidden layers")
+        linears = [m for m in policy.mean_net if isinstance(m, nn.Linear)]
+        weights = [(ptu.to_numpy(m.weight).T.copy(), ptu.to_numpy(m.bias).copy()) for m in linears]
+        if policy.obs_normalizer is not None:
+            mean = policy.obs_normalizer.mean.cpu().numpy()
+            # the schema's std is sqrt(meansq − mean²) (+1e-6 in the loader); ours sqrt(var + 1e-8)
+            meansq = policy.obs_normalizer.var.cpu().numpy() + mean**2
+        else:
+            mean, meansq = np.zeros(policy.ob_dim), np.ones(policy.ob_dim)
+        save_expert_policy(path, obs_mean=mean, obs_meansq=meansq, hidden=weights[:-1], out=weights[-1],
+                           logstd=ptu.to_numpy(policy.logstd), nonlin="tanh")
+
     def save(self, path: str) -> None:
         """Policy weights, observation statistics and config (the checkpoint ``policies/load.py`` reads)."""
         # clone: the weights may be views of a buffer shared with the critic (ppo_agent),
