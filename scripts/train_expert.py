@@ -167,6 +167,23 @@ def evaluate(agent: SACAgent, env, n_episodes: int, seed: int) -> tuple[np.ndarr
     return returns, lengths
 
 
+def record_eval(logger: Logger, returns: np.ndarray, lengths: np.ndarray, step: int, best_return: float,
+                config: dict, best_state, note: str = "") -> float:
+    """Log an evaluation, keep the policy (``best_state()``) in checkpoint_best.pt if it is the best
+    so far, print a line; returns the best return."""
+    last_eval = float(returns.mean())
+    logger.log_scalars({"Eval_AverageReturn": last_eval, "Eval_StdReturn": returns.std(),
+                        "Eval_MaxReturn": returns.max(), "Eval_MinReturn": returns.min(),
+                        "Eval_AverageEpLen": lengths.mean(), "Train_EnvstepsSoFar": step}, step)
+    logger.flush()
+    if last_eval > best_return:
+        best_return = last_eval
+        ptu.save_checkpoint({"config": config, "step": step, "eval_return": last_eval, **best_state()},
+                            os.path.join(config["out_dir"], BEST))
+    tqdm.write(f"step {step}: Eval_AverageReturn {last_eval:.1f} +- {returns.std():.1f} (best {best_return:.1f}){note}")
+    return best_return
+
+
 # ---- training ---------------------------------------------------------------------------
 class StopFlag:
     """Set by SIGTERM/SIGINT so the loop can write a checkpoint before exiting."""
@@ -239,7 +256,6 @@ def train(config: dict) -> None:
     ep_return, ep_len = 0.0, 0
     sums: dict[str, float] = {}
     n_updates = 0
-    last_eval = float("nan")
     postfix: dict[str, str] = {}
     t_ckpt = t_log = time.time()
     t_start = t_ckpt - wall_seconds  # TimeSinceStart counts training time across resumes
@@ -290,21 +306,10 @@ def train(config: dict) -> None:
 
         if step % config["eval_every"] == 0 or step == config["total_steps"]:
             returns, lengths = evaluate(agent, eval_env, config["eval_episodes"], seed + EVAL_SEED_OFFSET)
-            last_eval = float(returns.mean())
             n_evals += 1
-            logger.log_scalars({
-                "Eval_AverageReturn": last_eval, "Eval_StdReturn": returns.std(),
-                "Eval_MaxReturn": returns.max(), "Eval_MinReturn": returns.min(),
-                "Eval_AverageEpLen": lengths.mean(), "Train_EnvstepsSoFar": step,
-            }, step)
-            logger.flush()
-            if last_eval > best_return:
-                best_return = last_eval
-                ptu.save_checkpoint({"config": config, "step": step, "eval_return": last_eval,
-                             "actor": agent.actor.state_dict()}, os.path.join(out_dir, BEST))
-            postfix["eval"] = f"{last_eval:.0f}"
-            tqdm.write(f"step {step}: Eval_AverageReturn {last_eval:.1f} +- {returns.std():.1f} "
-                       f"(best {best_return:.1f}), alpha {agent.alpha:.3f}")
+            best_return = record_eval(logger, returns, lengths, step, best_return, config,
+                                      lambda: {"actor": agent.actor.state_dict()}, f", alpha {agent.alpha:.3f}")
+            postfix["eval"] = f"{returns.mean():.0f}"
 
         if time.time() - t_ckpt > 60 * config["checkpoint_minutes"]:
             save_latest()
@@ -389,20 +394,10 @@ def train_ppo(config: dict) -> None:
         logger.dump()
         if step // config["eval_every"] > steps_before // config["eval_every"] or step >= config["total_steps"]:
             returns, lengths = evaluate_ppo(agent, config)
-            last_eval = float(returns.mean())
             n_evals += 1
-            logger.log_scalars({"Eval_AverageReturn": last_eval, "Eval_StdReturn": returns.std(),
-                                "Eval_MaxReturn": returns.max(), "Eval_MinReturn": returns.min(),
-                                "Eval_AverageEpLen": lengths.mean(), "Train_EnvstepsSoFar": step}, step)
-            logger.flush()
-            if last_eval > best_return:
-                best_return = last_eval
-                ptu.save_checkpoint({"config": config, "step": step, "eval_return": last_eval,
-                                     "policy": {k: v.clone() for k, v in agent.policy.state_dict().items()}},
-                                    os.path.join(out_dir, BEST))
-            postfix["eval"] = f"{last_eval:.0f}"
-            tqdm.write(f"step {step}: Eval_AverageReturn {last_eval:.1f} +- {returns.std():.1f} "
-                       f"(best {best_return:.1f})")
+            best_return = record_eval(logger, returns, lengths, step, best_return, config, lambda: {
+                "policy": {k: v.clone() for k, v in agent.policy.state_dict().items()}})
+            postfix["eval"] = f"{returns.mean():.0f}"
         if time.time() - t_ckpt > 60 * config["checkpoint_minutes"]:
             save_latest()
             t_ckpt = time.time()
