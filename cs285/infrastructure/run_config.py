@@ -25,13 +25,15 @@ def make_logdir(prefix: str, exp_name: str, env_name: str) -> str:
     """``data/<prefix><exp_name>_<env_name>_<dd-mm-YYYY_HH-MM-SS>`` (the course's naming)."""
     root = data_dir()
     name = f"{prefix}{exp_name}_{env_name}_{time.strftime('%d-%m-%Y_%H-%M-%S')}"
-    path = os.path.join(root, name)
-    suffix = 1
-    while os.path.exists(path):  # two runs started in the same second
-        suffix += 1
-        path = os.path.join(root, f"{name}_{suffix}")
-    os.makedirs(path)
-    return path
+    os.makedirs(root, exist_ok=True)
+    path, suffix = os.path.join(root, name), 1
+    while True:  # runs started in the same second (parallel sweep workers too) get _2, _3, ...
+        try:
+            os.mkdir(path)  # atomic: of two processes racing for a name, exactly one gets it
+            return path
+        except FileExistsError:
+            suffix += 1
+            path = os.path.join(root, f"{name}_{suffix}")
 
 
 def _git_commit() -> str | None:
