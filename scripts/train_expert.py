@@ -122,6 +122,14 @@ def build_agent(config: dict, env) -> SACAgent:
     )
 
 
+def check_resumable(saved: dict, config: dict) -> None:
+    """UserError unless the checkpoint's config agrees with this command on RESUME_KEYS
+    (runs from before ``--algo`` existed are SAC)."""
+    changed = [k for k in RESUME_KEYS if saved.get(k, "sac" if k == "algo" else None) != config[k]]
+    if changed:
+        raise UserError(f"{config['out_dir']} holds a run with different {', '.join(changed)}; use another --out_dir")
+
+
 def build_ppo_agent(config: dict, ob_dim: int, ac_dim: int) -> PPOAgent:
     return PPOAgent(ob_dim, ac_dim, False, config["n_layers"], config["hidden_size"], config["learning_rate"],
                     baseline_learning_rate=config["learning_rate"], discount=config["discount"],
@@ -223,10 +231,7 @@ def train(config: dict) -> None:
     latest_path = os.path.join(out_dir, LATEST)
     if os.path.exists(latest_path):
         ckpt = ptu.load_checkpoint(latest_path)
-        old = ckpt["config"]
-        changed = [k for k in RESUME_KEYS if old.get(k, "sac" if k == "algo" else None) != config[k]]
-        if changed:
-            raise UserError(f"{out_dir} holds a run with different {', '.join(changed)}; use another --out_dir")
+        check_resumable(ckpt["config"], config)
         agent.load_state_dict(ckpt["agent"])
         buffer.load_state_dict({k: v.numpy() if torch.is_tensor(v) else v for k, v in ckpt["buffer"].items()})
         rng.bit_generator.state = ckpt["numpy_rng"]
@@ -352,9 +357,7 @@ def train_ppo(config: dict) -> None:
     latest_path = os.path.join(out_dir, LATEST)
     if os.path.exists(latest_path):
         ckpt = ptu.load_checkpoint(latest_path)
-        changed = [k for k in RESUME_KEYS if ckpt["config"].get(k, "sac" if k == "algo" else None) != config[k]]
-        if changed:
-            raise UserError(f"{out_dir} holds a run with different {', '.join(changed)}; use another --out_dir")
+        check_resumable(ckpt["config"], config)
         agent.load_state_dict(ckpt["agent"])
         torch.set_rng_state(ckpt["torch_rng"])
         step, best_return, n_evals, wall_seconds = (ckpt["step"], ckpt["best_return"], ckpt["n_evals"],

@@ -61,8 +61,7 @@ class PPOAgent(PGAgent):
                  learning_rate: float, *, baseline_learning_rate: float = 5e-3, gae_lambda: float = 0.95,
                  clip_eps: float = 0.2, ppo_epochs: int = 10, ppo_minibatch_size: int = 64,
                  n_minibatches: Optional[int] = None, vf_coef: float = 0.5, ent_coef: float = 0.0,
-                 target_kl: Optional[float] = None, max_grad_norm: Optional[float] = 0.5,
-                 **kwargs):
+                 target_kl: Optional[float] = None, max_grad_norm: Optional[float] = 0.5, **kwargs):
         kwargs["use_baseline"] = True
         super().__init__(ob_dim, ac_dim, discrete, n_layers, layer_size, learning_rate,
                          baseline_learning_rate=baseline_learning_rate, gae_lambda=gae_lambda, **kwargs)
