@@ -162,7 +162,8 @@ class SegmentSampler:
         self.env = env
         n = env.num_envs
         self._obs = np.stack([env.reset_one(i) for i in range(n)])
-        self._rewards: list[list[float]] = [[] for _ in range(n)]
+        # per env, the rewards its running episode earned in earlier segments
+        self._earlier_rewards: list[list[np.ndarray]] = [[] for _ in range(n)]
         self.recent_episodes: collections.deque[dict] = collections.deque(maxlen=n)
 
     def sample(self, policy: PolicyFn, steps_per_env: int) -> dict[str, np.ndarray]:
@@ -172,6 +173,7 @@ class SegmentSampler:
         next_obs = np.empty_like(obs)
         actions, rewards = None, np.empty((t_len, n))
         terminated, truncated = np.zeros((t_len, n), dtype=bool), np.zeros((t_len, n), dtype=bool)
+        episode_start = np.zeros(n, dtype=int)  # where each env's running episode began in this segment
         for t in range(t_len):
             obs[t] = self._obs
             action = policy(self._obs)
@@ -180,12 +182,13 @@ class SegmentSampler:
             actions[t] = action
             next_obs[t], rewards[t], terminated[t], truncated[t] = env.step_all(action)
             self._obs = next_obs[t].copy()
-            for i in range(n):
-                self._rewards[i].append(rewards[t, i])
             for i in np.flatnonzero(terminated[t] | truncated[t]):
-                self.recent_episodes.append({"reward": np.array(self._rewards[i])})
-                self._rewards[i] = []
+                episode = self._earlier_rewards[i] + [rewards[episode_start[i]:t + 1, i]]
+                self.recent_episodes.append({"reward": np.concatenate(episode)})
+                self._earlier_rewards[i], episode_start[i] = [], t + 1
                 self._obs[i] = env.reset_one(i)
+        for i in range(n):
+            self._earlier_rewards[i].append(rewards[episode_start[i]:, i].copy())
         truncated[-1] |= ~terminated[-1]  # the cut at the segment's end
         env_major = lambda x: np.swapaxes(x, 0, 1).reshape(n * t_len, *x.shape[2:])  # noqa: E731
         return {"observation": env_major(obs), "action": env_major(actions), "reward": env_major(rewards),
