@@ -75,11 +75,13 @@ def test_unknown_env_names_close_matches():
         make_env("Hoper-v4")
 
 
-def test_lunarlander_v2_alias(capsys):
-    from cs285.infrastructure.envs import resolve_env_id
+def test_lunarlander_v2_alias(capsys, monkeypatch):
+    from cs285.infrastructure import envs
 
-    assert resolve_env_id("LunarLander-v2") == "LunarLander-v3"
-    assert "LunarLander-v3" in capsys.readouterr().out
+    monkeypatch.setattr(envs, "_noted_aliases", set())
+    assert envs.resolve_env_id("LunarLander-v2") == "LunarLander-v3"
+    assert envs.resolve_env_id("LunarLander-v2") == "LunarLander-v3"
+    assert capsys.readouterr().out.count("running LunarLander-v3") == 1  # said once, not once per env
 
 
 def test_segments_are_env_major_cut_and_continued():

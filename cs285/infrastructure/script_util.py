@@ -22,6 +22,27 @@ def add_device_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--which_gpu", "-gpu_id", type=int, default=0, help="CUDA device index")
 
 
+def add_env_procs_arg(parser: argparse.ArgumentParser) -> None:
+    from cs285.infrastructure.process_env import default_num_procs
+
+    parser.add_argument("--env_procs", type=int, default=None,
+                        help="processes that step the gymnasium envs (default: %d on this machine; 1: all in "
+                             "this process)" % default_num_procs())
+
+
+def check_env_procs(args: argparse.Namespace, backend: str = "gymnasium") -> None:
+    """Fill in the default of ``--env_procs`` and reject values that cannot work."""
+    from cs285.infrastructure.process_env import default_num_procs
+
+    if args.env_procs is None:
+        args.env_procs = default_num_procs() if backend == "gymnasium" else 1
+    if args.env_procs < 1:
+        raise UserError(f"--env_procs must be at least 1 (got {args.env_procs})")
+    if args.env_procs > 1 and backend != "gymnasium":
+        raise UserError("--env_procs spreads gymnasium envs over processes; envpool runs its own threads: "
+                        "drop --env_procs or use --env_backend gymnasium")
+
+
 def env_family(env_name: str) -> str:
     """``Hopper-v4`` -> ``Hopper``."""
     return env_name.split("-v")[0]

@@ -1,0 +1,176 @@
+"""Vectorized envs spread over processes, so the simulator runs on every core.
+
+A gymnasium MuJoCo step is Python plus C that holds the GIL: one process steps
+one env at a time, whatever the number of envs. ``ProcessVecEnv`` builds the
+same ``VecEnv`` in the main process and in ``num_procs − 1`` worker processes,
+and gives each env slot an owner: a vectorized step sends the worker slots'
+actions down their pipes, steps the main process's own slots meanwhile, then
+reads the workers' results. The sampler's code and numbers are unchanged:
+slot i is the same env with the same seed in every process, so a
+``ProcessVecEnv`` returns exactly what its ``VecEnv`` would (tested).
+
+Envs stay lazy (a VecEnv builds env i on its first reset), so each process
+only compiles the models of the slots it owns.
+
+Workers are forked (Linux): they inherit the builder and the modules already
+imported, start in milliseconds, and only ever touch gymnasium, never torch.
+Where fork is unavailable the env runs in-process (``num_procs`` = 1).
+"""
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import traceback
+from typing import Callable, Optional, Sequence
+
+import numpy as np
+
+from cs285.infrastructure.envs import ConcatVecEnv, VecEnv
+
+
+def default_num_procs() -> int:
+    """Processes for the simulator: one per core, at most 2 (the machines this is tuned on have 2;
+    more processes mean more pipe round trips per step for the handful of envs a batch runs)."""
+    return 2 if (os.cpu_count() or 1) >= 2 and "fork" in mp.get_all_start_methods() else 1
+
+
+def train_and_eval_env(make_train: Callable[[], VecEnv], make_eval: Callable[[], VecEnv], n_train: int, n_eval: int,
+                       num_procs: int) -> tuple[ConcatVecEnv | "ProcessVecEnv", range, range]:
+    """The training envs and the eval envs as one vectorized env: (env, training slots, eval slots).
+
+    One env, so ``utils.sample_jobs`` can run an eval job beside the next
+    training batch (both use the policy just updated). With ``num_procs`` > 1
+    the slots are spread over processes so that the first training slots and
+    the first eval slot, the ones a batch of long episodes runs together, split
+    evenly.
+    """
+    def build() -> ConcatVecEnv:
+        return ConcatVecEnv([make_train(), make_eval()])
+
+    train_slots, eval_slots = range(n_train), range(n_train, n_train + n_eval)
+    if num_procs == 1:
+        return build(), train_slots, eval_slots
+    owners = [i % num_procs for i in range(n_train)] + [(j + 1) % num_procs for j in range(n_eval)]
+    return ProcessVecEnv(build, num_procs, owners), train_slots, eval_slots
+
+
+class ProcessVecEnv:
+    """The slots of ``build()`` (a VecEnv) stepped by ``num_procs`` processes; VecEnv's interface.
+
+    owners: the process of each slot (0 = this one); default slot i -> i mod num_procs.
+    """
+
+    def __init__(self, build: Callable[[], VecEnv], num_procs: int, owners: Optional[Sequence[int]] = None):
+        if "fork" not in mp.get_all_start_methods():
+            num_procs = 1
+        self._local = build()
+        n = self._local.num_envs
+        self.num_envs = n
+        for name in ("env_name", "observation_space", "action_space", "max_episode_steps", "discrete"):
+            setattr(self, name, getattr(self._local, name))
+        self._owners = [i % num_procs for i in range(n)] if owners is None else list(owners)
+        if len(self._owners) != n or not all(0 <= p < num_procs for p in self._owners):
+            raise ValueError(f"owners must give each of the {n} slots a process in [0, {num_procs})")
+        ctx = mp.get_context("fork")
+        self._conns, self._procs = [], []
+        for _ in range(num_procs - 1):
+            parent, child = ctx.Pipe()
+            proc = ctx.Process(target=_worker, args=(child, build), daemon=True)
+            proc.start()
+            child.close()
+            self._conns.append(parent)
+            self._procs.append(proc)
+
+    def _call(self, owner: int, *message) -> object:
+        conn = self._conns[owner - 1]
+        conn.send(message)
+        return _receive(conn)
+
+    def reset_one(self, i: int) -> np.ndarray:
+        owner = self._owners[i]
+        return self._local.reset_one(i) if owner == 0 else self._call(owner, "reset", i)
+
+    def step_each(self, idx: Sequence[int], actions: np.ndarray) -> list[tuple]:
+        """VecEnv.step_each: the workers step their slots of ``idx`` while this process steps its own."""
+        positions: dict[int, list[int]] = {}
+        for k, i in enumerate(idx):
+            positions.setdefault(self._owners[i], []).append(k)
+        for owner, ks in positions.items():
+            if owner != 0:
+                self._conns[owner - 1].send(("step", [idx[k] for k in ks], actions[ks]))
+        out: list = [None] * len(idx)
+        if 0 in positions:
+            ks = positions[0]
+            for k, result in zip(ks, self._local.step_each([idx[k] for k in ks], actions[ks])):
+                out[k] = result
+        for owner, ks in positions.items():
+            if owner != 0:
+                for k, result in zip(ks, _receive(self._conns[owner - 1])):
+                    out[k] = result
+        return out
+
+    def step_all(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """VecEnv.step_all, every slot stepped by its owner."""
+        obs, rewards, terminated, truncated = zip(*self.step_each(range(self.num_envs), actions))
+        return np.stack(obs), np.array(rewards), np.array(terminated), np.array(truncated)
+
+    def render(self, i: int = 0) -> np.ndarray:
+        owner = self._owners[i]
+        return self._local.render(i) if owner == 0 else self._call(owner, "render", i)
+
+    def close(self) -> None:
+        for conn, proc in zip(self._conns, self._procs):
+            try:
+                conn.send(("close",))
+            except (BrokenPipeError, OSError):
+                pass
+            proc.join(timeout=5)
+            if proc.is_alive():
+                proc.terminate()
+            conn.close()
+        self._conns, self._procs = [], []
+        self._local.close()
+
+    def __del__(self):
+        if getattr(self, "_procs", None):
+            self.close()
+
+
+def _receive(conn) -> object:
+    """A worker's reply; its exception, or its death, as a RuntimeError here."""
+    try:
+        status, value = conn.recv()
+    except EOFError:
+        raise RuntimeError("an env worker process exited unexpectedly") from None
+    if status == "error":
+        raise RuntimeError(f"an env worker process failed:\n{value}")
+    return value
+
+
+def _worker(conn, build: Callable[[], VecEnv]) -> None:
+    """Serve one VecEnv: ("reset", i), ("step", ids, actions), ("render", i), ("close",)."""
+    env = None
+    try:
+        env = build()
+        while True:
+            command, *args = conn.recv()
+            if command == "close":
+                return
+            try:
+                if command == "reset":
+                    reply = env.reset_one(*args)
+                elif command == "step":
+                    reply = env.step_each(*args)
+                elif command == "render":
+                    reply = env.render(*args)
+                else:
+                    raise ValueError(f"unknown command {command!r}")
+                conn.send(("ok", reply))
+            except Exception:
+                conn.send(("error", traceback.format_exc()))
+    except (EOFError, KeyboardInterrupt):  # the main process went away, or Ctrl-C reached the group
+        pass
+    finally:
+        if env is not None:
+            env.close()
+        conn.close()
