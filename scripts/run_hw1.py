@@ -29,8 +29,8 @@ from cs285.infrastructure.replay_buffer import ReplayBuffer
 from cs285.infrastructure.process_env import train_and_eval_env
 from cs285.infrastructure.run_config import make_logdir, mark_finished, save_config
 from cs285.infrastructure.script_util import (add_device_args, add_env_procs_arg, check_env_procs,
-                                              default_expert_data, default_expert_policy, require_file, run_main,
-                                              run_seeds)
+                                              default_expert_data, default_expert_policy, env_procs, require_file,
+                                              run_main, run_seeds)
 from cs285.infrastructure.training_logs import check_losses_finite, iteration_logs, print_and_log
 from cs285.infrastructure.video import VideoRecorder
 from cs285.policies.loaded_gaussian_policy import LoadedGaussianPolicy
@@ -115,7 +115,7 @@ def run(args: argparse.Namespace, seed: int) -> dict[str, float]:
     env, train_slots, eval_slots = train_and_eval_env(
         lambda: VecEnv(args.env_name, N_SAMPLING_ENVS, seed=seed, ep_len=args.ep_len),
         lambda: VecEnv(args.env_name, N_SAMPLING_ENVS, seed=seed + EVAL_SEED_OFFSET, ep_len=args.ep_len),
-        N_SAMPLING_ENVS, N_SAMPLING_ENVS, args.env_procs)
+        N_SAMPLING_ENVS, N_SAMPLING_ENVS, env_procs(args))
     expert = LoadedGaussianPolicy(require_file(args.expert_policy_file, "expert policy", "--expert_policy_file"))
     expert_paths = load_expert_data(require_file(args.expert_data, "expert data", "--expert_data"))
     if env.discrete:

@@ -62,8 +62,8 @@ from cs285.infrastructure.envs import ENV_BACKENDS, UserError, VecEnv, is_discre
 from cs285.infrastructure.logger import Logger
 from cs285.infrastructure.process_env import train_and_eval_env
 from cs285.infrastructure.run_config import make_logdir, mark_finished, save_config
-from cs285.infrastructure.script_util import (add_device_args, add_env_procs_arg, check_env_procs, run_main,
-                                              run_seeds)
+from cs285.infrastructure.script_util import (add_device_args, add_env_procs_arg, check_env_procs, env_procs,
+                                              run_main, run_seeds)
 from cs285.infrastructure.training_logs import check_losses_finite, iteration_logs, print_and_log
 from cs285.infrastructure.video import VideoRecorder
 
@@ -255,7 +255,7 @@ def run(args: argparse.Namespace, seed: int) -> dict[str, float]:
         lambda: make_train_env(args, seed),
         lambda: make_vec_env(args.env_name, N_EVAL_ENVS, seed=seed + EVAL_SEED_OFFSET, ep_len=args.ep_len,
                              backend=args.env_backend),
-        args.num_envs, N_EVAL_ENVS, args.env_procs)
+        args.num_envs, N_EVAL_ENVS, env_procs(args, args.env_backend))
     ob_dim = env.observation_space.shape[0]
     ac_dim = env.action_space.n if env.discrete else env.action_space.shape[0]
     if env.discrete and args.init_log_std != 0:

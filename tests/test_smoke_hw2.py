@@ -76,6 +76,21 @@ def test_cartpole_smoke_run_writes_every_key(data_dir):
     assert config["flags"]["seed"] == 1 and config["flags"]["use_reward_to_go"]
 
 
+def test_env_processes_do_not_change_the_numbers(data_dir):
+    rows = {}
+    for procs in ("1", "2"):
+        args = run_hw2.parse_args(["--env", "Hopper-v4", "-n", "3", "-b", "150", "-eb", "60", "--ep_len", "50",
+                                   "-rtg", "--use_baseline", "--exp_name", f"procs{procs}", "--env_procs", procs])
+        run_hw2.run(args, seed=3)
+        (run_dir,) = [d for d in data_dir.iterdir() if f"procs{procs}" in d.name]
+        rows[procs] = [{k: v for k, v in r.items() if k != "TimeSinceStart"} for r in read_metrics(str(run_dir))]
+    assert rows["1"] == rows["2"] and len(rows["1"]) == 3
+    default = run_hw2.parse_args(["--env", "Hopper-v4"])
+    assert default.env_procs is None  # the machine's default is not saved as a flag (sweeps compare flags)
+    with pytest.raises(UserError, match="envpool"):
+        run_hw2.parse_args(["--env", "Hopper-v4", "--env_backend", "envpool", "--env_procs", "2"])
+
+
 def test_continuous_run_with_action_noise_and_two_seeds(data_dir, monkeypatch):
     monkeypatch.setattr(sys, "argv", ["run_hw2.py", "--env", "Pendulum-v1", "-n", "1", "-b", "40", "-eb", "20",
                                       "--ep_len", "20", "--action_noise_std", "0.3", "--seed", "1", "2"])

@@ -29,8 +29,11 @@ from cs285.infrastructure.envs import ConcatVecEnv, VecEnv
 
 
 def default_num_procs() -> int:
-    """Processes for the simulator: one per core, at most 2 (the machines this is tuned on have 2;
-    more processes mean more pipe round trips per step for the handful of envs a batch runs)."""
+    """Processes for the simulator: ``$CS285_ENV_PROCS`` if set (a sweep sets 1: its runs already fill
+    the cores), else one per core, at most 2 (the machines this is tuned on have 2; more processes
+    mean more pipe round trips per step for the handful of envs a batch runs)."""
+    if os.environ.get("CS285_ENV_PROCS"):
+        return max(1, int(os.environ["CS285_ENV_PROCS"]))
     return 2 if (os.cpu_count() or 1) >= 2 and "fork" in mp.get_all_start_methods() else 1
 
 
