@@ -16,11 +16,9 @@ import os
 import time
 
 import numpy as np
-import torch
 from tqdm import tqdm
 
 from cs285.agents.bc_agent import BCAgent
-from cs285.infrastructure import pytorch_util as ptu
 from cs285.infrastructure import utils
 from cs285.infrastructure.envs import UserError, VecEnv
 from cs285.infrastructure.expert_data import load_expert_data
@@ -96,14 +94,10 @@ def train(agent: BCAgent, buffer: ReplayBuffer, args: argparse.Namespace, rng: n
           itr: int) -> dict[str, float]:
     """``num_agent_train_steps_per_iter`` BC steps on minibatches drawn uniformly from the buffer."""
     n = len(buffer)
-    observations = ptu.from_numpy(buffer.observations[:n])  # (n, ob_dim), shared with the buffer on CPU
-    actions = ptu.from_numpy(buffer.actions[:n])
     # All minibatch indices at once: one RNG call instead of one per step.
-    batches = ptu.from_numpy(rng.integers(0, n, (args.num_agent_train_steps_per_iter, args.train_batch_size)),
-                             dtype=torch.long)
-    log: dict[str, float] = {}
-    for idx in tqdm(batches, desc=f"iter {itr} training", leave=False, disable=None, mininterval=0.5):
-        log = agent.update(observations[idx], actions[idx])
+    batches = rng.integers(0, n, (args.num_agent_train_steps_per_iter, args.train_batch_size))
+    with tqdm(total=len(batches), desc=f"iter {itr} training", leave=False, disable=None, mininterval=0.5) as bar:
+        log = agent.train_steps(buffer.observations[:n], buffer.actions[:n], batches, progress=bar.update)
     check_losses_finite(log, itr, "lower --learning_rate")
     return log
 
