@@ -24,12 +24,11 @@ from cs285.infrastructure.envs import UserError, VecEnv
 from cs285.infrastructure.expert_data import load_expert_data
 from cs285.infrastructure.logger import Logger
 from cs285.infrastructure.replay_buffer import ReplayBuffer
-from cs285.infrastructure.process_env import train_and_eval_env
-from cs285.infrastructure.run_config import make_logdir, mark_finished, save_config
-from cs285.infrastructure.script_util import (add_device_args, add_env_procs_arg, check_env_procs,
-                                              default_expert_data, default_expert_policy, env_procs, require_file,
-                                              run_main, run_seeds)
 from cs285.infrastructure.training_logs import check_losses_finite, iteration_logs, print_and_log
+from cs285.infrastructure.run_config import make_logdir, mark_finished, save_config
+from cs285.infrastructure.script_util import (add_device_args, default_expert_data,
+                                              default_expert_policy, require_file, run_main,
+                                              run_seeds)
 from cs285.infrastructure.video import VideoRecorder
 from cs285.policies.loaded_gaussian_policy import LoadedGaussianPolicy
 
@@ -56,7 +55,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--video_log_freq", type=int, default=5, help="-1 turns videos off")
     p.add_argument("--scalar_log_freq", type=int, default=1)
     add_device_args(p)
-    add_env_procs_arg(p)
     p.add_argument("--max_replay_buffer_size", type=int, default=1_000_000)
     p.add_argument("--save_params", action="store_true", help="save the policy after every iteration")
     p.add_argument("--seed", type=int, nargs="+", default=[1], help="one run per seed")
@@ -76,7 +74,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     for name in ("n_iter", "batch_size", "eval_batch_size", "train_batch_size", "num_agent_train_steps_per_iter"):
         if getattr(args, name) < 1:
             raise UserError(f"--{name} must be at least 1 (got {getattr(args, name)})")
-    check_env_procs(args)
     return args
 
 
@@ -106,12 +103,10 @@ def run(args: argparse.Namespace, seed: int) -> dict[str, float]:
     """One BC / DAgger run; returns the last iteration's logs."""
     utils.seed_everything(seed)
     rng = np.random.default_rng(seed)
-    env, train_slots, eval_slots = train_and_eval_env(
-        lambda: VecEnv(args.env_name, N_SAMPLING_ENVS, seed=seed, ep_len=args.ep_len),
-        lambda: VecEnv(args.env_name, N_SAMPLING_ENVS, seed=seed + EVAL_SEED_OFFSET, ep_len=args.ep_len),
-        N_SAMPLING_ENVS, N_SAMPLING_ENVS, env_procs(args))
+    env = VecEnv(args.env_name, N_SAMPLING_ENVS, seed=seed, ep_len=args.ep_len)
     expert = LoadedGaussianPolicy(require_file(args.expert_policy_file, "expert policy", "--expert_policy_file"))
     expert_paths = load_expert_data(require_file(args.expert_data, "expert data", "--expert_data"))
+    eval_env = VecEnv(args.env_name, N_SAMPLING_ENVS, seed=seed + EVAL_SEED_OFFSET, ep_len=args.ep_len)
     if env.discrete:
         raise UserError(f"{args.env_name} has discrete actions; hw1's experts and BC are for continuous control")
     ob_dim, ac_dim = env.observation_space.shape[0], env.action_space.shape[0]
@@ -122,7 +117,6 @@ def run(args: argparse.Namespace, seed: int) -> dict[str, float]:
                         f"{args.env_name} gives ({ob_dim},): pass the data for this env with --expert_data")
     agent = BCAgent(ob_dim, ac_dim, False, args.n_layers, args.size, args.learning_rate)
     buffer = ReplayBuffer(args.max_replay_buffer_size, ob_dim, ac_dim)
-    train_job = lambda policy_fn: utils.SampleJob(train_slots, policy_fn, min_timesteps=args.batch_size)  # noqa: E731
 
     log_dir = make_logdir("q2_" if args.do_dagger else "q1_", args.exp_name, args.env_name)
     save_config(log_dir, {**vars(args), "seed": seed})
@@ -130,17 +124,13 @@ def run(args: argparse.Namespace, seed: int) -> dict[str, float]:
     videos = VideoRecorder(args.env_name, ep_len=args.ep_len, seed=seed) if args.video_log_freq > 0 else None
     logger = Logger(log_dir)
     start, total_envsteps, logs = time.time(), 0, {}
-    next_paths = None  # DAgger's next batch, sampled beside this iteration's eval
     try:
         for itr in range(args.n_iter):
             print(f"\n********** Iteration {itr} ************")
             if itr == 0:
                 paths, envsteps = expert_paths, 0
             elif args.do_dagger:
-                if next_paths is None:
-                    next_paths = utils.sample_jobs(env, [train_job(agent.policy.rollout_fn())])[0]
-                paths, next_paths = next_paths, None
-                envsteps = utils.total_steps(paths)
+                paths, envsteps = utils.sample_trajectories(env, agent.policy.rollout_fn(), args.batch_size)
                 relabel_with_expert(paths, expert)
             else:  # BC past the first iteration: more steps on the same expert data, no new labels
                 paths, envsteps = [], 0
@@ -149,20 +139,12 @@ def run(args: argparse.Namespace, seed: int) -> dict[str, float]:
                 buffer.add_rollouts(paths)
             train_log = train(agent, buffer, args, rng, itr)
 
-            eval_fn = agent.policy.rollout_fn(deterministic=True)
             if videos is not None and itr % args.video_log_freq == 0:
-                videos.log(logger, eval_fn, itr)
-            # The eval episodes and DAgger's next batch both use the policy just trained: one sampling pass.
-            jobs = []
+                videos.log(logger, agent.policy.rollout_fn(deterministic=True), itr)
             if itr % args.scalar_log_freq == 0 or itr == args.n_iter - 1:
-                jobs.append(utils.SampleJob(eval_slots, eval_fn, min_timesteps=args.eval_batch_size))
-            if args.do_dagger and itr + 1 < args.n_iter:
-                jobs.append(train_job(agent.policy.rollout_fn()))
-            sampled = utils.sample_jobs(env, jobs)
-            if args.do_dagger and itr + 1 < args.n_iter:
-                next_paths = sampled.pop()
-            if sampled:
-                logs = iteration_logs(paths, sampled[0], train_log, total_envsteps, start, itr)
+                eval_paths, _ = utils.sample_trajectories(eval_env, agent.policy.rollout_fn(deterministic=True),
+                                                          args.eval_batch_size)
+                logs = iteration_logs(paths, eval_paths, train_log, total_envsteps, start, itr)
                 print_and_log(logger, logs, itr)
             if args.save_params:
                 agent.save(os.path.join(log_dir, f"policy_itr_{itr}.pt"))
@@ -174,6 +156,7 @@ def run(args: argparse.Namespace, seed: int) -> dict[str, float]:
         if videos is not None:
             videos.close()
         env.close()
+        eval_env.close()
     mark_finished(log_dir)
     expert_return = float(np.mean(utils.path_returns(expert_paths)))
     final = logs["Eval_AverageReturn"]

@@ -46,6 +46,7 @@ saved with the policy (``--save_params``).
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import os
 import time
 
@@ -60,10 +61,9 @@ from cs285.agents.ppo_agent import PPOAgent
 from cs285.infrastructure import utils
 from cs285.infrastructure.envs import ENV_BACKENDS, UserError, VecEnv, is_discrete, make_env, make_vec_env
 from cs285.infrastructure.logger import Logger
-from cs285.infrastructure.process_env import train_and_eval_env
+from cs285.infrastructure.process_env import ProcessVecEnv
 from cs285.infrastructure.run_config import make_logdir, mark_finished, save_config
-from cs285.infrastructure.script_util import (add_device_args, add_env_procs_arg, check_env_procs, env_procs,
-                                              run_main, run_seeds)
+from cs285.infrastructure.script_util import add_device_args, run_main, run_seeds
 from cs285.infrastructure.training_logs import check_losses_finite, iteration_logs, print_and_log
 from cs285.infrastructure.video import VideoRecorder
 
@@ -118,7 +118,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--env_backend", choices=ENV_BACKENDS, default="gymnasium",
                    help="simulator of the training and eval envs; envpool: faster, some ids only, "
                         "pip install -e .[fast] (cs285/infrastructure/envpool_env.py)")
-    add_env_procs_arg(p)
+    p.add_argument("--env_procs", type=int, default=1,
+                   help="processes that step the gymnasium training envs; the numbers do not depend on it. "
+                        "2 pays when many envs run at once (segments, short episodes): "
+                        "cs285/infrastructure/process_env.py")
 
     g = p.add_argument_group("is: importance-sampled PG")
     g.add_argument("--n_policy_steps", type=int, default=5, help="gradient steps K per batch")
@@ -189,11 +192,24 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
             raise UserError("--gae_lambda needs a value function: add --use_baseline")
     if args.action_noise_std < 0:
         raise UserError(f"--action_noise_std must be >= 0 (got {args.action_noise_std})")
-    check_env_procs(args, args.env_backend)
+    if args.env_procs < 1:
+        raise UserError(f"--env_procs must be at least 1 (got {args.env_procs})")
+    if args.env_procs > 1 and args.env_backend != "gymnasium":
+        raise UserError("--env_procs spreads gymnasium envs over processes; envpool runs its own threads: "
+                        "drop --env_procs or use --env_backend gymnasium")
+    if args.env_procs > 1 and "fork" not in multiprocessing.get_all_start_methods():
+        raise UserError("--env_procs > 1 needs the 'fork' start method (Linux): drop --env_procs")
     return args
 
 
-def make_train_env(args: argparse.Namespace, seed: int) -> VecEnv:
+def make_train_env(args: argparse.Namespace, seed: int) -> VecEnv | ProcessVecEnv:
+    """The training envs, stepped by ``--env_procs`` processes; see ``make_train_vec_env``."""
+    if args.env_procs == 1:
+        return make_train_vec_env(args, seed)
+    return ProcessVecEnv(lambda: make_train_vec_env(args, seed), args.env_procs)
+
+
+def make_train_vec_env(args: argparse.Namespace, seed: int) -> VecEnv:
     """The training envs; with ``--action_noise_std`` each adds N(0, std²) noise to the actions it is given.
 
     The noise is part of the environment (the course's ActionNoiseWrapper): the
@@ -251,19 +267,16 @@ LOSS_HINTS = {
 def run(args: argparse.Namespace, seed: int) -> dict[str, float]:
     """One policy-gradient run; returns the last logged iteration's row."""
     utils.seed_everything(seed)
-    env, train_slots, eval_slots = train_and_eval_env(
-        lambda: make_train_env(args, seed),
-        lambda: make_vec_env(args.env_name, N_EVAL_ENVS, seed=seed + EVAL_SEED_OFFSET, ep_len=args.ep_len,
-                             backend=args.env_backend),
-        args.num_envs, N_EVAL_ENVS, env_procs(args, args.env_backend))
+    env = make_train_env(args, seed)
+    eval_env = make_vec_env(args.env_name, N_EVAL_ENVS, seed=seed + EVAL_SEED_OFFSET, ep_len=args.ep_len,
+                            backend=args.env_backend)
     ob_dim = env.observation_space.shape[0]
     ac_dim = env.action_space.n if env.discrete else env.action_space.shape[0]
     if env.discrete and args.init_log_std != 0:
         raise UserError(f"--init_log_std sets a Gaussian's std; {args.env_name} has discrete actions")
     agent = make_agent(args, ob_dim, ac_dim, env.discrete)
-    segments = utils.SegmentSampler(env, train_slots) if args.rollouts == "segments" else None
+    segments = utils.SegmentSampler(env) if args.rollouts == "segments" else None
     steps_per_env = -(-args.batch_size // args.num_envs)
-    train_job = lambda policy_fn: utils.SampleJob(train_slots, policy_fn, min_timesteps=args.batch_size)  # noqa: E731
 
     log_dir = make_logdir("q2_pg_", args.exp_name, args.env_name)
     save_config(log_dir, {**vars(args), "seed": seed})
@@ -271,22 +284,20 @@ def run(args: argparse.Namespace, seed: int) -> dict[str, float]:
     videos = VideoRecorder(args.env_name, ep_len=args.ep_len, seed=seed) if args.video_log_freq > 0 else None
     logger = Logger(log_dir)
     start, total_envsteps, logs = time.time(), 0, {}
-    totals = np.zeros(3)  # seconds spent sampling (training and eval episodes), updating, logging
-    next_paths = None  # the next training batch, when sampled beside this iteration's eval
+    totals = np.zeros(3)  # seconds spent sampling, updating, logging
     try:
         for itr in range(args.n_iter):
             print(f"\n********** Iteration {itr} ************")
             t0 = time.perf_counter()
             if args.anneal_lr:
                 agent.set_learning_rate_fraction(1.0 - itr / args.n_iter)
-            if segments is not None:
-                batch = PGBatch.from_dict(segments.sample(agent.policy.rollout_fn(), steps_per_env))
-                paths, envsteps = list(segments.recent_episodes), len(batch.rewards)
+            policy_fn = agent.policy.rollout_fn()  # a fresh NumPy copy of the updated weights
+            if segments is None:
+                paths, envsteps = utils.sample_trajectories(env, policy_fn, args.batch_size)
+                batch = PGBatch.from_paths(paths)
             else:
-                if next_paths is None:
-                    next_paths = utils.sample_jobs(env, [train_job(agent.policy.rollout_fn())])[0]
-                paths, next_paths = next_paths, None
-                batch, envsteps = PGBatch.from_paths(paths), utils.total_steps(paths)
+                batch = PGBatch.from_dict(segments.sample(policy_fn, steps_per_env))
+                paths, envsteps = list(segments.recent_episodes), len(batch.rewards)
             total_envsteps += envsteps
             t1 = time.perf_counter()
             train_log = agent.update(*batch)
@@ -294,40 +305,31 @@ def run(args: argparse.Namespace, seed: int) -> dict[str, float]:
                                                                "lower --learning_rate or --baseline_learning_rate"))
             t2 = time.perf_counter()
 
-            policy_fn = agent.policy.rollout_fn()  # a fresh NumPy copy of the updated weights
+            policy_fn = agent.policy.rollout_fn()
             if args.save_params:
                 agent.save(os.path.join(log_dir, f"policy_itr_{itr}.pt"))
             if videos is not None and itr % args.video_log_freq == 0:
                 videos.log(logger, policy_fn, itr)
-            t3 = time.perf_counter()
-            # The eval episodes and the next batch both use the policy just updated: one sampling pass.
-            jobs = []
             if itr % args.scalar_log_freq == 0 or itr == args.n_iter - 1:
-                jobs.append(utils.SampleJob(eval_slots, policy_fn, min_timesteps=args.eval_batch_size))
-            if segments is None and itr + 1 < args.n_iter:
-                jobs.append(train_job(agent.policy.rollout_fn()))
-            sampled = utils.sample_jobs(env, jobs)
-            if segments is None and itr + 1 < args.n_iter:
-                next_paths = sampled.pop()
-            t4 = time.perf_counter()
-            if sampled:
-                logs = iteration_logs(paths, sampled[0], train_log, total_envsteps, start, itr)
+                eval_paths, _ = utils.sample_trajectories(eval_env, policy_fn, args.eval_batch_size)
+                logs = iteration_logs(paths, eval_paths, train_log, total_envsteps, start, itr)
                 print_and_log(logger, logs, itr)
-            t5 = time.perf_counter()
-            split = np.array([t1 - t0 + t4 - t3, t2 - t1, t3 - t2 + t5 - t4])
+            t3 = time.perf_counter()
+            split = np.array([t1 - t0, t2 - t1, t3 - t2])
             totals += split
-            print("time (s): sampling {:.2f} | update {:.2f} | logging {:.2f}".format(*split))
+            print("time (s): sampling {:.2f} | update {:.2f} | eval+logging {:.2f}".format(*split))
     except KeyboardInterrupt:
         print(f"\nInterrupted; the iterations so far are saved in {log_dir}")
         raise
     finally:
         logger.close()
         env.close()
+        eval_env.close()
         if videos is not None:
             videos.close()
     mark_finished(log_dir)
     print(f"\nDone in {time.time() - start:.1f}s (sampling {totals[0]:.1f}s, update {totals[1]:.1f}s, "
-          f"logging {totals[2]:.1f}s). Final Eval_AverageReturn {logs['Eval_AverageReturn']:.1f} "
+          f"eval+logging {totals[2]:.1f}s). Final Eval_AverageReturn {logs['Eval_AverageReturn']:.1f} "
           f"± {logs['Eval_StdReturn']:.1f} | {log_dir}")
     return logs
 

@@ -199,55 +199,6 @@ class VecEnv:
                 e.close()
 
 
-class ConcatVecEnv:
-    """Several vectorized envs of one task as one: slots 0..n₀−1 are the first part's, the next n₁ the
-    second's, and so on (e.g. the training envs and the eval envs, so the sampler can run an eval
-    job beside the next training batch). Each part keeps its own seeds."""
-
-    def __init__(self, parts: Sequence[Union[VecEnv, "EnvpoolVecEnv"]]):
-        first = parts[0]
-        self.parts = list(parts)
-        self.num_envs = sum(p.num_envs for p in parts)
-        self.env_name, self.observation_space, self.action_space = first.env_name, first.observation_space, \
-            first.action_space
-        self.max_episode_steps, self.discrete = first.max_episode_steps, first.discrete
-        self._where = [(k, i) for k, p in enumerate(parts) for i in range(p.num_envs)]
-
-    def part_slots(self, k: int) -> range:
-        """The slots of part ``k``."""
-        start = sum(p.num_envs for p in self.parts[:k])
-        return range(start, start + self.parts[k].num_envs)
-
-    def reset_one(self, j: int) -> np.ndarray:
-        k, i = self._where[j]
-        return self.parts[k].reset_one(i)
-
-    def step_each(self, idx: Sequence[int], actions: np.ndarray) -> list[tuple]:
-        """VecEnv.step_each: one call per part that has slots in ``idx``; results in the order of ``idx``."""
-        by_part: dict[int, list[int]] = {}
-        for pos, j in enumerate(idx):
-            by_part.setdefault(self._where[j][0], []).append(pos)
-        out: list = [None] * len(idx)
-        for k, positions in by_part.items():
-            results = self.parts[k].step_each([self._where[idx[pos]][1] for pos in positions], actions[positions])
-            for pos, result in zip(positions, results):
-                out[pos] = result
-        return out
-
-    def step_all(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        slots = [self.part_slots(k) for k in range(len(self.parts))]
-        parts = [p.step_all(actions[r.start:r.stop]) for p, r in zip(self.parts, slots)]
-        return tuple(np.concatenate(arrays) for arrays in zip(*parts))  # type: ignore[return-value]
-
-    def render(self, j: int = 0) -> np.ndarray:
-        k, i = self._where[j]
-        return self.parts[k].render(i)
-
-    def close(self) -> None:
-        for p in self.parts:
-            p.close()
-
-
 def make_vec_env(env_name: str, num_envs: int, seed: Optional[int] = None, ep_len: Optional[int] = None,
                  backend: str = "gymnasium") -> Union[VecEnv, "EnvpoolVecEnv"]:
     """``num_envs`` copies of ``env_name`` on ``backend`` ("gymnasium" or "envpool"), same interface.

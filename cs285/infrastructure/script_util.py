@@ -22,36 +22,6 @@ def add_device_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--which_gpu", "-gpu_id", type=int, default=0, help="CUDA device index")
 
 
-def add_env_procs_arg(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--env_procs", type=int, default=None,
-                        help="processes that step the gymnasium envs (default: 2 where there are 2 cores, or "
-                             "$CS285_ENV_PROCS; 1: all in this process). Results do not depend on it.")
-
-
-def check_env_procs(args: argparse.Namespace, backend: str = "gymnasium") -> None:
-    """Reject values of ``--env_procs`` that cannot work (None stays None: see ``env_procs``)."""
-    if args.env_procs is None:
-        return
-    if args.env_procs < 1:
-        raise UserError(f"--env_procs must be at least 1 (got {args.env_procs})")
-    if args.env_procs > 1 and backend != "gymnasium":
-        raise UserError("--env_procs spreads gymnasium envs over processes; envpool runs its own threads: "
-                        "drop --env_procs or use --env_backend gymnasium")
-
-
-def env_procs(args: argparse.Namespace, backend: str = "gymnasium") -> int:
-    """The processes to step envs in: ``--env_procs``, else the machine's default for gymnasium, 1 for envpool.
-
-    The default is not written into the flags, so a run's saved config (and a
-    sweep's notion of which runs exist) does not depend on the machine.
-    """
-    from cs285.infrastructure.process_env import default_num_procs
-
-    if args.env_procs is not None:
-        return args.env_procs
-    return default_num_procs() if backend == "gymnasium" else 1
-
-
 def env_family(env_name: str) -> str:
     """``Hopper-v4`` -> ``Hopper``."""
     return env_name.split("-v")[0]

@@ -47,8 +47,7 @@ RUN_LOG = "stdout.log"
 LAUNCHERS = ("local", "ray")
 SWITCH_VALUES = {"true": True, "false": False}
 POLL_SECONDS = 0.2
-# one thread and one env process per run: a sweep runs as many runs at once as there are cores
-WORKER_ENV = {"CS285_TORCH_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "CS285_ENV_PROCS": "1"}
+WORKER_ENV = {"CS285_TORCH_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
 
 @dataclass(frozen=True)
