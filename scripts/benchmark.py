@@ -2,7 +2,7 @@
 
     python scripts/benchmark.py [--envs Hopper-v4 HalfCheetah-v4] [--steps 50000]
     python scripts/benchmark.py --backend gymnasium envpool --envs HalfCheetah-v4 Humanoid-v4
-    python scripts/benchmark.py --check [--envs HalfCheetah-v4 Hopper-v4 Humanoid-v4]
+    python scripts/benchmark.py --check [--envs HalfCheetah-v4 Hopper-v4 Humanoid-v4 LunarLander-v3]
 
 "raw" is the ceiling without a policy, pre-drawn random actions, resets on
 episode end: for gymnasium one env (made like every env in the project) in a
@@ -87,26 +87,33 @@ def sampler_rate(env_name: str, steps: int, num_envs: int, backend: str, seed: i
 
 def print_agreement(env_names: list[str], n_seeds: int, n_episodes: int) -> None:
     """Lock-step traces (one line per seed) and episode statistics, envpool vs gymnasium."""
-    from cs285.infrastructure.envpool_agreement import episode_stats, lockstep, z_score
+    from cs285.infrastructure.envpool_agreement import (STATS_POLICIES, compare_stats, episode_stats, lockstep,
+                                                        reset_obs_max_z, state_setter)
 
     print("lock-step from one state, same random actions (max |envpool - gymnasium|):")
     print(f"{'env':<16}{'seed':>5}{'steps':>7}{'obs@1':>10}{'obs@≤10':>10}{'obs':>10}{'reward':>10}"
           f"{'diverged@':>10}{'flags':>7}  end")
     for name in env_names:
+        try:
+            state_setter(name)
+        except ValueError:
+            print(f"{name:<16} none: its state cannot be rebuilt from an observation (statistics only)")
+            continue
         for seed in range(n_seeds):
             r = lockstep(name, seed=seed)
             print(f"{name:<16}{seed:>5}{r.steps:>7}{r.obs_diff_first:>10.1e}{r.obs_diff_10:>10.1e}{r.obs_diff:>10.1e}"
                   f"{r.reward_diff:>10.1e}{r.first_diverged:>10}{'same' if r.flags_agree else 'DIFF':>7}  {r.ended_by}")
-    print(f"\n{n_episodes} episodes of a fixed linear policy per backend (z: difference / its standard error):")
+    print(f"\n{n_episodes} episodes of a fixed policy per backend, gymnasium vs envpool "
+          "(z: difference / its standard error):")
     for name in env_names:
-        g = episode_stats(name, "gymnasium", n_episodes)
-        e = episode_stats(name, "envpool", n_episodes)
-        reset_z = max(abs(z_score(g.first_obs[:, j], e.first_obs[:, j])) for j in range(g.first_obs.shape[1])
-                      if np.ptp(g.first_obs[:, j]) > 0 or np.ptp(e.first_obs[:, j]) > 0)
-        z_return, z_length = z_score(g.returns, e.returns), z_score(g.lengths, e.lengths)
-        print(f"{name:<16} return {g.returns.mean():9.2f} vs {e.returns.mean():9.2f} (z {z_return:5.2f})"
-              f" | length {g.lengths.mean():7.1f} vs {e.lengths.mean():7.1f} (z {z_length:5.2f})"
-              f" | reset obs max |z| {reset_z:.2f}")
+        for policy in STATS_POLICIES.get(name, ("linear",)):
+            g = episode_stats(name, "gymnasium", n_episodes, policy=policy)
+            e = episode_stats(name, "envpool", n_episodes, policy=policy)
+            shown = compare_stats(g, e) if name in STATS_POLICIES else \
+                {k: v for k, v in compare_stats(g, e).items() if k in ("return", "length")}
+            print(f"{name:<16}{policy:<10}" + " | ".join(f"{k} {a:.2f} vs {b:.2f} (z {z:5.2f})"
+                                                       for k, (a, b, z) in shown.items())
+                  + f" | reset obs max |z| {reset_obs_max_z(g, e):.2f}")
 
 
 def main() -> None:

@@ -10,6 +10,8 @@ from cs285.infrastructure.envs import UserError, VecEnv, make_vec_env
 
 needs_envpool = pytest.mark.skipif(importlib.util.find_spec("envpool") is None,
                                    reason="envpool is not installed (pip install -e .[fast])")
+# Box2D's SWIG bindings (gymnasium's LunarLander) warn about their own types when first imported.
+pytestmark = pytest.mark.filterwarnings("ignore:builtin type .* has no __module__ attribute:DeprecationWarning")
 
 
 def zeros_policy(ac_dim):
@@ -39,7 +41,7 @@ def test_unsupported_id_names_the_supported_ones():
 
 
 @needs_envpool
-@pytest.mark.parametrize("env_id", ["Hopper-v4", "CartPole-v1"])
+@pytest.mark.parametrize("env_id", ["Hopper-v4", "CartPole-v1", "LunarLander-v3"])
 def test_interface_matches_gymnasium(env_id):
     ref = VecEnv(env_id, 2, seed=0, ep_len=30)
     env = make_vec_env(env_id, 2, seed=0, ep_len=30, backend="envpool")
@@ -76,6 +78,69 @@ def test_termination_is_not_truncation():
     assert path["terminated"].tolist() == [False] * (n - 1) + [True]
     assert not path["truncated"].any()
     assert path["reward"].tolist() == [1.0] * n
+
+
+@needs_envpool
+def test_lunar_lander_discrete_actions_and_subsets():
+    from cs285.infrastructure.envpool_env import EnvpoolVecEnv
+
+    env = make_vec_env("LunarLander-v2", 3, seed=0, backend="envpool")  # the old id runs v3, as on gymnasium
+    assert isinstance(env, EnvpoolVecEnv) and env.env_name == "LunarLander-v3"
+    assert env.discrete and env.action_space.n == 4 and env.observation_space.shape == (8,)
+    obs = [env.reset_one(i) for i in range(3)]
+    assert all(env.observation_space.contains(o) for o in obs)  # envpool's own bounds exclude x < 0
+    # A subset in any order steps exactly those envs: same results as stepping them one at a time.
+    alone = EnvpoolVecEnv("LunarLander-v3", 3, seed=0)
+    for i in range(3):
+        np.testing.assert_array_equal(alone.reset_one(i), obs[i])
+    for actions in ([3, 1], [2, 0], [1, 2]):  # int64, what the categorical policies emit
+        together = env.step_each([2, 0], np.array(actions, dtype=np.int64))
+        separate = [alone.step_each([i], np.array([a]))[0] for i, a in zip([2, 0], actions)]
+        for (o, r, term, trunc), (o_alone, r_alone, *flags) in zip(together, separate):
+            np.testing.assert_array_equal(o, o_alone)
+            assert (r, term, trunc) == (r_alone, *flags) and not (term or trunc)
+    np.testing.assert_array_equal(env.step_each([1], np.array([0]))[0][0], alone.step_each([1], np.array([0]))[0][0])
+
+
+@needs_envpool
+def test_lunar_lander_time_limit_truncates_and_crash_terminates():
+    def noop(obs):  # engines off: free fall from y ≈ 1.4
+        return np.zeros(len(obs), dtype=np.int64)
+
+    short = make_vec_env("LunarLander-v3", 2, seed=0, ep_len=5, backend="envpool")
+    for p in utils.sample_n_trajectories(short, noop, 3):
+        assert p["truncated"].tolist() == [False] * 4 + [True] and not p["terminated"].any()
+    # Unpowered, the lander hits the ground after ~70 steps: a crash, terminated, reward -100.
+    env = make_vec_env("LunarLander-v3", 2, seed=0, backend="envpool")
+    for p in utils.sample_n_trajectories(env, noop, 3):
+        n = len(p["reward"])
+        assert n < 200 and p["terminated"].tolist() == [False] * (n - 1) + [True] and not p["truncated"].any()
+        assert p["reward"][-1] == -100 and np.all(np.abs(p["reward"][:-1]) < 100)
+    # The same crash on the limit step is truncated only (gymnasium: both flags; see envpool_env.py).
+    n = len(utils.sample_trajectory(make_vec_env("LunarLander-v3", 1, seed=3, backend="envpool"), noop)["reward"])
+    p = utils.sample_trajectory(make_vec_env("LunarLander-v3", 1, seed=3, ep_len=n, backend="envpool"), noop)
+    assert (len(p["reward"]), p["reward"][-1], p["terminated"][-1], p["truncated"][-1]) == (n, -100, False, True)
+
+
+@needs_envpool
+def test_lunar_lander_heuristic_lands_with_the_landing_reward():
+    from cs285.infrastructure.envpool_agreement import fixed_policy
+
+    env = make_vec_env("LunarLander-v3", 4, seed=0, backend="envpool")
+    paths = utils.sample_n_trajectories(env, fixed_policy("heuristic", "LunarLander-v3"), 8)
+    landed = [p for p in paths if p["terminated"][-1] and p["reward"][-1] == 100]
+    assert len(landed) >= 4  # gymnasium's heuristic lands ~92% of episodes on either backend
+    assert all(p["reward"][-1] in (100, -100) for p in paths if p["terminated"][-1])
+
+
+@needs_envpool
+def test_lunar_lander_episode_statistics_agree():
+    from cs285.infrastructure.envpool_agreement import compare_stats, episode_stats
+
+    gym_stats = episode_stats("LunarLander-v3", "gymnasium", 64, policy="noop")
+    pool_stats = episode_stats("LunarLander-v3", "envpool", 64, policy="noop")
+    for quantity, (_, _, z) in compare_stats(gym_stats, pool_stats).items():
+        assert abs(z) < 4, quantity
 
 
 @needs_envpool

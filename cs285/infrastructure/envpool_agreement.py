@@ -2,14 +2,17 @@
 
 envpool cannot be put in a given state, but gymnasium can: ``lockstep`` resets
 envpool, rebuilds the full simulator state from that first observation inside
-a gymnasium env, and steps both with the same actions. ``episode_stats`` runs
-a fixed deterministic policy through the sampler on one backend, so that two
-backends can be compared by their return, length and reset-observation
-distributions. Findings are summarized in envpool_env.py's docstring;
-``python scripts/benchmark.py --check`` prints them.
+a gymnasium env, and steps both with the same actions. Where the state cannot
+be rebuilt (LunarLander: its terrain is drawn at random on each reset and is
+not observed), only statistics compare: ``episode_stats`` runs a fixed policy
+(``fixed_policy``) through the sampler on one backend, so that two backends
+can be compared by their return, length, episode ends and reset-observation
+distributions (``compare_stats``). Findings are summarized in envpool_env.py's
+docstring; ``python scripts/benchmark.py --check`` prints them.
 """
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Callable, NamedTuple
 
 import numpy as np
@@ -26,6 +29,8 @@ ROOT_COORDS_NOT_OBSERVED = {
     "Humanoid-v4": 2, "HumanoidStandup-v4": 2, "InvertedPendulum-v4": 0,
 }
 DIVERGED = 1e-6  # an observation entry further apart than this counts as diverged
+# Ids compared by several fixed policies (fixed_policy), with their episode ends; others by "linear".
+STATS_POLICIES = {"LunarLander-v3": ("noop", "random", "linear", "heuristic")}
 
 
 def _set_mujoco_prefix(env: gym.Env, obs: np.ndarray, k: int) -> None:
@@ -111,6 +116,10 @@ class EpisodeStats(NamedTuple):
     returns: np.ndarray  # (n_episodes,)
     lengths: np.ndarray  # (n_episodes,)
     first_obs: np.ndarray  # (n_episodes, ob_dim) reset observations
+    last_obs: np.ndarray  # (n_episodes, ob_dim) observations the episodes ended in
+    last_rewards: np.ndarray  # (n_episodes,) reward of each episode's last step
+    terminated: np.ndarray  # (n_episodes,) bool: ended by termination
+    truncated: np.ndarray  # (n_episodes,) bool: ended by the time limit
 
 
 def linear_policy(env_id: str, seed: int = 0) -> utils.PolicyFn:
@@ -128,13 +137,72 @@ def linear_policy(env_id: str, seed: int = 0) -> utils.PolicyFn:
     return lambda obs: (mid + half * np.tanh(obs @ w)).astype(np.float32)
 
 
-def episode_stats(env_id: str, backend: str, n_episodes: int, seed: int = 0, num_envs: int = 8) -> EpisodeStats:
-    """``n_episodes`` of ``linear_policy`` on ``backend``; only the initial states are random."""
+def _lunar_lander_heuristic(obs: np.ndarray) -> np.ndarray:
+    """gymnasium's hand-written LunarLander controller (lands most episodes), one action per row of ``obs``."""
+    from gymnasium.envs.box2d.lunar_lander import heuristic
+
+    discrete = SimpleNamespace(unwrapped=SimpleNamespace(continuous=False))  # all heuristic() reads of its env
+    return np.array([heuristic(discrete, o) for o in obs], dtype=np.int64)
+
+
+def fixed_policy(name: str, env_id: str, seed: int = 0) -> utils.PolicyFn:
+    """A policy that does not learn: "linear" (``linear_policy``), "noop" (action 0 or zeros), "random"
+    (uniform actions from a NumPy RNG seeded with ``seed``) or "heuristic" (LunarLander only, gymnasium's)."""
+    if name == "linear":
+        return linear_policy(env_id, seed)
+    if name == "heuristic":
+        return _lunar_lander_heuristic
+    env = make_env(env_id)
+    space = env.action_space
+    env.close()
+    discrete = isinstance(space, gym.spaces.Discrete)
+    if name == "noop":
+        return lambda obs: np.zeros(len(obs), np.int64) if discrete else np.zeros((len(obs), *space.shape),
+                                                                                  np.float32)
+    if name == "random":
+        rng = np.random.default_rng(seed)
+        return lambda obs: rng.integers(space.n, size=len(obs)) if discrete else \
+            rng.uniform(space.low, space.high, (len(obs), *space.shape)).astype(np.float32)
+    raise ValueError(f"unknown fixed policy {name!r}")
+
+
+def episode_stats(env_id: str, backend: str, n_episodes: int, seed: int = 0, num_envs: int = 8,
+                  policy: str = "linear") -> EpisodeStats:
+    """``n_episodes`` of ``fixed_policy(policy)`` (the same policy whatever ``seed``) on ``backend``,
+    its envs seeded with ``seed``."""
     env = make_vec_env(env_id, num_envs, seed=seed, backend=backend)
-    paths = utils.sample_n_trajectories(env, linear_policy(env_id), n_episodes)
+    paths = utils.sample_n_trajectories(env, fixed_policy(policy, env_id), n_episodes)
     env.close()
     return EpisodeStats(utils.path_returns(paths), np.array([len(p["reward"]) for p in paths]),
-                        np.stack([p["observation"][0] for p in paths]))
+                        np.stack([p["observation"][0] for p in paths]),
+                        np.stack([p["next_observation"][-1] for p in paths]),
+                        np.array([p["reward"][-1] for p in paths]),
+                        np.array([p["terminated"][-1] for p in paths]),
+                        np.array([p["truncated"][-1] for p in paths]))
+
+
+def compare_stats(a: EpisodeStats, b: EpisodeStats, landing_reward: float = 100.0) -> dict[str, tuple]:
+    """``{quantity: (mean over a, mean over b, z_score)}`` for per-episode quantities of two samples.
+
+    "landed" / "crashed": terminated with last reward +``landing_reward`` / −``landing_reward``
+    (LunarLander's terminal rewards); "step reward": an episode's mean reward before its last step
+    (LunarLander: shaping differences and fuel, without the terminal bonus).
+    """
+    def per_episode(s: EpisodeStats) -> dict[str, np.ndarray]:
+        before_last = (s.returns - s.last_rewards) / np.maximum(s.lengths - 1, 1)
+        return {"return": s.returns, "length": s.lengths.astype(np.float64),
+                "landed": (s.terminated & (s.last_rewards == landing_reward)).astype(np.float64),
+                "crashed": (s.terminated & (s.last_rewards == -landing_reward)).astype(np.float64),
+                "truncated": s.truncated.astype(np.float64), "step reward": before_last}
+
+    qa, qb = per_episode(a), per_episode(b)
+    return {k: (float(qa[k].mean()), float(qb[k].mean()), z_score(qa[k], qb[k])) for k in qa}
+
+
+def reset_obs_max_z(a: EpisodeStats, b: EpisodeStats) -> float:
+    """max over observation entries that vary of |z| between the two samples' reset observations."""
+    return max(abs(z_score(a.first_obs[:, j], b.first_obs[:, j])) for j in range(a.first_obs.shape[1])
+               if np.ptp(a.first_obs[:, j]) > 0 or np.ptp(b.first_obs[:, j]) > 0)
 
 
 def z_score(a: np.ndarray, b: np.ndarray) -> float:

@@ -17,12 +17,17 @@ What the sampler relies on, and how it is kept:
   ``reset_one`` first, which is envpool's forced ``reset(env_id)``, and
   ``step_each`` raises if asked to step an env whose episode has ended.
 - ``ep_len`` is envpool's ``max_episode_steps``; terminated and truncated come
-  apart from envpool's gymnasium API, as in gymnasium's TimeLimit.
+  apart from envpool's gymnasium API, as in gymnasium's TimeLimit, but for a
+  termination on the limit step itself: gymnasium reports terminated and
+  truncated, envpool truncated only (its ``terminated = done & ~trunc``; seen
+  on a LunarLander crash with ep_len set to that step).
 - Seeds: env i draws its initial states from an RNG seeded with seed + i when
   the pool is built, so one seed gives the same episodes whatever the thread
   count or the order of resets. envpool's RNG is not NumPy's: the two backends
   draw different initial states from the same distribution.
 - Rendering: not offered (videos use their own gymnasium env, see video.py).
+- Observation bounds that envpool leaves unset (LunarLander's) come back as
+  (-inf, inf): envpool writes [FLT_MIN, FLT_MAX], whose lower bound is > 0.
 
 Agreement with gymnasium 1.4 (envpool 1.2.5 bundles MuJoCo 3.6.0, gymnasium
 here runs MuJoCo 4.0.0), measured by ``envpool_agreement.py`` and printed by
@@ -59,8 +64,32 @@ float32 actions:
   CartPole, Ant episode length and return within |z| ≤ 1.1; HalfCheetah
   return -594 (gymnasium, 192 episodes) vs -620 (envpool, 128), z = 1.6,
   while two gymnasium seeds alone differ by up to z = 2.7.
+- LunarLander-v3 (gymnasium: pybox2d 2.3.10; envpool: its own Box2D build,
+  b2_version 2.3.0; envpool's LunarLander-v2 is the same env, and
+  make_vec_env runs v3 for v2 on both backends). No lock-step: the terrain
+  is drawn anew on each reset and not observed. Statistics, 2000 episodes
+  per env seed (0, 1000) and backend: always-noop (a crash after ~70 steps),
+  seeded random actions, and two fixed linear argmax policies: return,
+  length, the per-step reward before the last step, and how episodes end
+  (crash -100 / landing +100 / time limit; terminated vs truncated) all
+  within |z| < 2 (two gymnasium seeds: up to 1.9); reset observations (four
+  samples of 1000-2000 resets) per entry |z| ≤ 2.3, std ratio 0.96-1.02 (two
+  gymnasium seeds: |z| ≤ 2.1). gymnasium's heuristic lander is the one probe
+  that tells them apart, slightly: 6000 episodes per backend, return 241.4
+  vs 237.0 (z = 2.35), landing 92.6% vs 91.4% (z = 2.4), crash 5.5% vs 6.3%,
+  time limit 1.9% vs 2.3%; median and quartiles of the return within 0.5
+  (median 264.6 vs 264.2); another 2000 episodes per backend: 241.7 vs
+  235.9, landing 92.7% vs 91.5%. The terrain differs by construction:
+  gymnasium averages neighbouring heights with 0.33, envpool with 1/3, so
+  gymnasium's helipad is 1% lower and a lander at rest on it reads
+  y = -0.0008 ± 0.0004 there vs 0.0042 ± 0.0004 on envpool (shaping: ≤ 0.5
+  reward per episode). Training as in hw2 (-n 300 -b 2000 -l 3 -s 128
+  -lr 0.001 -rtg --use_baseline --gae_lambda 0.98, seeds 1-3; average
+  Train_AverageReturn of the last 50 iterations): -3, 59, 7 on gymnasium,
+  -32, 36, 86 on envpool; seeds differ far more than backends.
 
-So training on either backend trains on the same task (Humanoid: note above);
+So training on either backend trains on the same task (Humanoid: note above;
+LunarLander: a near-perfect controller lands ~1 percentage point less often);
 single trajectories do not carry over between backends (different initial
 state RNG, MuJoCo versions that differ in the last bits).
 """
@@ -77,10 +106,10 @@ from cs285.infrastructure.envs import UserError
 # Ids whose envpool version was checked against gymnasium's (envpool_agreement.py).
 # Not here: HumanoidStandup-v4 (reward differs, see above), Pusher-v4 (gymnasium cannot build
 # it with MuJoCo >= 3: no reference), Reacher-v4 (its target's velocity is not observed, so
-# no lock-step check), LunarLander and the v5 ids (not checked yet).
+# no lock-step check), LunarLanderContinuous and the v5 ids (not checked yet).
 SUPPORTED_IDS = (
     "Ant-v4", "HalfCheetah-v4", "Hopper-v4", "Humanoid-v4", "InvertedDoublePendulum-v4", "InvertedPendulum-v4",
-    "Swimmer-v4", "Walker2d-v4", "CartPole-v0", "CartPole-v1", "Pendulum-v1",
+    "Swimmer-v4", "Walker2d-v4", "CartPole-v0", "CartPole-v1", "Pendulum-v1", "LunarLander-v3",
 )
 # Differences a user should know of before training on envpool (see the module docstring).
 NOTICES = {
@@ -120,7 +149,7 @@ class EnvpoolVecEnv:
         self.env_name = env_name
         with warnings.catch_warnings():  # envpool builds float32 Boxes from float64 bounds
             warnings.filterwarnings("ignore", message=".*precision lowered.*")
-            self.observation_space = self._pool.observation_space
+            self.observation_space = _gymnasium_observation_space(self._pool.observation_space)
             self.action_space = _gymnasium_action_space(self._pool.action_space)
         self.action_space.seed(seed)
         self.max_episode_steps = int(self._pool.config["max_episode_steps"])
@@ -170,6 +199,21 @@ class EnvpoolVecEnv:
 
     def close(self) -> None:
         self._pool.close()
+
+
+def _gymnasium_observation_space(space: gym.Space) -> gym.Space:
+    """envpool's observation Box, with bounds envpool left unset made unbounded.
+
+    A spec without bounds (LunarLander's) gets [FLT_MIN, FLT_MAX] from envpool, C++'s smallest *positive*
+    float as the lower bound, so ``contains`` would reject every negative observation.
+    """
+    if isinstance(space, gym.spaces.Box) and space.dtype == np.float32:
+        f32 = np.finfo(np.float32)
+        unset = (space.low == f32.tiny) & (space.high == f32.max)
+        if unset.any():
+            return gym.spaces.Box(np.where(unset, -np.inf, space.low), np.where(unset, np.inf, space.high),
+                                  dtype=np.float32)
+    return space
 
 
 def _gymnasium_action_space(space: gym.Space) -> gym.Space:
