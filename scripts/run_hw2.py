@@ -64,7 +64,8 @@ from cs285.infrastructure.logger import Logger
 from cs285.infrastructure.process_env import ProcessVecEnv
 from cs285.infrastructure.run_config import make_logdir, mark_finished, save_config
 from cs285.infrastructure.script_util import add_device_args, run_main, run_seeds
-from cs285.infrastructure.training_logs import check_losses_finite, iteration_logs, print_and_log
+from cs285.infrastructure.training_logs import (ConstantCriticWatch, check_losses_finite, iteration_logs,
+                                                 print_and_log)
 from cs285.infrastructure.video import VideoRecorder
 
 N_SAMPLING_ENVS = 16  # training envs stepped together: one policy call per vectorized step
@@ -285,6 +286,8 @@ def run(args: argparse.Namespace, seed: int) -> dict[str, float]:
     logger = Logger(log_dir)
     start, total_envsteps, logs = time.time(), 0, {}
     totals = np.zeros(3)  # seconds spent sampling, updating, logging
+    critic_watch = ConstantCriticWatch("try --normalize_rewards, which brings them near unit scale"
+                                       if not args.normalize_rewards else "try a lower --baseline_learning_rate")
     try:
         for itr in range(args.n_iter):
             print(f"\n********** Iteration {itr} ************")
@@ -303,6 +306,7 @@ def run(args: argparse.Namespace, seed: int) -> dict[str, float]:
             train_log = agent.update(*batch)
             check_losses_finite(train_log, itr, LOSS_HINTS.get(args.pg_method,
                                                                "lower --learning_rate or --baseline_learning_rate"))
+            critic_watch.update(train_log, itr)
             t2 = time.perf_counter()
 
             policy_fn = agent.policy.rollout_fn()

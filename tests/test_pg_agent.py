@@ -160,3 +160,16 @@ def test_update_from_paths_equals_update_on_the_concatenation():
               "next_observation": batch.next_observations[s], "terminated": batch.terminated[s],
               "truncated": batch.truncated[s]} for s in (slice(0, 3), slice(3, 5))]
     assert _agent(use_baseline=True).update_from_paths(paths) == _agent(use_baseline=True).update(*batch)
+
+
+def test_constant_critic_note_once_after_patience(capsys):
+    from cs285.infrastructure.training_logs import ConstantCriticWatch
+
+    watch = ConstantCriticWatch("try X", patience=3)
+    flat = {"Baseline Explained Variance": 1e-8}
+    assert [watch.update(flat, i) for i in range(2)] == [False, False]
+    assert not watch.update({"Baseline Explained Variance": 0.3}, 2)  # a real fit resets the count
+    assert [watch.update(flat, i) for i in range(3, 6)] == [False, False, True]
+    assert not watch.update(flat, 6) and not watch.update({"Actor Loss": 1.0}, 7)  # once; no critic: silent
+    out = capsys.readouterr().out
+    assert out.count("note: iteration 5:") == 1 and out.strip().endswith("try X")
