@@ -22,13 +22,13 @@ envs at once: ``--rollouts segments`` (PPO), or large batches of short episodes.
 
 Workers are forked (Linux): they inherit the builder and the modules already
 imported, start in milliseconds, and only ever touch gymnasium, never torch.
-Where fork is unavailable the env runs in-process (``num_procs`` = 1).
+run_hw2 refuses ``--env_procs`` > 1 where fork is unavailable.
 """
 from __future__ import annotations
 
 import multiprocessing as mp
 import traceback
-from typing import Callable, Optional, Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -38,20 +38,15 @@ from cs285.infrastructure.envs import VecEnv
 class ProcessVecEnv:
     """The slots of ``build()`` (a VecEnv) stepped by ``num_procs`` processes; VecEnv's interface.
 
-    owners: the process of each slot (0 = this one); default slot i -> i mod num_procs.
+    Slot i belongs to process i mod num_procs (0 = this one). Needs the fork start method.
     """
 
-    def __init__(self, build: Callable[[], VecEnv], num_procs: int, owners: Optional[Sequence[int]] = None):
-        if "fork" not in mp.get_all_start_methods():
-            num_procs = 1
+    def __init__(self, build: Callable[[], VecEnv], num_procs: int):
         self._local = build()
-        n = self._local.num_envs
-        self.num_envs = n
+        self.num_envs = self._local.num_envs
         for name in ("env_name", "observation_space", "action_space", "max_episode_steps", "discrete"):
             setattr(self, name, getattr(self._local, name))
-        self._owners = [i % num_procs for i in range(n)] if owners is None else list(owners)
-        if len(self._owners) != n or not all(0 <= p < num_procs for p in self._owners):
-            raise ValueError(f"owners must give each of the {n} slots a process in [0, {num_procs})")
+        self._owners = [i % num_procs for i in range(self.num_envs)]
         ctx = mp.get_context("fork")
         self._conns, self._procs = [], []
         for _ in range(num_procs - 1):
