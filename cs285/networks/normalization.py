@@ -10,8 +10,6 @@ float64 buffers, so they appear in ``state_dict`` and travel with the policy.
 """
 from __future__ import annotations
 
-from typing import Callable
-
 import numpy as np
 import torch
 from torch import nn
@@ -58,8 +56,20 @@ class ObsNormalizer(nn.Module):
         z = (obs - self.mean) * torch.rsqrt(self.var + EPS)
         return z.clamp(-OBS_CLIP, OBS_CLIP).to(obs.dtype)
 
-    def numpy_fn(self) -> Callable[[np.ndarray], np.ndarray]:
-        """A NumPy snapshot of ``forward`` (float32, like the sampler's ``numpy_mlp``); call again after ``update``."""
+    def numpy_fn(self) -> "NumpyObsNormalizer":
+        """A NumPy snapshot of ``forward`` (float32, like the sampler's ``numpy_mlp``); call again after ``update``.
+
+        Picklable, so sampler processes can receive it."""
         mean = self.mean.cpu().numpy().astype(np.float32)
         inv_std = (1.0 / np.sqrt(self.var.cpu().numpy() + EPS)).astype(np.float32)
-        return lambda obs: np.clip((np.asarray(obs, dtype=np.float32) - mean) * inv_std, -OBS_CLIP, OBS_CLIP)
+        return NumpyObsNormalizer(mean, inv_std)
+
+
+class NumpyObsNormalizer:
+    """obs -> clip((obs − mean) · inv_std, ±OBS_CLIP) in float32: ``ObsNormalizer.forward`` frozen in NumPy."""
+
+    def __init__(self, mean: np.ndarray, inv_std: np.ndarray):
+        self.mean, self.inv_std = mean, inv_std
+
+    def __call__(self, obs: np.ndarray) -> np.ndarray:
+        return np.clip((np.asarray(obs, dtype=np.float32) - self.mean) * self.inv_std, -OBS_CLIP, OBS_CLIP)

@@ -13,6 +13,7 @@ the statistics; the policy only applies them.
 """
 from __future__ import annotations
 
+import functools
 import math
 from typing import Callable, Optional
 
@@ -21,7 +22,7 @@ import torch
 from torch import distributions, nn
 
 from cs285.infrastructure import pytorch_util as ptu
-from cs285.networks.normalization import ObsNormalizer
+from cs285.networks.normalization import NumpyObsNormalizer, ObsNormalizer
 
 HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
 
@@ -123,59 +124,100 @@ class MLPPolicy(nn.Module):
         RNG, so runs stay reproducible under ``torch.manual_seed``. With
         ``normalize_obs`` the current observation statistics are copied too.
         """
-        net = self.logits_net if self.discrete else self.mean_net
-        forward = numpy_mlp(net)
-        if self.obs_normalizer is not None:
-            normalize, net_forward = self.obs_normalizer.numpy_fn(), forward
-            forward = lambda obs: net_forward(normalize(obs))  # noqa: E731
         # Only a sampling policy draws from torch's RNG: a deterministic one (eval, videos)
         # must not shift the random numbers that training uses.
         rng = None if deterministic else np.random.default_rng(int(torch.randint(2**62, ())))
+        return functools.partial(self.snapshot().act, rng=rng)
+
+    def snapshot(self) -> "PolicySnapshot":
+        """The current weights (and observation statistics) as a picklable, torch-free PolicySnapshot."""
+        net = self.logits_net if self.discrete else self.mean_net
+        normalizer = None if self.obs_normalizer is None else self.obs_normalizer.numpy_fn()
         std = None if self.discrete else ptu.to_numpy(self.logstd.exp()).astype(np.float64)
+        return PolicySnapshot(numpy_mlp(net), normalizer, std)
 
-        def act(obs: np.ndarray) -> np.ndarray:
-            out = forward(obs)
-            if self.discrete:
-                if deterministic:
-                    return out.argmax(-1)
-                p = np.exp(out - out.max(-1, keepdims=True))
-                p /= p.sum(-1, keepdims=True)
-                u = rng.random((len(p), 1))
-                return np.minimum((p.cumsum(-1) < u).sum(-1), p.shape[-1] - 1)
-            if deterministic:
-                return out.astype(np.float32)
-            return (out + std * rng.standard_normal(out.shape)).astype(np.float32)
 
-        return act
+class PolicySnapshot:
+    """An MLPPolicy frozen in NumPy: what a sampler needs, picklable for sampler processes.
+
+    ``act(obs, rng)`` samples actions for raw observations (batch, ob_dim): a
+    categorical draw by inverse CDF with one uniform per row, or mean + σ·ε with
+    ε ~ N(0, I), all from ``rng``; with ``rng=None`` the most likely action.
+    """
+
+    def __init__(self, net: "NumpyMLP", normalizer: Optional[NumpyObsNormalizer], std: Optional[np.ndarray]):
+        self.net, self.normalizer, self.std = net, normalizer, std
+        self.discrete = std is None
+
+    def act(self, obs: np.ndarray, rng: Optional[np.random.Generator] = None) -> np.ndarray:
+        out = self.net(obs if self.normalizer is None else self.normalizer(obs))
+        if self.discrete:
+            if rng is None:
+                return out.argmax(-1)
+            p = np.exp(out - out.max(-1, keepdims=True))
+            p /= p.sum(-1, keepdims=True)
+            u = rng.random((len(p), 1))
+            return np.minimum((p.cumsum(-1) < u).sum(-1), p.shape[-1] - 1)
+        if rng is None:
+            return out.astype(np.float32)
+        return (out + self.std * rng.standard_normal(out.shape)).astype(np.float32)
+
+
+def _leaky_relu(x: np.ndarray, slope: float) -> np.ndarray:
+    return np.where(x > 0, x, slope * x)
+
+
+def _relu(x: np.ndarray) -> np.ndarray:
+    return np.maximum(x, 0.0)
+
+
+def _identity(x: np.ndarray) -> np.ndarray:
+    return x
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-x))
 
 
 _NUMPY_ACTIVATIONS: dict[type, Callable[[np.ndarray], np.ndarray]] = {
     nn.Tanh: np.tanh,
-    nn.ReLU: lambda x: np.maximum(x, 0.0),
-    nn.Identity: lambda x: x,
-    nn.Sigmoid: lambda x: 1.0 / (1.0 + np.exp(-x)),
+    nn.ReLU: _relu,
+    nn.Identity: _identity,
+    nn.Sigmoid: _sigmoid,
 }
 
 
-def numpy_mlp(net: nn.Sequential) -> Callable[[np.ndarray], np.ndarray]:
-    """Snapshot a ``build_mlp`` network as a NumPy function (batch, in) -> (batch, out), float32."""
-    ops: list[Callable[[np.ndarray], np.ndarray]] = []
-    for layer in net:
-        if isinstance(layer, nn.Linear):
-            w = ptu.to_numpy(layer.weight).T.astype(np.float32)
-            b = ptu.to_numpy(layer.bias).astype(np.float32)
-            ops.append(lambda x, w=w, b=b: x @ w + b)
-        elif isinstance(layer, nn.LeakyReLU):
-            ops.append(lambda x, s=layer.negative_slope: np.where(x > 0, x, s * x))
-        elif type(layer) in _NUMPY_ACTIVATIONS:
-            ops.append(_NUMPY_ACTIVATIONS[type(layer)])
-        else:
-            raise TypeError(f"no NumPy version of {type(layer).__name__}")
+class NumpyMLP:
+    """A ``build_mlp`` network frozen in NumPy: (batch, in) -> (batch, out), float32; picklable.
 
-    def forward(x: np.ndarray) -> np.ndarray:
+    ``layers`` holds (weight (in, out), bias (out,)) for a linear layer and
+    (function, argument or None) for an activation.
+    """
+
+    def __init__(self, layers: list[tuple]):
+        self.layers = layers
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
         x = np.asarray(x, dtype=np.float32)
-        for op in ops:
-            x = op(x)
+        for a, b in self.layers:
+            if isinstance(a, np.ndarray):
+                x = x @ a + b
+            else:
+                x = a(x) if b is None else a(x, b)
         return x
 
-    return forward
+
+def numpy_mlp(net: nn.Sequential) -> NumpyMLP:
+    """Snapshot a ``build_mlp`` network as a NumpyMLP."""
+    layers: list[tuple] = []
+    for layer in net:
+        if isinstance(layer, nn.Linear):
+            layers.append((ptu.to_numpy(layer.weight).T.astype(np.float32),
+                           ptu.to_numpy(layer.bias).astype(np.float32)))
+        elif isinstance(layer, nn.LeakyReLU):
+            layers.append((_leaky_relu, layer.negative_slope))
+        elif type(layer) in _NUMPY_ACTIVATIONS:
+            layers.append((_NUMPY_ACTIVATIONS[type(layer)], None))
+        else:
+            raise TypeError(f"no NumPy version of {type(layer).__name__}")
+    return NumpyMLP(layers)
