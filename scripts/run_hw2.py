@@ -10,15 +10,19 @@ Flags, short forms and defaults follow the course's run_hw2.py. On top of it:
 ``--env`` spells ``--env_name``; ``--exp_name`` defaults to pg; ``--seed``
 takes several values (one run each); ``--action_noise_std`` is checked to be
 used with continuous actions only. As in the course, evaluation samples from
-the stochastic policy. Each iteration prints its time split (sampling,
-update, logging).
+the stochastic policy. Each iteration prints its time split (update,
+sampling, logging).
 
 ``--rollouts segments`` (the default of ppo) samples -b steps as --num_envs
 segments of equal length from envs that keep running between batches; each
 cut is marked truncated, so it bootstraps from V like a time limit, and the
 Train_* statistics cover the last --num_envs episodes that finished.
 ``--rollouts episodes`` (every other method's default) samples complete
-episodes, as the course does.
+episodes, as the course does: episodes until -b steps. On gymnasium they run
+in --env_procs processes (default: every core), each episode seeded on its
+own, so the numbers are the same for any number of processes; the eval
+episodes of one iteration are sampled together with the next batch (same
+weights). See cs285/infrastructure/episode_sampler.py.
 
 ``--pg_method`` picks the policy update (one agent file each in cs285/agents/);
 all of them take the hw2 flags above, and the flags of the other methods are
@@ -49,6 +53,7 @@ import argparse
 import multiprocessing
 import os
 import time
+from typing import Optional
 
 import numpy as np
 from gymnasium.wrappers import TransformAction
@@ -59,7 +64,8 @@ from cs285.agents.npg_trpo_agent import NaturalPGAgent
 from cs285.agents.pg_agent import PGAgent, PGBatch
 from cs285.agents.ppo_agent import PPOAgent
 from cs285.infrastructure import utils
-from cs285.infrastructure.envs import ENV_BACKENDS, UserError, VecEnv, is_discrete, make_env, make_vec_env
+from cs285.infrastructure.envs import ENV_BACKENDS, UserError, VecEnv, make_env, make_vec_env
+from cs285.infrastructure.episode_sampler import EpisodeSampler, Request, VecEnvEpisodes, default_num_procs
 from cs285.infrastructure.logger import Logger
 from cs285.infrastructure.process_env import ProcessVecEnv
 from cs285.infrastructure.run_config import make_logdir, mark_finished, save_config
@@ -115,14 +121,16 @@ def build_parser() -> argparse.ArgumentParser:
                    help="sample complete episodes (the course's way; default except for ppo) or equal-length "
                         "segments from envs that keep running, bootstrapped at each cut (default for ppo)")
     p.add_argument("--num_envs", type=int, default=N_SAMPLING_ENVS,
-                   help="training envs stepped together (one policy call per vectorized step)")
+                   help="lock-step training envs (one policy call per vectorized step) of --rollouts segments, "
+                        "and of complete episodes on envpool")
     p.add_argument("--env_backend", choices=ENV_BACKENDS, default="gymnasium",
                    help="simulator of the training and eval envs; envpool: faster, some ids only, "
                         "pip install -e .[fast] (cs285/infrastructure/envpool_env.py)")
-    p.add_argument("--env_procs", type=int, default=1,
-                   help="processes that step the gymnasium training envs; the numbers do not depend on it. "
-                        "2 pays when many envs run at once (segments, short episodes): "
-                        "cs285/infrastructure/process_env.py")
+    p.add_argument("--env_procs", type=int, default=None,
+                   help="processes that sample (gymnasium); the numbers do not depend on it. Complete episodes: "
+                        "default every core, each process runs whole episodes "
+                        "(cs285/infrastructure/episode_sampler.py). --rollouts segments: default 1, processes "
+                        "stepping the lock-step training envs (cs285/infrastructure/process_env.py)")
 
     g = p.add_argument_group("is: importance-sampled PG")
     g.add_argument("--n_policy_steps", type=int, default=5, help="gradient steps K per batch")
@@ -193,25 +201,43 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
             raise UserError("--gae_lambda needs a value function: add --use_baseline")
     if args.action_noise_std < 0:
         raise UserError(f"--action_noise_std must be >= 0 (got {args.action_noise_std})")
-    if args.env_procs < 1:
+    if args.env_procs is not None and args.env_procs < 1:
         raise UserError(f"--env_procs must be at least 1 (got {args.env_procs})")
-    if args.env_procs > 1 and args.env_backend != "gymnasium":
+    if (args.env_procs or 1) > 1 and args.env_backend != "gymnasium":
         raise UserError("--env_procs spreads gymnasium envs over processes; envpool runs its own threads: "
                         "drop --env_procs or use --env_backend gymnasium")
-    if args.env_procs > 1 and "fork" not in multiprocessing.get_all_start_methods():
+    if (args.env_procs or 1) > 1 and "fork" not in multiprocessing.get_all_start_methods():
         raise UserError("--env_procs > 1 needs the 'fork' start method (Linux): drop --env_procs")
     return args
 
 
+def make_episode_source(args: argparse.Namespace, seed: int) -> EpisodeSampler | VecEnvEpisodes:
+    """Where the complete episodes come from: the eval episodes, and the training batches unless
+    ``--rollouts segments``. gymnasium: an EpisodeSampler over ``--env_procs`` processes (default: every
+    core), whose numbers do not depend on how many; envpool: its lock-step VecEnvs."""
+    if args.env_backend == "gymnasium":
+        try:
+            return EpisodeSampler(args.env_name, ep_len=args.ep_len, num_procs=args.env_procs or default_num_procs())
+        except ValueError as e:
+            raise UserError(str(e)) from None
+    envs = {"eval": make_vec_env(args.env_name, N_EVAL_ENVS, seed=seed + EVAL_SEED_OFFSET, ep_len=args.ep_len,
+                                 backend=args.env_backend)}
+    if args.rollouts == "episodes":
+        envs["train"] = make_train_vec_env(args, seed)
+    return VecEnvEpisodes(envs)
+
+
 def make_train_env(args: argparse.Namespace, seed: int) -> VecEnv | ProcessVecEnv:
-    """The training envs, stepped by ``--env_procs`` processes; see ``make_train_vec_env``."""
-    if args.env_procs == 1:
+    """The lock-step training envs of ``--rollouts segments``, stepped by ``--env_procs`` processes
+    (default 1); see ``make_train_vec_env``."""
+    procs = args.env_procs or 1
+    if procs == 1:
         return make_train_vec_env(args, seed)
-    return ProcessVecEnv(lambda: make_train_vec_env(args, seed), args.env_procs)
+    return ProcessVecEnv(lambda: make_train_vec_env(args, seed), procs)
 
 
 def make_train_vec_env(args: argparse.Namespace, seed: int) -> VecEnv:
-    """The training envs; with ``--action_noise_std`` each adds N(0, std²) noise to the actions it is given.
+    """The lock-step training envs; with ``--action_noise_std`` each adds N(0, std²) noise to the actions it is given.
 
     The noise is part of the environment (the course's ActionNoiseWrapper): the
     paths record the policy's actions, so the gradient stays on-policy.
@@ -223,8 +249,6 @@ def make_train_vec_env(args: argparse.Namespace, seed: int) -> VecEnv:
     envs = []
     for i in range(args.num_envs):
         env = make_env(args.env_name, seed=seed + i, ep_len=args.ep_len)
-        if is_discrete(env):
-            raise UserError(f"--action_noise_std needs continuous actions; {args.env_name} has discrete ones")
         rng = np.random.default_rng(seed + ACTION_NOISE_SEED_OFFSET + i)
         envs.append(TransformAction(
             env, lambda a, rng=rng: a + args.action_noise_std * rng.standard_normal(np.shape(a)), env.action_space))
@@ -266,18 +290,38 @@ LOSS_HINTS = {
 
 
 def run(args: argparse.Namespace, seed: int) -> dict[str, float]:
-    """One policy-gradient run; returns the last logged iteration's row."""
+    """One policy-gradient run; returns the last logged iteration's row.
+
+    The eval episodes of iteration i and the training batch of iteration i + 1
+    use the same weights, so they are sampled together (one ``source.sample``
+    call, sharing the sampler's processes); iteration i is logged right after.
+    """
     utils.seed_everything(seed)
-    env = make_train_env(args, seed)
-    eval_env = make_vec_env(args.env_name, N_EVAL_ENVS, seed=seed + EVAL_SEED_OFFSET, ep_len=args.ep_len,
-                            backend=args.env_backend)
-    ob_dim = env.observation_space.shape[0]
-    ac_dim = env.action_space.n if env.discrete else env.action_space.shape[0]
-    if env.discrete and args.init_log_std != 0:
+    source = make_episode_source(args, seed)
+    if args.action_noise_std and source.discrete:
+        source.close()
+        raise UserError(f"--action_noise_std needs continuous actions; {args.env_name} has discrete ones")
+    segments = utils.SegmentSampler(make_train_env(args, seed)) if args.rollouts == "segments" else None
+    ob_dim = source.observation_space.shape[0]
+    ac_dim = source.action_space.n if source.discrete else source.action_space.shape[0]
+    if source.discrete and args.init_log_std != 0:
         raise UserError(f"--init_log_std sets a Gaussian's std; {args.env_name} has discrete actions")
-    agent = make_agent(args, ob_dim, ac_dim, env.discrete)
-    segments = utils.SegmentSampler(env) if args.rollouts == "segments" else None
+    agent = make_agent(args, ob_dim, ac_dim, source.discrete)
     steps_per_env = -(-args.batch_size // args.num_envs)
+    eval_request = Request("eval", min_timesteps=args.eval_batch_size)
+    train_request = Request("train", min_timesteps=args.batch_size, action_noise_std=args.action_noise_std)
+
+    def sample(evaluate: bool, train: bool) -> tuple[Optional[list[dict]], Optional[tuple]]:
+        """(eval paths or None, (train paths, PGBatch, env steps) or None), with the current weights."""
+        requests = [eval_request] * evaluate + [train_request] * (train and segments is None)
+        results = source.sample(agent.policy, requests)
+        eval_paths = results.pop(0) if evaluate else None
+        if not train:
+            return eval_paths, None
+        if segments is None:
+            return eval_paths, (results[0], PGBatch.from_paths(results[0]), utils.total_steps(results[0]))
+        batch = PGBatch.from_dict(segments.sample(agent.policy.rollout_fn(), steps_per_env))
+        return eval_paths, (list(segments.recent_episodes), batch, len(batch.rewards))
 
     log_dir = make_logdir("q2_pg_", args.exp_name, args.env_name)
     save_config(log_dir, {**vars(args), "seed": seed})
@@ -289,51 +333,49 @@ def run(args: argparse.Namespace, seed: int) -> dict[str, float]:
     critic_watch = ConstantCriticWatch("try --normalize_rewards, which brings them near unit scale"
                                        if not args.normalize_rewards else "try a lower --baseline_learning_rate")
     try:
+        t0 = time.perf_counter()
+        _, train = sample(evaluate=False, train=True)
+        totals[0] += time.perf_counter() - t0
         for itr in range(args.n_iter):
             print(f"\n********** Iteration {itr} ************")
-            t0 = time.perf_counter()
-            if args.anneal_lr:
-                agent.set_learning_rate_fraction(1.0 - itr / args.n_iter)
-            policy_fn = agent.policy.rollout_fn()  # a fresh NumPy copy of the updated weights
-            if segments is None:
-                paths, envsteps = utils.sample_trajectories(env, policy_fn, args.batch_size)
-                batch = PGBatch.from_paths(paths)
-            else:
-                batch = PGBatch.from_dict(segments.sample(policy_fn, steps_per_env))
-                paths, envsteps = list(segments.recent_episodes), len(batch.rewards)
+            paths, batch, envsteps = train
             total_envsteps += envsteps
             t1 = time.perf_counter()
+            if args.anneal_lr:
+                agent.set_learning_rate_fraction(1.0 - itr / args.n_iter)
             train_log = agent.update(*batch)
             check_losses_finite(train_log, itr, LOSS_HINTS.get(args.pg_method,
                                                                "lower --learning_rate or --baseline_learning_rate"))
             critic_watch.update(train_log, itr)
             t2 = time.perf_counter()
 
-            policy_fn = agent.policy.rollout_fn()
+            evaluate = itr % args.scalar_log_freq == 0 or itr == args.n_iter - 1
+            eval_paths, train = sample(evaluate, train=itr + 1 < args.n_iter)
+            t3 = time.perf_counter()
             if args.save_params:
                 agent.save(os.path.join(log_dir, f"policy_itr_{itr}.pt"))
             if videos is not None and itr % args.video_log_freq == 0:
-                videos.log(logger, policy_fn, itr)
-            if itr % args.scalar_log_freq == 0 or itr == args.n_iter - 1:
-                eval_paths, _ = utils.sample_trajectories(eval_env, policy_fn, args.eval_batch_size)
+                videos.log(logger, agent.policy.rollout_fn(), itr)
+            if evaluate:
                 logs = iteration_logs(paths, eval_paths, train_log, total_envsteps, start, itr)
                 print_and_log(logger, logs, itr)
-            t3 = time.perf_counter()
-            split = np.array([t1 - t0, t2 - t1, t3 - t2])
+            t4 = time.perf_counter()
+            split = np.array([t3 - t2, t2 - t1, t4 - t3])
             totals += split
-            print("time (s): sampling {:.2f} | update {:.2f} | eval+logging {:.2f}".format(*split))
+            print("time (s): update {1:.2f} | sampling (eval + next batch) {0:.2f} | logging {2:.2f}".format(*split))
     except KeyboardInterrupt:
         print(f"\nInterrupted; the iterations so far are saved in {log_dir}")
         raise
     finally:
         logger.close()
-        env.close()
-        eval_env.close()
+        source.close()
+        if segments is not None:
+            segments.env.close()
         if videos is not None:
             videos.close()
     mark_finished(log_dir)
     print(f"\nDone in {time.time() - start:.1f}s (sampling {totals[0]:.1f}s, update {totals[1]:.1f}s, "
-          f"eval+logging {totals[2]:.1f}s). Final Eval_AverageReturn {logs['Eval_AverageReturn']:.1f} "
+          f"logging {totals[2]:.1f}s). Final Eval_AverageReturn {logs['Eval_AverageReturn']:.1f} "
           f"± {logs['Eval_StdReturn']:.1f} | {log_dir}")
     return logs
 

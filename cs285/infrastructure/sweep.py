@@ -16,7 +16,8 @@ without (killed, crashed) is run again in a new dir, the old one is left as it w
 Launchers: ``local`` runs ``jobs`` subprocesses at a time; ``ray`` sends the same
 commands as Ray tasks (1 CPU each) to ``ray.init(address)``, which must see the
 same repository path and data folder (a shared file system). Each worker gets
-``CS285_TORCH_THREADS=1`` so parallel runs don't fight over cores. The output of a
+``CS285_TORCH_THREADS=1``, and ``CS285_SAMPLER_PROCS`` = its share of the cores
+(1 on Ray), so parallel runs don't fight over cores. The output of a
 run goes to ``<data>/.sweep_logs/`` while it runs and into its run dir as
 ``stdout.log`` once it finished.
 """
@@ -204,8 +205,8 @@ def existing_runs(root: str, module: Optional[ModuleType] = None) -> dict[str, l
     return found
 
 
-def _worker_env(root: str) -> dict[str, str]:
-    return {**WORKER_ENV, "CS285_DATA_DIR": os.path.abspath(root)}
+def _worker_env(root: str, sampler_procs: int) -> dict[str, str]:
+    return {**WORKER_ENV, "CS285_DATA_DIR": os.path.abspath(root), "CS285_SAMPLER_PROCS": str(sampler_procs)}
 
 
 def run_command(command: list[str], env: dict[str, str], log_path: str, cwd: str) -> int:
@@ -323,9 +324,11 @@ def run_sweep(script: str, script_args: Sequence[str], grid_specs: Sequence[str]
 
     try:
         if launcher == "local":
-            _launch_local(commands, _worker_env(root), workers, on_done)
+            # the cores shared out between the runs at once, for run_hw2's episode sampler
+            sampler_procs = max(1, (os.cpu_count() or 1) // min(workers, len(todo)))
+            _launch_local(commands, _worker_env(root, sampler_procs), workers, on_done)
         else:
-            _launch_ray(commands, _worker_env(root), workers, address, on_done)
+            _launch_ray(commands, _worker_env(root, 1), workers, address, on_done)
     finally:
         bar.close()
     return result

@@ -1,4 +1,6 @@
-"""The one sampler (BC, DAgger, PG, eval and video all use it), seeding, and metrics.
+"""The lock-step sampler (BC, DAgger, eval, videos, and hw2 on envpool), seeding, and metrics.
+
+hw2 on gymnasium samples its complete episodes with episode_sampler.py instead, on every core.
 
 A trajectory ("path") is a dict of equal-length arrays:
     observation (T, *ob_shape), action (T, *ac_shape), reward (T,),
@@ -92,7 +94,7 @@ def _sample(
             if render and (len(act_seq[i]) % frame_skip == 0 or ended):
                 frames[i].append(env.render(i))
             if ended:
-                paths.append(_to_path(obs_seq[i], act_seq[i], rew_seq[i], terminated, truncated,
+                paths.append(to_path(obs_seq[i], act_seq[i], rew_seq[i], terminated, truncated,
                                       frames[i] if render else None))
                 done_steps += len(act_seq[i])
                 active.remove(i)
@@ -101,7 +103,7 @@ def _sample(
     return paths
 
 
-def _to_path(observations: list, actions: list, rewards: list, terminated: bool, truncated: bool,
+def to_path(observations: list, actions: list, rewards: list, terminated: bool, truncated: bool,
              frames: Optional[list]) -> dict:
     """Arrays of one finished episode; ``observations`` holds T + 1 entries (o_0..o_T)."""
     obs = np.asarray(observations, dtype=np.float32)  # (T + 1, *ob_shape)
