@@ -95,11 +95,12 @@ def test_action_noise_reaches_the_env_but_not_the_path():
 
 def test_a_worker_failure_is_an_error_here_and_the_sampler_still_closes():
     sampler = EpisodeSampler("CartPole-v1", num_procs=2)
+    procs = list(sampler._pool.procs)
     wrong = _policy("CartPole-v1", ob_dim=3)  # CartPole observations have 4 numbers
     with pytest.raises(RuntimeError, match="sampler worker process failed"):
         sampler.sample(wrong, [Request("train", ntraj=1)])
     sampler.close()
-    assert not sampler._procs
+    assert len(procs) == 2 and not any(p.is_alive() for p in procs)
 
 
 def test_requests_need_one_stopping_rule_and_noise_needs_continuous_actions():

@@ -39,13 +39,14 @@ def test_processes_return_exactly_what_one_process_does():
 
 def test_worker_errors_reach_the_caller():
     env = ProcessVecEnv(functools.partial(VecEnv, "Pendulum-v1", 2, seed=0), num_procs=2)
+    procs = list(env._pool.procs)
     try:
         env.reset_one(0)
         with pytest.raises(RuntimeError, match="env worker"):  # slot 1 lives in the worker, never reset
             env.step_each([0, 1], np.zeros((2, 1), dtype=np.float32))
     finally:
         env.close()
-    assert not any(p.is_alive() for p in env._procs)
+    assert len(procs) == 1 and not any(p.is_alive() for p in procs)
 
 
 def test_segments_in_processes():

@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
-import traceback
 from multiprocessing.connection import wait
 from typing import NamedTuple, Optional, Sequence
 
@@ -43,6 +42,7 @@ import torch
 
 from cs285.infrastructure.envs import VecEnv, is_discrete, make_env, max_episode_steps
 from cs285.infrastructure.utils import sample_n_trajectories, sample_trajectories, to_path
+from cs285.infrastructure.worker_pool import NO_REPLY, WorkerPool
 from cs285.networks.policies import MLPPolicy, PolicySnapshot
 
 
@@ -145,19 +145,11 @@ class EpisodeSampler:
         self.observation_space, self.action_space = self._env.observation_space, self._env.action_space
         self.discrete = is_discrete(self._env)
         self.max_episode_steps = max_episode_steps(self._env)
-        self._conns: list = []
-        self._procs: list = []
+        self._pool: Optional[WorkerPool] = None
         if num_procs > 1:
             if "fork" not in mp.get_all_start_methods():
                 raise ValueError("sampling in several processes needs the 'fork' start method (Linux)")
-            ctx = mp.get_context("fork")
-            for _ in range(num_procs):
-                parent, child = ctx.Pipe()
-                proc = ctx.Process(target=_worker, args=(child, self._make_env), daemon=True)
-                proc.start()
-                child.close()
-                self._conns.append(parent)
-                self._procs.append(proc)
+            self._pool = WorkerPool(num_procs, lambda: _EpisodeServer(self._make_env), "a sampler")
         self.num_procs = num_procs
 
     def sample(self, policy: MLPPolicy, requests: Sequence[Request]) -> list[list[dict]]:
@@ -174,14 +166,14 @@ class EpisodeSampler:
                     return batch, k
             return None
 
-        if not self._conns:
+        if self._pool is None:
             while (job := next_job()) is not None:
                 batch, k = job
                 batch.finish(k, run_episode(self._env, snapshot, *batch.episode_args(k)))
         else:
-            for conn in self._conns:
+            for conn in self._pool.conns:
                 conn.send(("policy", snapshot))
-            idle, busy = list(self._conns), {}
+            idle, busy = list(self._pool.conns), {}
             while True:
                 while idle and (job := next_job()) is not None:
                     conn = idle.pop()
@@ -191,25 +183,17 @@ class EpisodeSampler:
                     break
                 for conn in wait(list(busy)):
                     batch, k = busy.pop(conn)
-                    batch.finish(k, _receive(conn))
+                    batch.finish(k, self._pool.receive(conn))
                     idle.append(conn)
         return [[b.paths[k] for k in sorted(b.paths)] for b in batches]
 
     def close(self) -> None:
-        for conn, proc in zip(self._conns, self._procs):
-            try:
-                conn.send(("close",))
-            except (BrokenPipeError, OSError):
-                pass
-            proc.join(timeout=5)
-            if proc.is_alive():
-                proc.terminate()
-            conn.close()
-        self._conns, self._procs = [], []
+        if self._pool is not None:
+            self._pool.close()
         self._env.close()
 
     def __del__(self):
-        if getattr(self, "_procs", None):
+        if getattr(self, "_pool", None) is not None and self._pool.alive:
             self.close()
 
 
@@ -241,37 +225,22 @@ class VecEnvEpisodes:
             env.close()
 
 
-def _receive(conn) -> dict:
-    """A worker's finished episode; its exception, or its death, as a RuntimeError here."""
-    try:
-        status, value = conn.recv()
-    except EOFError:
-        raise RuntimeError("a sampler worker process exited unexpectedly") from None
-    if status == "error":
-        raise RuntimeError(f"a sampler worker process failed:\n{value}")
-    return value
+class _EpisodeServer:
+    """A worker's episodes: ("policy", snapshot) sets the policy (no reply), ("episode", seed, noise std) runs one."""
 
+    def __init__(self, make_env):
+        self.make_env, self.env, self.policy = make_env, None, None
 
-def _worker(conn, make) -> None:
-    """Run episodes: ("policy", snapshot) sets the policy, ("episode", seed, noise std) runs one, ("close",) ends."""
-    env, policy = None, None
-    try:
-        while True:
-            command, *args = conn.recv()
-            if command == "close":
-                return
-            if command == "policy":
-                policy = args[0]
-                continue
-            try:
-                if env is None:
-                    env = make()
-                conn.send(("ok", run_episode(env, policy, *args)))
-            except Exception:
-                conn.send(("error", traceback.format_exc()))
-    except (EOFError, KeyboardInterrupt):  # the main process went away, or Ctrl-C reached the group
-        pass
-    finally:
-        if env is not None:
-            env.close()
-        conn.close()
+    def __call__(self, command: str, *args) -> object:
+        if command == "policy":
+            self.policy = args[0]
+            return NO_REPLY
+        if command == "episode":
+            if self.env is None:  # built on the first episode
+                self.env = self.make_env()
+            return run_episode(self.env, self.policy, *args)
+        raise ValueError(f"unknown command {command!r}")
+
+    def close(self) -> None:
+        if self.env is not None:
+            self.env.close()

@@ -27,13 +27,12 @@ run_hw2 refuses ``--env_procs`` > 1 where fork is unavailable.
 """
 from __future__ import annotations
 
-import multiprocessing as mp
-import traceback
 from typing import Callable, Sequence
 
 import numpy as np
 
 from cs285.infrastructure.envs import VecEnv
+from cs285.infrastructure.worker_pool import WorkerPool
 
 
 class ProcessVecEnv:
@@ -48,33 +47,21 @@ class ProcessVecEnv:
         for name in ("env_name", "observation_space", "action_space", "max_episode_steps", "discrete"):
             setattr(self, name, getattr(self._local, name))
         self._owners = [i % num_procs for i in range(self.num_envs)]
-        ctx = mp.get_context("fork")
-        self._conns, self._procs = [], []
-        for _ in range(num_procs - 1):
-            parent, child = ctx.Pipe()
-            proc = ctx.Process(target=_worker, args=(child, build), daemon=True)
-            proc.start()
-            child.close()
-            self._conns.append(parent)
-            self._procs.append(proc)
-
-    def _call(self, owner: int, *message) -> object:
-        conn = self._conns[owner - 1]
-        conn.send(message)
-        return _receive(conn)
+        self._pool = WorkerPool(num_procs - 1, lambda: _EnvServer(build()), "an env")
 
     def reset_one(self, i: int) -> np.ndarray:
         owner = self._owners[i]
-        return self._local.reset_one(i) if owner == 0 else self._call(owner, "reset", i)
+        return self._local.reset_one(i) if owner == 0 else self._pool.call(owner - 1, "reset", i)
 
     def step_each(self, idx: Sequence[int], actions: np.ndarray) -> list[tuple]:
         """VecEnv.step_each: the workers step their slots of ``idx`` while this process steps its own."""
         positions: dict[int, list[int]] = {}
         for k, i in enumerate(idx):
             positions.setdefault(self._owners[i], []).append(k)
+        conns = self._pool.conns
         for owner, ks in positions.items():
             if owner != 0:
-                self._conns[owner - 1].send(("step", [idx[k] for k in ks], actions[ks]))
+                conns[owner - 1].send(("step", [idx[k] for k in ks], actions[ks]))
         out: list = [None] * len(idx)
         if 0 in positions:
             ks = positions[0]
@@ -82,7 +69,7 @@ class ProcessVecEnv:
                 out[k] = result
         for owner, ks in positions.items():
             if owner != 0:
-                for k, result in zip(ks, _receive(self._conns[owner - 1])):
+                for k, result in zip(ks, self._pool.receive(conns[owner - 1])):
                     out[k] = result
         return out
 
@@ -93,61 +80,31 @@ class ProcessVecEnv:
 
     def render(self, i: int = 0) -> np.ndarray:
         owner = self._owners[i]
-        return self._local.render(i) if owner == 0 else self._call(owner, "render", i)
+        return self._local.render(i) if owner == 0 else self._pool.call(owner - 1, "render", i)
 
     def close(self) -> None:
-        for conn, proc in zip(self._conns, self._procs):
-            try:
-                conn.send(("close",))
-            except (BrokenPipeError, OSError):
-                pass
-            proc.join(timeout=5)
-            if proc.is_alive():
-                proc.terminate()
-            conn.close()
-        self._conns, self._procs = [], []
+        self._pool.close()
         self._local.close()
 
     def __del__(self):
-        if getattr(self, "_procs", None):
+        if getattr(self, "_pool", None) is not None and self._pool.alive:
             self.close()
 
 
-def _receive(conn) -> object:
-    """A worker's reply; its exception, or its death, as a RuntimeError here."""
-    try:
-        status, value = conn.recv()
-    except EOFError:
-        raise RuntimeError("an env worker process exited unexpectedly") from None
-    if status == "error":
-        raise RuntimeError(f"an env worker process failed:\n{value}")
-    return value
+class _EnvServer:
+    """A worker's VecEnv: ("reset", i), ("step", ids, actions), ("render", i)."""
 
+    def __init__(self, env: VecEnv):
+        self.env = env
 
-def _worker(conn, build: Callable[[], VecEnv]) -> None:
-    """Serve one VecEnv: ("reset", i), ("step", ids, actions), ("render", i), ("close",)."""
-    env = None
-    try:
-        env = build()
-        while True:
-            command, *args = conn.recv()
-            if command == "close":
-                return
-            try:
-                if command == "reset":
-                    reply = env.reset_one(*args)
-                elif command == "step":
-                    reply = env.step_each(*args)
-                elif command == "render":
-                    reply = env.render(*args)
-                else:
-                    raise ValueError(f"unknown command {command!r}")
-                conn.send(("ok", reply))
-            except Exception:
-                conn.send(("error", traceback.format_exc()))
-    except (EOFError, KeyboardInterrupt):  # the main process went away, or Ctrl-C reached the group
-        pass
-    finally:
-        if env is not None:
-            env.close()
-        conn.close()
+    def __call__(self, command: str, *args) -> object:
+        if command == "reset":
+            return self.env.reset_one(*args)
+        if command == "step":
+            return self.env.step_each(*args)
+        if command == "render":
+            return self.env.render(*args)
+        raise ValueError(f"unknown command {command!r}")
+
+    def close(self) -> None:
+        self.env.close()
