@@ -1,11 +1,13 @@
 """EpisodeSampler: the batch is the course's serial prefix of seeded episodes, whatever the process count."""
+import os
+
 import gymnasium as gym
 import numpy as np
 import pytest
 import torch
 
 from cs285.infrastructure.envs import make_env
-from cs285.infrastructure.episode_sampler import EpisodeSampler, Request, run_episode
+from cs285.infrastructure.episode_sampler import EpisodeSampler, Request, default_num_procs, run_episode
 from cs285.infrastructure.utils import PATH_KEYS
 from cs285.networks.policies import MLPPolicy
 
@@ -111,3 +113,10 @@ def test_requests_need_one_stopping_rule_and_noise_needs_continuous_actions():
     with pytest.raises(ValueError, match="continuous"):
         sampler.sample(policy, [Request("train", ntraj=1, action_noise_std=0.1)])
     sampler.close()
+
+
+def test_default_process_count_is_the_cores_unless_the_sweep_says(monkeypatch):
+    monkeypatch.delenv("CS285_SAMPLER_PROCS", raising=False)
+    assert default_num_procs() == len(os.sched_getaffinity(0))
+    monkeypatch.setenv("CS285_SAMPLER_PROCS", "3")
+    assert default_num_procs() == 3

@@ -45,7 +45,8 @@ TINY_SCRIPT = textwrap.dedent('''
             with open(os.path.join(log_dir, "metrics.jsonl"), "w") as f:
                 for itr in range(args.n_iter):
                     row = {"step": itr, "Eval_AverageReturn": args.lr * itr + seed, "start": start, "end": time.time(),
-                           "threads": os.environ.get("CS285_TORCH_THREADS")}
+                           "threads": os.environ.get("CS285_TORCH_THREADS"),
+                           "sampler_procs": os.environ.get("CS285_SAMPLER_PROCS")}
                     f.write(json.dumps(row) + "\\n")
                     f.flush()
                     if os.environ.get("TINY_CRASH") == f"{args.lr},{seed}":
@@ -101,6 +102,8 @@ def test_local_sweep_2x2_skips_complete_runs_and_redoes_killed_ones(tiny, data_d
     assert len(dirs) == 4 and sum((d / DONE_FILE).exists() for d in dirs) == 3
     rows = [read_metrics(str(d))[0] for d in dirs]
     assert all(r["threads"] == "1" for r in rows)  # each worker is told to use one thread
+    # and its share of the cores for sampling
+    assert all(r["sampler_procs"] == str(max(1, (os.cpu_count() or 1) // 2)) for r in rows)
     spans = sorted((r["start"], r["end"]) for r in rows)
     assert any(b[0] < a[1] for a, b in zip(spans, spans[1:]))  # --jobs 2: two runs overlapped
     for d in dirs:
