@@ -9,7 +9,9 @@ episode end: for gymnasium one env (made like every env in the project) in a
 Python loop; for envpool ``--num_envs`` envs in one pool, each call stepping
 them all (envpool's own auto-reset). "sampler" runs ``utils.sample_trajectories``
 on ``--num_envs`` envs of the backend with an MLP policy (2x64, the hw1
-default) choosing every action. ``--check`` prints how closely envpool follows
+default) choosing every action. "episodes" (gymnasium) runs hw2's
+EpisodeSampler with the same policy in ``--procs`` processes (default: every
+core); its CPU time is in other processes, so it has a wall-clock rate only. ``--check`` prints how closely envpool follows
 gymnasium instead (see cs285/infrastructure/envpool_agreement.py).
 """
 from __future__ import annotations
@@ -19,11 +21,13 @@ import os
 import time
 from typing import NamedTuple
 
+import gymnasium as gym
 import numpy as np
 import torch
 
 from cs285.infrastructure import utils
 from cs285.infrastructure.envs import ENV_BACKENDS, make_env, make_vec_env
+from cs285.infrastructure.episode_sampler import EpisodeSampler, Request, default_num_procs
 from cs285.infrastructure.script_util import run_main
 from cs285.networks.policies import MLPPolicy
 
@@ -41,16 +45,29 @@ class _Clock:
         return Rate(steps / (time.perf_counter() - self.wall), steps / (time.process_time() - self.cpu))
 
 
+def random_actions(space: gym.Space, shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
+    """Uniform random actions of ``space``: (*shape, *action shape)."""
+    if isinstance(space, gym.spaces.Discrete):
+        return rng.integers(space.n, size=shape)
+    return rng.uniform(space.low, space.high, (*shape, *space.shape)).astype(np.float32)
+
+
+def mlp_policy(env) -> MLPPolicy:
+    """The 2x64 MLP policy for ``env``'s spaces (categorical or Gaussian)."""
+    space = env.action_space
+    discrete = isinstance(space, gym.spaces.Discrete)
+    return MLPPolicy(space.n if discrete else space.shape[0], env.observation_space.shape[0], discrete, 2, 64)
+
+
 def raw_rate(env_name: str, steps: int, backend: str, num_envs: int, seed: int = 0) -> Rate:
     env = make_env(env_name)
-    low, high = env.action_space.low, env.action_space.high
     rng = np.random.default_rng(seed)
     if backend == "envpool":
         env.close()
-        return _raw_envpool_rate(env_name, steps, num_envs, rng.uniform(low, high, (steps // num_envs, num_envs,
-                                                                                     *low.shape)), seed)
+        return _raw_envpool_rate(env_name, steps, num_envs,
+                                 random_actions(env.action_space, (steps // num_envs, num_envs), rng), seed)
     env.reset(seed=seed)
-    actions = rng.uniform(low, high, (steps, *low.shape)).astype(np.float32)
+    actions = random_actions(env.action_space, (steps,), rng)
     clock = _Clock()
     for a in actions:
         _, _, terminated, truncated, _ = env.step(a)
@@ -76,13 +93,26 @@ def _raw_envpool_rate(env_name: str, steps: int, num_envs: int, actions: np.ndar
 
 def sampler_rate(env_name: str, steps: int, num_envs: int, backend: str, seed: int = 0) -> Rate:
     env = make_vec_env(env_name, num_envs, seed=seed, backend=backend)
-    policy = MLPPolicy(env.action_space.shape[0], env.observation_space.shape[0], False, 2, 64)
+    policy = mlp_policy(env)
     utils.sample_trajectories(env, policy.rollout_fn(), 1000)  # warm-up: first resets, torch kernels
     clock = _Clock()
     _, done = utils.sample_trajectories(env, policy.rollout_fn(), steps)
     rate = clock.rate(done)
     env.close()
     return rate
+
+
+def episode_sampler_rate(env_name: str, steps: int, procs: int) -> float:
+    """Env steps per second of wall-clock time of EpisodeSampler in ``procs`` processes."""
+    sampler = EpisodeSampler(env_name, num_procs=procs)
+    try:
+        policy = mlp_policy(sampler)
+        sampler.sample(policy, [Request("warm-up", ntraj=procs)])  # the workers build their envs
+        start = time.perf_counter()
+        (paths,) = sampler.sample(policy, [Request("batch", min_timesteps=steps)])
+        return utils.total_steps(paths) / (time.perf_counter() - start)
+    finally:
+        sampler.close()
 
 
 def print_agreement(env_names: list[str], n_seeds: int, n_episodes: int) -> None:
@@ -123,6 +153,8 @@ def main() -> None:
     p.add_argument("--num_envs", type=int, default=8, help="envs stepped together by the sampler (and raw envpool)")
     p.add_argument("--backend", nargs="+", choices=ENV_BACKENDS, default=["gymnasium"],
                    help="env backends to measure (envpool needs pip install -e .[fast])")
+    p.add_argument("--procs", type=int, default=default_num_procs(),
+                   help="processes of the episode sampler (default: every core)")
     p.add_argument("--check", action="store_true", help="print envpool's agreement with gymnasium instead")
     p.add_argument("--check_seeds", type=int, default=3, help="--check: lock-step episodes per env")
     p.add_argument("--check_episodes", type=int, default=64, help="--check: episodes per backend for statistics")
@@ -133,14 +165,18 @@ def main() -> None:
         return
     print(f"steps/s of wall-clock time, and per CPU-second of this process; load average {_loadavg()}")
     print(f"{'env':<16}{'backend':<11}{'raw /s':>9}{'raw /CPU-s':>12}{'sampler /s':>12}{'sampler /CPU-s':>16}"
-          f"{'ratio':>7}")
+          f"{'ratio':>7}{f'episodes ({args.procs} procs) /s':>28}{'ratio':>7}")
     for name in args.envs:
         rates = {}
         for backend in args.backend:
             raw = raw_rate(name, args.steps, backend, args.num_envs)
             rates[backend] = sampled = sampler_rate(name, args.steps, args.num_envs, backend)
-            print(f"{name:<16}{backend:<11}{raw.wall:>9,.0f}{raw.cpu:>12,.0f}{sampled.wall:>12,.0f}"
-                  f"{sampled.cpu:>16,.0f}{sampled.wall / raw.wall:>7.2f}")
+            line = (f"{name:<16}{backend:<11}{raw.wall:>9,.0f}{raw.cpu:>12,.0f}{sampled.wall:>12,.0f}"
+                    f"{sampled.cpu:>16,.0f}{sampled.wall / raw.wall:>7.2f}")
+            if backend == "gymnasium":
+                episodes = episode_sampler_rate(name, args.steps, args.procs)
+                line += f"{episodes:>28,.0f}{episodes / raw.wall:>7.2f}"
+            print(line)
         if len(rates) == 2:
             g, e = rates["gymnasium"], rates["envpool"]
             print(f"{name:<16}sampler speed-up envpool / gymnasium: {e.wall / g.wall:.2f}x wall-clock, "
