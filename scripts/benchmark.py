@@ -154,7 +154,7 @@ def main() -> None:
     p.add_argument("--backend", nargs="+", choices=ENV_BACKENDS, default=["gymnasium"],
                    help="env backends to measure (envpool needs pip install -e .[fast])")
     p.add_argument("--procs", type=int, default=default_num_procs(),
-                   help="processes of the episode sampler (default: every core)")
+                   help="processes of the episode sampler (default: every core on Linux)")
     p.add_argument("--check", action="store_true", help="print envpool's agreement with gymnasium instead")
     p.add_argument("--check_seeds", type=int, default=3, help="--check: lock-step episodes per env")
     p.add_argument("--check_episodes", type=int, default=64, help="--check: episodes per backend for statistics")

@@ -19,7 +19,7 @@ cut is marked truncated, so it bootstraps from V like a time limit, and the
 Train_* statistics cover the last --num_envs episodes that finished.
 ``--rollouts episodes`` (every other method's default) samples complete
 episodes, as the course does: episodes until -b steps. On gymnasium they run
-in --env_procs processes (default: every core), each episode seeded on its
+in --env_procs processes (default: every core on Linux), each episode seeded on its
 own, so the numbers are the same for any number of processes; the eval
 episodes of one iteration are sampled together with the next batch (same
 weights). See cs285/infrastructure/episode_sampler.py.
@@ -128,7 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "pip install -e .[fast] (cs285/infrastructure/envpool_env.py)")
     p.add_argument("--env_procs", type=int, default=None,
                    help="processes that sample (gymnasium); the numbers do not depend on it. Complete episodes: "
-                        "default every core, each process runs whole episodes "
+                        "default every core on Linux, each process runs whole episodes "
                         "(cs285/infrastructure/episode_sampler.py). --rollouts segments: default 1, processes "
                         "stepping the lock-step training envs (cs285/infrastructure/process_env.py)")
 

@@ -1,5 +1,6 @@
 """EpisodeSampler: the batch is the course's serial prefix of seeded episodes, whatever the process count."""
 import os
+import sys
 
 import gymnasium as gym
 import numpy as np
@@ -120,3 +121,6 @@ def test_default_process_count_is_the_cores_unless_the_sweep_says(monkeypatch):
     assert default_num_procs() == len(os.sched_getaffinity(0))
     monkeypatch.setenv("CS285_SAMPLER_PROCS", "3")
     assert default_num_procs() == 3
+    monkeypatch.delenv("CS285_SAMPLER_PROCS")
+    monkeypatch.setattr(sys, "platform", "darwin")  # no forking by default off Linux
+    assert default_num_procs() == 1

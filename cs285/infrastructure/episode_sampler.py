@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
+import sys
 from multiprocessing.connection import wait
 from typing import NamedTuple, Optional, Sequence
 
@@ -62,16 +63,17 @@ class Request(NamedTuple):
 
 
 def default_num_procs() -> int:
-    """$CS285_SAMPLER_PROCS if set (sweep.py sets it), else the CPU cores this process may run on;
-    1 where fork is missing."""
-    if "fork" not in mp.get_all_start_methods():
-        return 1
+    """$CS285_SAMPLER_PROCS if set (sweep.py sets it), else the CPU cores this process may run on.
+
+    1 off Linux: fork is missing on Windows, and on macOS Python itself no
+    longer forks by default (system libraries are not fork-safe there);
+    ``--env_procs`` can still ask for more where fork exists.
+    """
     if os.environ.get("CS285_SAMPLER_PROCS"):
         return max(1, int(os.environ["CS285_SAMPLER_PROCS"]))
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        return os.cpu_count() or 1
+    if not sys.platform.startswith("linux"):
+        return 1
+    return len(os.sched_getaffinity(0))
 
 
 def run_episode(env, policy: PolicySnapshot, seed: np.random.SeedSequence, action_noise_std: float = 0.0) -> dict:
