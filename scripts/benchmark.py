@@ -26,7 +26,7 @@ import numpy as np
 import torch
 
 from cs285.infrastructure import utils
-from cs285.infrastructure.envs import ENV_BACKENDS, make_env, make_vec_env
+from cs285.infrastructure.envs import ENV_BACKENDS, make_env, make_vec_env, random_actions
 from cs285.infrastructure.episode_sampler import EpisodeSampler, Request, default_num_procs
 from cs285.infrastructure.script_util import run_main
 from cs285.networks.policies import MLPPolicy
@@ -43,13 +43,6 @@ class _Clock:
 
     def rate(self, steps: int) -> Rate:
         return Rate(steps / (time.perf_counter() - self.wall), steps / (time.process_time() - self.cpu))
-
-
-def random_actions(space: gym.Space, shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
-    """Uniform random actions of ``space``: (*shape, *action shape)."""
-    if isinstance(space, gym.spaces.Discrete):
-        return rng.integers(space.n, size=shape)
-    return rng.uniform(space.low, space.high, (*shape, *space.shape)).astype(np.float32)
 
 
 def mlp_policy(env) -> MLPPolicy:

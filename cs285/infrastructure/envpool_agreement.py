@@ -20,7 +20,7 @@ import gymnasium as gym
 
 from cs285.infrastructure import utils
 from cs285.infrastructure.envpool_env import EnvpoolVecEnv
-from cs285.infrastructure.envs import make_env, make_vec_env
+from cs285.infrastructure.envs import make_env, make_vec_env, random_actions
 
 # MuJoCo v4 tasks whose observation starts with qpos[k:], qvel: k root coordinates
 # (x, or x and y) are left out, and no dynamics or reward depends on them.
@@ -161,8 +161,7 @@ def fixed_policy(name: str, env_id: str, seed: int = 0) -> utils.PolicyFn:
                                                                                   np.float32)
     if name == "random":
         rng = np.random.default_rng(seed)
-        return lambda obs: rng.integers(space.n, size=len(obs)) if discrete else \
-            rng.uniform(space.low, space.high, (len(obs), *space.shape)).astype(np.float32)
+        return lambda obs: random_actions(space, (len(obs),), rng)
     raise ValueError(f"unknown fixed policy {name!r}")
 
 

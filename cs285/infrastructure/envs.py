@@ -122,6 +122,14 @@ def is_discrete(env: gym.Env) -> bool:
     return isinstance(env.action_space, gym.spaces.Discrete)
 
 
+def random_actions(space: gym.Space, shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
+    """Uniform random actions of ``space``, (*shape, *action shape): integers for a Discrete space,
+    float32 for a Box."""
+    if isinstance(space, gym.spaces.Discrete):
+        return rng.integers(space.n, size=shape)
+    return rng.uniform(space.low, space.high, (*shape, *space.shape)).astype(np.float32)
+
+
 class VecEnv:
     """``num_envs`` gymnasium envs stepped in lock-step, without auto-reset.
 
