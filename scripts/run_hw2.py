@@ -214,12 +214,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def make_episode_source(args: argparse.Namespace, seed: int) -> EpisodeSampler | VecEnvEpisodes:
     """Where the complete episodes come from: the eval episodes, and the training batches unless
     ``--rollouts segments``. gymnasium: an EpisodeSampler over ``--env_procs`` processes (default: every
-    core), whose numbers do not depend on how many; envpool: its lock-step VecEnvs."""
+    core on Linux), whose numbers do not depend on how many; envpool: its lock-step VecEnvs."""
     if args.env_backend == "gymnasium":
-        try:
-            return EpisodeSampler(args.env_name, ep_len=args.ep_len, num_procs=args.env_procs or default_num_procs())
-        except ValueError as e:
-            raise UserError(str(e)) from None
+        return EpisodeSampler(args.env_name, ep_len=args.ep_len, num_procs=args.env_procs or default_num_procs())
     envs = {"eval": make_vec_env(args.env_name, N_EVAL_ENVS, seed=seed + EVAL_SEED_OFFSET, ep_len=args.ep_len,
                                  backend=args.env_backend)}
     if args.rollouts == "episodes":
@@ -298,14 +295,14 @@ def run(args: argparse.Namespace, seed: int) -> dict[str, float]:
     """
     utils.seed_everything(seed)
     source = make_episode_source(args, seed)
-    if args.action_noise_std and source.discrete:
+    if source.discrete and (args.action_noise_std or args.init_log_std != 0):
         source.close()
-        raise UserError(f"--action_noise_std needs continuous actions; {args.env_name} has discrete ones")
+        if args.action_noise_std:
+            raise UserError(f"--action_noise_std needs continuous actions; {args.env_name} has discrete ones")
+        raise UserError(f"--init_log_std sets a Gaussian's std; {args.env_name} has discrete actions")
     segments = utils.SegmentSampler(make_train_env(args, seed)) if args.rollouts == "segments" else None
     ob_dim = source.observation_space.shape[0]
     ac_dim = source.action_space.n if source.discrete else source.action_space.shape[0]
-    if source.discrete and args.init_log_std != 0:
-        raise UserError(f"--init_log_std sets a Gaussian's std; {args.env_name} has discrete actions")
     agent = make_agent(args, ob_dim, ac_dim, source.discrete)
     steps_per_env = -(-args.batch_size // args.num_envs)
     eval_request = Request("eval", min_timesteps=args.eval_batch_size)

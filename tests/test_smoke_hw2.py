@@ -85,6 +85,8 @@ def test_env_processes_do_not_change_the_numbers(data_dir):
         (run_dir,) = [d for d in data_dir.iterdir() if f"procs{procs}" in d.name]
         rows[procs] = [{k: v for k, v in r.items() if k != "TimeSinceStart"} for r in read_metrics(str(run_dir))]
     assert rows["1"] == rows["2"] and len(rows["1"]) == 3
+    default = run_hw2.parse_args(["--env", "Hopper-v4"])
+    assert default.env_procs is None  # the machine's default is not saved as a flag (sweeps compare flags)
     with pytest.raises(UserError, match="envpool"):
         run_hw2.parse_args(["--env", "Hopper-v4", "--env_backend", "envpool", "--env_procs", "2"])
 

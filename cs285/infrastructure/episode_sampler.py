@@ -29,11 +29,10 @@ processes against 0.93 and 1.21 s in 1 (alternated).
 
 Workers are forked (Linux), start in milliseconds, never touch torch, and
 build their env on their first episode. With ``num_procs=1`` the episodes
-run in this process, with the same numbers; more need the fork start method.
+run in this process, with the same numbers.
 """
 from __future__ import annotations
 
-import multiprocessing as mp
 import os
 import sys
 from multiprocessing.connection import wait
@@ -150,8 +149,6 @@ class EpisodeSampler:
         self.max_episode_steps = max_episode_steps(self._env)
         self._pool: Optional[WorkerPool] = None
         if num_procs > 1:
-            if "fork" not in mp.get_all_start_methods():
-                raise ValueError("sampling in several processes needs the 'fork' start method (Linux)")
             self._pool = WorkerPool(num_procs, lambda: _EpisodeServer(self._make_env), "a sampler")
         self.num_procs = num_procs
 
@@ -211,7 +208,7 @@ class VecEnvEpisodes:
         self.envs = envs
         first = next(iter(envs.values()))
         self.observation_space, self.action_space = first.observation_space, first.action_space
-        self.discrete, self.max_episode_steps = first.discrete, first.max_episode_steps
+        self.discrete = first.discrete
 
     def sample(self, policy: MLPPolicy, requests: Sequence[Request]) -> list[list[dict]]:
         out = []

@@ -27,6 +27,8 @@ class WorkerPool:
 
     def __init__(self, num_workers: int, make_handler: Callable[[], Handler], what: str):
         self.what = what
+        if "fork" not in mp.get_all_start_methods():
+            raise ValueError(f"{what} worker process needs the 'fork' start method (Linux)")
         ctx = mp.get_context("fork")
         self.conns, self.procs = [], []
         for _ in range(num_workers):
