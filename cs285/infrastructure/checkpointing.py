@@ -1,0 +1,101 @@
+"""Checkpoint, stop and resume for any long training run, in one piece.
+
+Files in ``out_dir``:
+    checkpoint_latest.pt   the run's state: written every ``every_minutes`` and when the loop ends
+                           (finished or stopped by SIGTERM/SIGINT); the same command resumes from it.
+    checkpoint_best.pt     the state handed to ``save_best`` with the highest score so far.
+
+Guarantees: writes are atomic (``ptu.save_checkpoint``: temp file, then os.replace), so a kill
+never leaves a half-written checkpoint, and a kill loses at most ``every_minutes`` of training.
+Loads are weights-only (``ptu.load_checkpoint``): states hold tensors, arrays and plain values.
+A resume refuses (``UserError``) a checkpoint whose config differs on ``compare_keys``.
+Besides the caller's keys the latest checkpoint holds ``config``, ``wall_seconds`` (training
+seconds, summed over resumes) and ``best_score``; the best one holds ``config`` and ``score``.
+"""
+from __future__ import annotations
+
+import math
+import os
+import signal
+import time
+from typing import Any, Callable, Mapping, Optional, Sequence, Union
+
+from cs285.infrastructure import pytorch_util as ptu
+from cs285.infrastructure.envs import UserError
+
+LATEST = "checkpoint_latest.pt"
+BEST = "checkpoint_best.pt"
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+
+class RunCheckpoint:
+    """``with RunCheckpoint(out_dir, config, every_minutes) as ckpt:`` then restore from
+    ``ckpt.state`` if ``ckpt.resumed``, loop ``while not ckpt.stop_requested``, call
+    ``ckpt.maybe_save(make_state)`` each iteration and ``ckpt.save(make_state())`` after the loop.
+
+    compare_keys: config keys that define the run (None: all of ``config``).
+    saved_defaults: values assumed for keys absent from older checkpoints, e.g. {"algo": "sac"}.
+    Signal handlers are installed by ``__enter__`` (main thread only) and restored by ``__exit__``.
+    """
+
+    def __init__(self, out_dir: str, config: Mapping[str, Any], every_minutes: float,
+                 compare_keys: Optional[Sequence[str]] = None,
+                 saved_defaults: Optional[Mapping[str, Any]] = None):
+        self.out_dir, self.config, self.every_minutes = out_dir, dict(config), every_minutes
+        self.latest_path, self.best_path = os.path.join(out_dir, LATEST), os.path.join(out_dir, BEST)
+        self.stop_requested = False
+        self.state: Optional[dict] = None
+        if os.path.exists(self.latest_path):
+            self.state = ptu.load_checkpoint(self.latest_path)
+            saved = {**(saved_defaults or {}), **self.state.get("config", {})}
+            keys = list(config) if compare_keys is None else compare_keys
+            changed = [k for k in keys if saved.get(k) != config.get(k)]
+            if changed:
+                diffs = ", ".join(f"{k} ({saved.get(k)!r} there, {config.get(k)!r} here)" for k in changed)
+                raise UserError(f"{out_dir} holds a run with different {diffs}; "
+                                f"use another --out_dir or delete {self.latest_path}")
+        self.resumed = self.state is not None
+        self.best_score: float = (self.state or {}).get("best_score", -math.inf)
+        self._prior_seconds: float = (self.state or {}).get("wall_seconds", 0.0)
+        self._t_start = self._t_saved = time.monotonic()
+        self._previous: dict = {}
+        os.makedirs(out_dir, exist_ok=True)
+
+    def __enter__(self) -> RunCheckpoint:
+        self._t_start = self._t_saved = time.monotonic()  # setup before the loop is not training time
+        self._previous = {sig: signal.signal(sig, self._on_signal) for sig in STOP_SIGNALS}
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+        self._previous = {}
+
+    def _on_signal(self, signum: int, frame) -> None:
+        self.stop_requested = True
+
+    def wall_seconds(self) -> float:
+        """Training seconds of this run, including those before the resume."""
+        return self._prior_seconds + time.monotonic() - self._t_start
+
+    def save(self, state: dict) -> None:
+        """Write ``state`` (plus config, wall_seconds, best_score) to checkpoint_latest.pt, atomically."""
+        ptu.save_checkpoint({**state, "config": self.config, "wall_seconds": self.wall_seconds(),
+                             "best_score": self.best_score}, self.latest_path)
+        self._t_saved = time.monotonic()
+
+    def maybe_save(self, make_state: Callable[[], dict]) -> bool:
+        """``save(make_state())`` if ``every_minutes`` have passed since the last save; True if it wrote."""
+        if time.monotonic() - self._t_saved < 60 * self.every_minutes:
+            return False
+        self.save(make_state())
+        return True
+
+    def save_best(self, state: Union[dict, Callable[[], dict]], score: float) -> float:
+        """Write ``state`` (or ``state()``, built only when needed) to checkpoint_best.pt if ``score``
+        beats the best so far; returns the best score. It reaches checkpoint_latest.pt at the next save."""
+        if score > self.best_score:
+            self.best_score = float(score)
+            best = state() if callable(state) else state
+            ptu.save_checkpoint({**best, "config": self.config, "score": self.best_score}, self.best_path)
+        return self.best_score
