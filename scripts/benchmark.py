@@ -7,12 +7,13 @@
 "raw" is the ceiling without a policy, pre-drawn random actions, resets on
 episode end: for gymnasium one env (made like every env in the project) in a
 Python loop; for envpool ``--num_envs`` envs in one pool, each call stepping
-them all (envpool's own auto-reset). "sampler" runs ``utils.sample_trajectories``
-on ``--num_envs`` envs of the backend with an MLP policy (2x64, the hw1
-default) choosing every action. "episodes" (gymnasium) runs hw2's
-EpisodeSampler with the same policy in ``--procs`` processes (default: every
-core); its CPU time is in other processes, so it has a wall-clock rate only. ``--check`` prints how closely envpool follows
-gymnasium instead (see cs285/infrastructure/envpool_agreement.py).
+them all (envpool's own auto-reset). "sampler" runs the collector's lock-step
+complete episodes (``utils.sample_trajectories``) on ``--num_envs`` envs of the
+backend with an MLP policy (2x64, the hw1 default) choosing every action.
+"episodes" (gymnasium) runs the collector's whole episodes with the same policy
+in ``--procs`` processes (default: every core); its CPU time is in other
+processes, so it has a wall-clock rate only. ``--check`` prints how closely
+envpool follows gymnasium instead (see scripts/envpool_agreement.py).
 """
 from __future__ import annotations
 
@@ -26,8 +27,8 @@ import numpy as np
 import torch
 
 from cs285.infrastructure import utils
-from cs285.infrastructure.envs import ENV_BACKENDS, make_env, make_vec_env, random_actions
-from cs285.infrastructure.episode_sampler import EpisodeSampler, Request, default_num_procs
+from cs285.infrastructure.collector import Collector
+from cs285.infrastructure.envs import ENV_BACKENDS, default_num_procs, make_env, make_vec_env, random_actions
 from cs285.infrastructure.script_util import run_main
 from cs285.networks.policies import MLPPolicy
 
@@ -87,30 +88,27 @@ def _raw_envpool_rate(env_name: str, steps: int, num_envs: int, actions: np.ndar
 def sampler_rate(env_name: str, steps: int, num_envs: int, backend: str, seed: int = 0) -> Rate:
     env = make_vec_env(env_name, num_envs, seed=seed, backend=backend)
     policy = mlp_policy(env)
-    utils.sample_trajectories(env, policy.rollout_fn(), 1000)  # warm-up: first resets, torch kernels
+    utils.sample_trajectories(env, policy, 1000)  # warm-up: first resets, torch kernels
     clock = _Clock()
-    _, done = utils.sample_trajectories(env, policy.rollout_fn(), steps)
+    _, done = utils.sample_trajectories(env, policy, steps)
     rate = clock.rate(done)
     env.close()
     return rate
 
 
 def episode_sampler_rate(env_name: str, steps: int, procs: int) -> float:
-    """Env steps per second of wall-clock time of EpisodeSampler in ``procs`` processes."""
-    sampler = EpisodeSampler(env_name, num_procs=procs)
-    try:
-        policy = mlp_policy(sampler)
-        sampler.sample(policy, [Request("warm-up", ntraj=procs)])  # the workers build their envs
+    """Env steps per second of wall-clock time of the collector's whole episodes in ``procs`` processes."""
+    with Collector(env_name, env_procs=procs) as collector:
+        policy = mlp_policy(collector)
+        collector.episodes(policy, n_episodes=procs)  # the workers build their envs
         start = time.perf_counter()
-        (paths,) = sampler.sample(policy, [Request("batch", min_timesteps=steps)])
+        paths = collector.episodes(policy, min_steps=steps)
         return utils.total_steps(paths) / (time.perf_counter() - start)
-    finally:
-        sampler.close()
 
 
 def print_agreement(env_names: list[str], n_seeds: int, n_episodes: int) -> None:
     """Lock-step traces (one line per seed) and episode statistics, envpool vs gymnasium."""
-    from cs285.infrastructure.envpool_agreement import (STATS_POLICIES, compare_stats, episode_stats, lockstep,
+    from envpool_agreement import (STATS_POLICIES, compare_stats, episode_stats, lockstep,
                                                         reset_obs_max_z, state_setter)
 
     print("lock-step from one state, same random actions (max |envpool - gymnasium|):")

@@ -33,7 +33,7 @@ def main() -> None:
     expert = LoadedGaussianPolicy(policy_path)
     env = VecEnv(args.env_name, args.n_traj, seed=args.seed)
     expert.check_fits(env.observation_space.shape[0], env.action_space.shape[0], args.env_name)
-    paths = utils.sample_n_trajectories(env, expert.get_action, args.n_traj)
+    paths = utils.sample_n_trajectories(env, expert, args.n_traj, deterministic=True)
     out = args.out or default_expert_data(args.env_name)
     save_expert_data(out, paths)
     returns = utils.path_returns(paths)

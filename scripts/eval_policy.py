@@ -31,7 +31,7 @@ def main() -> None:
     policy, what = load_policy(args.policy)
     # One env per episode, env i seeded with i: episode i is the same whatever n is.
     env = VecEnv(args.env_name, args.n_episodes, seed=0, ep_len=args.ep_len)
-    paths = utils.sample_n_trajectories(env, policy, args.n_episodes)
+    paths = utils.sample_n_trajectories(env, policy, args.n_episodes, deterministic=True)
     returns = utils.path_returns(paths)
     lengths = [len(p["reward"]) for p in paths]
     print(f"{args.policy}: {what}")

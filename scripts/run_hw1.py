@@ -20,7 +20,8 @@ from tqdm import tqdm
 
 from cs285.agents.bc_agent import BCAgent
 from cs285.infrastructure import utils
-from cs285.infrastructure.envs import UserError, VecEnv
+from cs285.infrastructure.collector import Collector
+from cs285.infrastructure.envs import UserError
 from cs285.infrastructure.expert_data import load_expert_data
 from cs285.infrastructure.logger import Logger
 from cs285.infrastructure.replay_buffer import ReplayBuffer
@@ -31,9 +32,6 @@ from cs285.infrastructure.script_util import (add_device_args, default_expert_da
                                               run_seeds)
 from cs285.infrastructure.video import VideoRecorder
 from cs285.policies.loaded_gaussian_policy import LoadedGaussianPolicy
-
-N_SAMPLING_ENVS = 8  # envs stepped together by the sampler
-EVAL_SEED_OFFSET = 10_000  # eval episodes never share seeds with training episodes
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -58,6 +56,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max_replay_buffer_size", type=int, default=1_000_000)
     p.add_argument("--save_params", action="store_true", help="save the policy after every iteration")
     p.add_argument("--seed", type=int, nargs="+", default=[1], help="one run per seed")
+    p.add_argument("--env_procs", type=int, default=None,
+                   help="processes running whole episodes (default: every core on Linux); the numbers do not "
+                        "depend on it (cs285/infrastructure/collector.py)")
     return p
 
 
@@ -71,8 +72,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         args.expert_policy_file = default_expert_policy(args.env_name)
     if args.expert_data is None:
         args.expert_data = default_expert_data(args.env_name)
-    for name in ("n_iter", "batch_size", "eval_batch_size", "train_batch_size", "num_agent_train_steps_per_iter"):
-        if getattr(args, name) < 1:
+    for name in ("n_iter", "batch_size", "eval_batch_size", "train_batch_size", "num_agent_train_steps_per_iter",
+                 "env_procs"):
+        if getattr(args, name) is not None and getattr(args, name) < 1:
             raise UserError(f"--{name} must be at least 1 (got {getattr(args, name)})")
     return args
 
@@ -103,13 +105,13 @@ def run(args: argparse.Namespace, seed: int) -> dict[str, float]:
     """One BC / DAgger run; returns the last iteration's logs."""
     utils.seed_everything(seed)
     rng = np.random.default_rng(seed)
-    env = VecEnv(args.env_name, N_SAMPLING_ENVS, seed=seed, ep_len=args.ep_len)
     expert = LoadedGaussianPolicy(require_file(args.expert_policy_file, "expert policy", "--expert_policy_file"))
     expert_paths = load_expert_data(require_file(args.expert_data, "expert data", "--expert_data"))
-    eval_env = VecEnv(args.env_name, N_SAMPLING_ENVS, seed=seed + EVAL_SEED_OFFSET, ep_len=args.ep_len)
-    if env.discrete:
+    collector = Collector(args.env_name, env_procs=args.env_procs, seed=seed, ep_len=args.ep_len)
+    if collector.discrete:
+        collector.close()
         raise UserError(f"{args.env_name} has discrete actions; hw1's experts and BC are for continuous control")
-    ob_dim, ac_dim = env.observation_space.shape[0], env.action_space.shape[0]
+    ob_dim, ac_dim = collector.observation_space.shape[0], collector.action_space.shape[0]
     expert.check_fits(ob_dim, ac_dim, args.env_name)
     data_shape = expert_paths[0]["observation"].shape[1:]
     if data_shape != (ob_dim,):
@@ -119,8 +121,9 @@ def run(args: argparse.Namespace, seed: int) -> dict[str, float]:
     buffer = ReplayBuffer(args.max_replay_buffer_size, ob_dim, ac_dim)
 
     log_dir = make_logdir("q2_" if args.do_dagger else "q1_", args.exp_name, args.env_name)
-    save_config(log_dir, {**vars(args), "seed": seed})
-    print(f"Logging to {log_dir}")
+    sampler = collector.describe()
+    save_config(log_dir, {**vars(args), "seed": seed, "sampler": sampler, "env_procs": collector.procs(False)})
+    print(f"Logging to {log_dir}\n{sampler}")
     videos = VideoRecorder(args.env_name, ep_len=args.ep_len, seed=seed) if args.video_log_freq > 0 else None
     logger = Logger(log_dir)
     start, total_envsteps, logs = time.time(), 0, {}
@@ -130,7 +133,7 @@ def run(args: argparse.Namespace, seed: int) -> dict[str, float]:
             if itr == 0:
                 paths, envsteps = expert_paths, 0
             elif args.do_dagger:
-                paths, envsteps = utils.sample_trajectories(env, agent.policy.rollout_fn(), args.batch_size)
+                paths, envsteps = utils.sample_trajectories(collector, agent.policy, args.batch_size)
                 relabel_with_expert(paths, expert)
             else:  # BC past the first iteration: more steps on the same expert data, no new labels
                 paths, envsteps = [], 0
@@ -140,10 +143,10 @@ def run(args: argparse.Namespace, seed: int) -> dict[str, float]:
             train_log = train(agent, buffer, args, rng, itr)
 
             if videos is not None and itr % args.video_log_freq == 0:
-                videos.log(logger, agent.policy.rollout_fn(deterministic=True), itr)
+                videos.log(logger, agent.policy, itr, deterministic=True)
             if itr % args.scalar_log_freq == 0 or itr == args.n_iter - 1:
-                eval_paths, _ = utils.sample_trajectories(eval_env, agent.policy.rollout_fn(deterministic=True),
-                                                          args.eval_batch_size)
+                eval_paths, _ = utils.sample_trajectories(collector, agent.policy, args.eval_batch_size,
+                                                          deterministic=True)
                 logs = iteration_logs(paths, eval_paths, train_log, total_envsteps, start, itr)
                 print_and_log(logger, logs, itr)
             if args.save_params:
@@ -155,8 +158,7 @@ def run(args: argparse.Namespace, seed: int) -> dict[str, float]:
         logger.close()
         if videos is not None:
             videos.close()
-        env.close()
-        eval_env.close()
+        collector.close()
     mark_finished(log_dir)
     expert_return = float(np.mean(utils.path_returns(expert_paths)))
     final = logs["Eval_AverageReturn"]

@@ -22,11 +22,12 @@ episodes, as the course does: episodes until -b steps. On gymnasium they run
 in --env_procs processes (default: every core on Linux), each episode seeded on its
 own, so the numbers are the same for any number of processes; the eval
 episodes of one iteration are sampled together with the next batch (same
-weights). See cs285/infrastructure/episode_sampler.py.
+weights). The run's first lines name the sampler; config.json records it
+(``sampler``, ``env_procs``). See cs285/infrastructure/collector.py.
 
 ``--pg_method`` picks the policy update (one agent file each in cs285/agents/);
-all of them take the hw2 flags above, and the flags of the other methods are
-ignored:
+all of them take the hw2 flags above; a flag the chosen method does not use
+is named in a note at the start:
 
   vanilla  one Adam step on the REINFORCE surrogate (pg_agent.py; the default)
   is       --n_policy_steps K Adam steps per batch, each sample weighted by
@@ -50,24 +51,24 @@ saved with the policy (``--save_params``).
 from __future__ import annotations
 
 import argparse
+import collections
 import multiprocessing
 import os
 import time
 from typing import Optional
 
 import numpy as np
-from gymnasium.wrappers import TransformAction
 
 from cs285.agents.ac_agent import ActorCriticAgent
 from cs285.agents.is_pg_agent import ISPGAgent
 from cs285.agents.npg_trpo_agent import NaturalPGAgent
-from cs285.agents.pg_agent import PGAgent, PGBatch
+from cs285.agents.pg_agent import PGAgent
 from cs285.agents.ppo_agent import PPOAgent
 from cs285.infrastructure import utils
-from cs285.infrastructure.envs import ENV_BACKENDS, UserError, VecEnv, make_env, make_vec_env
-from cs285.infrastructure.episode_sampler import EpisodeSampler, Request, VecEnvEpisodes, default_num_procs
+from cs285.infrastructure.collector import Collector, Request
+from cs285.infrastructure.envs import ENV_BACKENDS, UserError
 from cs285.infrastructure.logger import Logger
-from cs285.infrastructure.process_env import ProcessVecEnv
+from cs285.infrastructure.rollouts import Batch, total_steps
 from cs285.infrastructure.run_config import make_logdir, mark_finished, save_config
 from cs285.infrastructure.script_util import add_device_args, run_main, run_seeds
 from cs285.infrastructure.training_logs import (ConstantCriticWatch, check_losses_finite, iteration_logs,
@@ -75,9 +76,6 @@ from cs285.infrastructure.training_logs import (ConstantCriticWatch, check_losse
 from cs285.infrastructure.video import VideoRecorder
 
 N_SAMPLING_ENVS = 16  # training envs stepped together: one policy call per vectorized step
-N_EVAL_ENVS = 8
-EVAL_SEED_OFFSET = 10_000  # eval episodes never share seeds with training episodes
-ACTION_NOISE_SEED_OFFSET = 20_000
 PG_METHODS = ("vanilla", "is", "npg", "trpo", "ppo", "ac")
 PPO_DEFAULT_GAE_LAMBDA = 0.95
 
@@ -127,10 +125,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="simulator of the training and eval envs; envpool: faster, some ids only, "
                         "pip install -e .[fast] (cs285/infrastructure/envpool_env.py)")
     p.add_argument("--env_procs", type=int, default=None,
-                   help="processes that sample (gymnasium); the numbers do not depend on it. Complete episodes: "
-                        "default every core on Linux, each process runs whole episodes "
-                        "(cs285/infrastructure/episode_sampler.py). --rollouts segments: default 1, processes "
-                        "stepping the lock-step training envs (cs285/infrastructure/process_env.py)")
+                   help="processes that step the gymnasium envs; the numbers do not depend on it. Default: every "
+                        "core on Linux for complete episodes (each process runs whole episodes), 1 for the "
+                        "lock-step envs of --rollouts segments (cs285/infrastructure/collector.py)")
 
     g = p.add_argument_group("is: importance-sampled PG")
     g.add_argument("--n_policy_steps", type=int, default=5, help="gradient steps K per batch")
@@ -211,47 +208,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def make_episode_source(args: argparse.Namespace, seed: int) -> EpisodeSampler | VecEnvEpisodes:
-    """Where the complete episodes come from: the eval episodes, and the training batches unless
-    ``--rollouts segments``. gymnasium: an EpisodeSampler over ``--env_procs`` processes (default: every
-    core on Linux), whose numbers do not depend on how many; envpool: its lock-step VecEnvs."""
-    if args.env_backend == "gymnasium":
-        return EpisodeSampler(args.env_name, ep_len=args.ep_len, num_procs=args.env_procs or default_num_procs())
-    envs = {"eval": make_vec_env(args.env_name, N_EVAL_ENVS, seed=seed + EVAL_SEED_OFFSET, ep_len=args.ep_len,
-                                 backend=args.env_backend)}
-    if args.rollouts == "episodes":
-        envs["train"] = make_train_vec_env(args, seed)
-    return VecEnvEpisodes(envs)
-
-
-def make_train_env(args: argparse.Namespace, seed: int) -> VecEnv | ProcessVecEnv:
-    """The lock-step training envs of ``--rollouts segments``, stepped by ``--env_procs`` processes
-    (default 1); see ``make_train_vec_env``."""
-    procs = args.env_procs or 1
-    if procs == 1:
-        return make_train_vec_env(args, seed)
-    return ProcessVecEnv(lambda: make_train_vec_env(args, seed), procs)
-
-
-def make_train_vec_env(args: argparse.Namespace, seed: int) -> VecEnv:
-    """The lock-step training envs; with ``--action_noise_std`` each adds N(0, std²) noise to the actions it is given.
-
-    The noise is part of the environment (the course's ActionNoiseWrapper): the
-    paths record the policy's actions, so the gradient stays on-policy.
-    """
-    if args.action_noise_std == 0:
-        return make_vec_env(args.env_name, args.num_envs, seed=seed, ep_len=args.ep_len, backend=args.env_backend)
-    if args.env_backend != "gymnasium":
-        raise UserError("--action_noise_std wraps gymnasium envs: use it with --env_backend gymnasium")
-    envs = []
-    for i in range(args.num_envs):
-        env = make_env(args.env_name, seed=seed + i, ep_len=args.ep_len)
-        rng = np.random.default_rng(seed + ACTION_NOISE_SEED_OFFSET + i)
-        envs.append(TransformAction(
-            env, lambda a, rng=rng: a + args.action_noise_std * rng.standard_normal(np.shape(a)), env.action_space))
-    return VecEnv.from_envs(envs, seed=seed)
-
-
 def make_agent(args: argparse.Namespace, ob_dim: int, ac_dim: int, discrete: bool) -> PGAgent:
     """The agent ``--pg_method`` names, with its flags."""
     common = dict(
@@ -290,39 +246,44 @@ def run(args: argparse.Namespace, seed: int) -> dict[str, float]:
     """One policy-gradient run; returns the last logged iteration's row.
 
     The eval episodes of iteration i and the training batch of iteration i + 1
-    use the same weights, so they are sampled together (one ``source.sample``
+    use the same weights, so they are sampled together (one ``episodes_together``
     call, sharing the sampler's processes); iteration i is logged right after.
     """
     utils.seed_everything(seed)
-    source = make_episode_source(args, seed)
-    if source.discrete and (args.action_noise_std or args.init_log_std != 0):
-        source.close()
+    segments = args.rollouts == "segments"
+    collector = Collector(args.env_name, backend=args.env_backend, num_envs=args.num_envs,
+                          env_procs=args.env_procs, seed=seed, ep_len=args.ep_len)
+    if collector.discrete and (args.action_noise_std or args.init_log_std != 0):
+        collector.close()
         if args.action_noise_std:
             raise UserError(f"--action_noise_std needs continuous actions; {args.env_name} has discrete ones")
         raise UserError(f"--init_log_std sets a Gaussian's std; {args.env_name} has discrete actions")
-    segments = utils.SegmentSampler(make_train_env(args, seed)) if args.rollouts == "segments" else None
-    ob_dim = source.observation_space.shape[0]
-    ac_dim = source.action_space.n if source.discrete else source.action_space.shape[0]
-    agent = make_agent(args, ob_dim, ac_dim, source.discrete)
+    ob_dim = collector.observation_space.shape[0]
+    ac_dim = collector.action_space.n if collector.discrete else collector.action_space.shape[0]
+    agent = make_agent(args, ob_dim, ac_dim, collector.discrete)
     steps_per_env = -(-args.batch_size // args.num_envs)
-    eval_request = Request("eval", min_timesteps=args.eval_batch_size)
-    train_request = Request("train", min_timesteps=args.batch_size, action_noise_std=args.action_noise_std)
+    eval_request = Request(min_steps=args.eval_batch_size, stream="eval")
+    train_request = Request(min_steps=args.batch_size, action_noise_std=args.action_noise_std)
+    recent_episodes: collections.deque[dict] = collections.deque(maxlen=args.num_envs)  # Train_* of segments
 
     def sample(evaluate: bool, train: bool) -> tuple[Optional[list[dict]], Optional[tuple]]:
-        """(eval paths or None, (train paths, PGBatch, env steps) or None), with the current weights."""
-        requests = [eval_request] * evaluate + [train_request] * (train and segments is None)
-        results = source.sample(agent.policy, requests)
+        """(eval paths or None, (train paths, Batch, env steps) or None), with the current weights."""
+        requests = [eval_request] * evaluate + [train_request] * (train and not segments)
+        results = collector.episodes_together(agent.policy, requests)
         eval_paths = results.pop(0) if evaluate else None
         if not train:
             return eval_paths, None
-        if segments is None:
-            return eval_paths, (results[0], PGBatch.from_paths(results[0]), utils.total_steps(results[0]))
-        batch = PGBatch.from_dict(segments.sample(agent.policy.rollout_fn(), steps_per_env))
-        return eval_paths, (list(segments.recent_episodes), batch, len(batch.rewards))
+        if not segments:
+            return eval_paths, (results[0], Batch.from_paths(results[0]), total_steps(results[0]))
+        batch, ended = collector.segments(agent.policy, steps_per_env, action_noise_std=args.action_noise_std)
+        recent_episodes.extend(ended)
+        return eval_paths, (list(recent_episodes), batch, len(batch.rewards))
 
+    sampler = collector.describe(segments)
     log_dir = make_logdir("q2_pg_", args.exp_name, args.env_name)
-    save_config(log_dir, {**vars(args), "seed": seed})
-    print(f"Logging to {log_dir}")
+    save_config(log_dir, {**vars(args), "seed": seed, "sampler": sampler,
+                          "env_procs": collector.procs(lockstep=segments)})
+    print(f"Logging to {log_dir}\n{sampler}")
     videos = VideoRecorder(args.env_name, ep_len=args.ep_len, seed=seed) if args.video_log_freq > 0 else None
     logger = Logger(log_dir)
     start, total_envsteps, logs = time.time(), 0, {}
@@ -352,7 +313,7 @@ def run(args: argparse.Namespace, seed: int) -> dict[str, float]:
             if args.save_params:
                 agent.save(os.path.join(log_dir, f"policy_itr_{itr}.pt"))
             if videos is not None and itr % args.video_log_freq == 0:
-                videos.log(logger, agent.policy.rollout_fn(), itr)
+                videos.log(logger, agent.policy, itr)
             if evaluate:
                 logs = iteration_logs(paths, eval_paths, train_log, total_envsteps, start, itr)
                 print_and_log(logger, logs, itr)
@@ -365,9 +326,7 @@ def run(args: argparse.Namespace, seed: int) -> dict[str, float]:
         raise
     finally:
         logger.close()
-        source.close()
-        if segments is not None:
-            segments.env.close()
+        collector.close()
         if videos is not None:
             videos.close()
     mark_finished(log_dir)

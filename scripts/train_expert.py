@@ -5,30 +5,27 @@
     python scripts/train_expert.py --env Walker2d-v4 --algo ppo --env_backend envpool --total_steps 20000000
 
 Runs resume: the same command continues from ``<out_dir>/checkpoint_latest.pt``
-(networks, optimizers, log_alpha, replay buffer, numpy/torch/env RNG states,
-step count; the episode in progress restarts). A checkpoint is written every
-``--checkpoint_minutes`` and on SIGTERM/SIGINT, so a kill loses a few minutes at most.
+(networks, optimizers, statistics, replay buffer, numpy/torch RNG states, step
+count; the episodes in progress restart). A checkpoint is written every
+``--checkpoint_minutes`` and on SIGTERM/SIGINT (infrastructure/checkpointing.py),
+so a kill loses a few minutes at most.
 
-Schedule (SAC paper, appendix D): uniform random actions for the first
-``--learning_starts`` env steps, then one gradient update per env step.
-Every ``--eval_every`` steps the deterministic policy a = squash(mu(s)) is run
-for ``--eval_episodes`` episodes on a separate env; the best one is kept in
-``checkpoint_best.pt``.
-
-``--algo ppo`` trains the project's PPO agent (cs285/agents/ppo_agent.py) on
-``--num_envs`` envs (envpool with ``--env_backend envpool``) in batches of
-``--ppo_batch_size`` steps, with observation and reward normalization and a
-learning rate decayed linearly to 0 at ``--total_steps``: the recipe that
-reached 4930 on HalfCheetah-v4 in 1M steps (README). Its checkpoints hold the
-networks, optimizer, statistics and RNG state; evaluation always runs in
-gymnasium's env, deterministically, from the same start states each time.
+Both algorithms run the project's agents on the one collector (collector.py):
+- SAC (agents/sac_agent.py; SAC paper, appendix D): ``Collector.steps`` one env step
+  at a time into the replay buffer, uniform random actions for the first
+  ``--learning_starts`` steps, then one gradient update per env step.
+- PPO (agents/ppo_agent.py): ``Collector.segments`` of ``--num_envs`` envs (envpool
+  with ``--env_backend envpool``) in batches of ``--ppo_batch_size`` steps, with
+  observation and reward normalization and a learning rate decayed linearly to 0
+  at ``--total_steps``: the recipe that reached 4930 on HalfCheetah-v4 in 1M steps.
+Every ``--eval_every`` steps the deterministic policy runs ``--eval_episodes``
+episodes in gymnasium's env from the same start states each time; the best is
+kept in ``checkpoint_best.pt``.
 """
 from __future__ import annotations
 
 import argparse
-import math
 import os
-import signal
 import sys
 import time
 from collections import deque
@@ -40,21 +37,20 @@ from tqdm import tqdm
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from cs285.agents.pg_agent import PGBatch  # noqa: E402
 from cs285.agents.ppo_agent import PPOAgent  # noqa: E402
 from cs285.agents.sac_agent import SACAgent  # noqa: E402
 from cs285.infrastructure import pytorch_util as ptu  # noqa: E402
-from cs285.infrastructure.envs import ENV_BACKENDS, UserError, VecEnv, make_env, make_vec_env  # noqa: E402
+from cs285.infrastructure.checkpointing import BEST, LATEST, RunCheckpoint  # noqa: E402
+from cs285.infrastructure.collector import EVAL_SEED_OFFSET, Collector  # noqa: E402
+from cs285.infrastructure.envs import ENV_BACKENDS, UserError, make_env, random_actions  # noqa: E402
 from cs285.infrastructure.logger import Logger  # noqa: E402
 from cs285.infrastructure.replay_buffer import ReplayBuffer  # noqa: E402
+from cs285.infrastructure.rollouts import path_returns  # noqa: E402
 from cs285.infrastructure.run_config import save_config  # noqa: E402
 from cs285.infrastructure.script_util import run_main  # noqa: E402
-from cs285.infrastructure.utils import SegmentSampler, path_returns, sample_n_trajectories, seed_everything  # noqa: E402,E501
+from cs285.infrastructure.utils import seed_everything  # noqa: E402
 
-LATEST = "checkpoint_latest.pt"
-BEST = "checkpoint_best.pt"
 LOG_EVERY = 1000  # env steps between training-scalar rows
-EVAL_SEED_OFFSET = 10_000  # eval episodes start from seeds seed + EVAL_SEED_OFFSET + k
 # settings that must match when a run is resumed
 RESUME_KEYS = ("algo", "env", "seed", "hidden_size", "n_layers", "buffer_size")
 ALGOS = ("sac", "ppo")
@@ -122,24 +118,12 @@ def build_agent(config: dict, env) -> SACAgent:
     )
 
 
-def check_resumable(saved: dict, config: dict) -> None:
-    """UserError unless the checkpoint's config agrees with this command on RESUME_KEYS
-    (runs from before ``--algo`` existed are SAC)."""
-    changed = [k for k in RESUME_KEYS if saved.get(k, "sac" if k == "algo" else None) != config[k]]
-    if changed:
-        raise UserError(f"{config['out_dir']} holds a run with different {', '.join(changed)}; use another --out_dir")
-
-
 def build_ppo_agent(config: dict, ob_dim: int, ac_dim: int) -> PPOAgent:
     return PPOAgent(ob_dim, ac_dim, False, config["n_layers"], config["hidden_size"], config["learning_rate"],
                     baseline_learning_rate=config["learning_rate"], discount=config["discount"],
                     gae_lambda=config["gae_lambda"], ppo_epochs=config["ppo_epochs"],
                     ppo_minibatch_size=config["ppo_minibatch_size"], normalize_advantages=True,
                     normalize_obs=True, normalize_rewards=True, init_log_std=config["init_log_std"])
-
-
-def buffer_to_tensors(buffer: ReplayBuffer) -> dict:
-    return {k: torch.from_numpy(v) if isinstance(v, np.ndarray) else v for k, v in buffer.state_dict().items()}
 
 
 def export_best(config: dict, pkl_path: str) -> None:
@@ -159,261 +143,181 @@ def export_best(config: dict, pkl_path: str) -> None:
     print(f"exported {best_path} (step {best['step']}, Eval_AverageReturn {best['eval_return']:.1f}) to {pkl_path}")
 
 
-# ---- evaluation -------------------------------------------------------------------------
-def evaluate(agent: SACAgent, env, n_episodes: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Returns and lengths of ``n_episodes`` deterministic episodes started from seeds seed + k
-    (the same start states at every evaluation, so evaluations compare)."""
-    returns, lengths = np.zeros(n_episodes), np.zeros(n_episodes, dtype=int)
-    for k in range(n_episodes):
-        obs, _ = env.reset(seed=seed + k)
-        done = False
-        while not done:
-            obs, reward, terminated, truncated, _ = env.step(agent.get_action(obs, deterministic=True))
-            returns[k] += reward
-            lengths[k] += 1
-            done = terminated or truncated
-    return returns, lengths
+class RandomActor:
+    """Uniform random actions of ``space`` (SAC's first ``--learning_starts`` steps)."""
+
+    def __init__(self, space):
+        self.space = space
+
+    def act(self, obs: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        return random_actions(self.space, (len(obs),), rng)
 
 
-def record_eval(logger: Logger, returns: np.ndarray, lengths: np.ndarray, step: int, best_return: float,
-                config: dict, best_state, note: str = "") -> float:
-    """Log an evaluation, keep the policy (``best_state()``) in checkpoint_best.pt if it is the best
-    so far, print a line; returns the best return."""
-    last_eval = float(returns.mean())
-    logger.log_scalars({"Eval_AverageReturn": last_eval, "Eval_StdReturn": returns.std(),
-                        "Eval_MaxReturn": returns.max(), "Eval_MinReturn": returns.min(),
-                        "Eval_AverageEpLen": lengths.mean(), "Train_EnvstepsSoFar": step}, step)
-    logger.flush()
-    if last_eval > best_return:
-        best_return = last_eval
-        ptu.save_checkpoint({"config": config, "step": step, "eval_return": last_eval, **best_state()},
-                            os.path.join(config["out_dir"], BEST))
-    tqdm.write(f"step {step}: Eval_AverageReturn {last_eval:.1f} +- {returns.std():.1f} (best {best_return:.1f}){note}")
-    return best_return
+class SACLearner:
+    """One env step into the replay buffer, then (past ``learning_starts``) one SAC update."""
+
+    def __init__(self, config: dict, collector: Collector):
+        self.config, self.collector = config, collector
+        self.agent = build_agent(config, collector)
+        self.buffer = ReplayBuffer(config["buffer_size"], collector.observation_space.shape,
+                                   collector.action_space.shape)  # np.zeros: pages touched only when filled
+        self.rng = np.random.default_rng(config["seed"])  # random actions, policy noise and minibatches
+        self.random_actor = RandomActor(collector.action_space)
+
+    def iteration(self, step: int) -> tuple[int, list[dict], dict[str, float]]:
+        """(env steps taken, episodes that ended, the update's scalars)."""
+        actor = self.random_actor if step < self.config["learning_starts"] else self.agent
+        batch, ended = self.collector.steps(actor, 1, self.rng)
+        self.buffer.insert(batch)  # a truncated step keeps its bootstrap: terminated stays False
+        info = {}
+        if step + 1 > self.config["learning_starts"]:
+            info = self.agent.update(self.buffer.sample(self.config["batch_size"], self.rng))
+        return 1, ended, info
+
+    def state(self) -> dict:
+        buffer = {k: torch.from_numpy(v) if isinstance(v, np.ndarray) else v for k, v in self.buffer.state_dict().items()}
+        return {"agent": self.agent.state_dict(), "buffer": buffer, "numpy_rng": self.rng.bit_generator.state}
+
+    def load(self, state: dict) -> None:
+        self.agent.load_state_dict(state["agent"])
+        self.buffer.load_state_dict({k: v.numpy() if torch.is_tensor(v) else v for k, v in state["buffer"].items()})
+        self.rng.bit_generator.state = state["numpy_rng"]
+
+    def best_state(self) -> dict:
+        return {"actor": self.agent.actor.state_dict()}
+
+    def eval_actor(self):
+        return self.agent
+
+    def note(self) -> str:
+        return f", alpha {self.agent.alpha:.3f}"
 
 
-# ---- training ---------------------------------------------------------------------------
-class StopFlag:
-    """Set by SIGTERM/SIGINT so the loop can write a checkpoint before exiting."""
+class PPOLearner:
+    """One batch of segments, then one PPO update, with the step size decayed linearly to 0 at total_steps."""
 
-    SIGNALS = (signal.SIGTERM, signal.SIGINT)
+    def __init__(self, config: dict, collector: Collector):
+        self.config, self.collector = config, collector
+        if collector.discrete:
+            raise UserError(f"{config['env']} does not have a continuous (Box) action space")
+        self.agent = build_ppo_agent(config, collector.observation_space.shape[0], collector.action_space.shape[0])
+        self.steps_per_env = -(-config["ppo_batch_size"] // config["num_envs"])
 
-    def __init__(self):
-        self.stop = False
-        self._previous = {sig: signal.signal(sig, self._handler) for sig in self.SIGNALS}
+    def iteration(self, step: int) -> tuple[int, list[dict], dict[str, float]]:
+        self.agent.set_learning_rate_fraction(1.0 - step / self.config["total_steps"])
+        batch, ended = self.collector.segments(self.agent.policy, self.steps_per_env)
+        return len(batch.rewards), ended, self.agent.update(batch)
 
-    def _handler(self, signum, frame):
-        self.stop = True
+    def state(self) -> dict:
+        return {"agent": self.agent.state_dict()}
 
-    def restore(self) -> None:
-        for sig, handler in self._previous.items():
-            signal.signal(sig, handler)
+    def load(self, state: dict) -> None:
+        self.agent.load_state_dict(state["agent"])
+
+    def best_state(self) -> dict:
+        return {"policy": {k: v.clone() for k, v in self.agent.policy.state_dict().items()}}
+
+    def eval_actor(self):
+        return self.agent.policy
+
+    def note(self) -> str:
+        return ""
 
 
 def train(config: dict) -> None:
+    """Either algorithm: iterate, log every LOG_EVERY steps, evaluate every eval_every, checkpoint."""
     torch.set_num_threads(config["num_threads"])
-    out_dir, seed = config["out_dir"], config["seed"]
-    os.makedirs(out_dir, exist_ok=True)
+    out_dir, seed, total = config["out_dir"], config["seed"], config["total_steps"]
+    ckpt = RunCheckpoint(out_dir, config, config["checkpoint_minutes"], compare_keys=RESUME_KEYS,
+                         saved_defaults={"algo": "sac"})
     seed_everything(seed)  # before the networks are built: their init is seeded too
-    env = make_env(config["env"], seed=seed)
-    eval_env = make_env(config["env"], seed=seed + EVAL_SEED_OFFSET)
-    if not hasattr(env.action_space, "low") or len(env.action_space.shape) != 1:
+    sac = config["algo"] == "sac"
+    collector = Collector(config["env"], backend="gymnasium" if sac else config["env_backend"],
+                          num_envs=1 if sac else config["num_envs"], seed=seed)
+    if sac and (collector.discrete or len(collector.action_space.shape) != 1):
+        collector.close()
         raise UserError(f"{config['env']} does not have a continuous (Box) action space; SAC needs one")
-    ob_dim, ac_dim = env.observation_space.shape[0], env.action_space.shape[0]
-    low, high = env.action_space.low, env.action_space.high
-
-    agent = build_agent(config, env)
-    buffer = ReplayBuffer(config["buffer_size"], ob_dim, ac_dim)  # np.zeros: pages are touched only when filled
-    rng = np.random.default_rng(seed)  # random actions and minibatches; saved in checkpoints
-    step, best_return, n_evals, wall_seconds = 0, -math.inf, 0, 0.0
-    obs, _ = env.reset(seed=seed)
-
-    latest_path = os.path.join(out_dir, LATEST)
-    if os.path.exists(latest_path):
-        ckpt = ptu.load_checkpoint(latest_path)
-        check_resumable(ckpt["config"], config)
-        agent.load_state_dict(ckpt["agent"])
-        buffer.load_state_dict({k: v.numpy() if torch.is_tensor(v) else v for k, v in ckpt["buffer"].items()})
-        rng.bit_generator.state = ckpt["numpy_rng"]
-        torch.set_rng_state(ckpt["torch_rng"])
-        env.unwrapped.np_random.bit_generator.state = ckpt["env_rng"]
-        step, best_return, n_evals = ckpt["step"], ckpt["best_return"], ckpt["n_evals"]
-        wall_seconds = ckpt.get("wall_seconds", 0.0)  # training time before this resume (absent in old runs)
-        obs, _ = env.reset()  # the interrupted episode restarts
-        print(f"Resuming {out_dir} at step {step} (best Eval_AverageReturn {best_return:.1f})")
-    save_config(out_dir, config)
-    if step >= config["total_steps"]:
+    learner = SACLearner(config, collector) if sac else PPOLearner(config, collector)
+    # evaluation: deterministic, in gymnasium's env, the same start states each time (SAC's torch actor in-process)
+    evaluator = Collector(config["env"], env_procs=1 if sac else None)
+    step, n_evals = 0, 0
+    if ckpt.resumed:
+        learner.load(ckpt.state)
+        torch.set_rng_state(ckpt.state["torch_rng"])
+        step, n_evals = ckpt.state["step"], ckpt.state["n_evals"]
+        if "best_score" not in ckpt.state:  # checkpoints written before checkpointing.py
+            ckpt.best_score = ckpt.state["best_return"]
+        ckpt.state = None  # no second copy of the replay buffer
+        print(f"Resuming {out_dir} at step {step} (best Eval_AverageReturn {ckpt.best_score:.1f}); "
+              "the episodes in progress restart")
+    save_config(out_dir, {**config, "sampler": collector.describe(segments=True)})
+    if step >= total:
         print(f"{out_dir} already finished {step} steps; nothing to do")
         return
 
-    def save_latest() -> None:
-        ptu.save_checkpoint({
-            "config": config, "step": step, "best_return": best_return, "n_evals": n_evals,
-            "wall_seconds": time.time() - t_start,
-            "agent": agent.state_dict(), "buffer": buffer_to_tensors(buffer),
-            "numpy_rng": rng.bit_generator.state, "torch_rng": torch.get_rng_state(),
-            "env_rng": env.unwrapped.np_random.bit_generator.state,
-        }, latest_path)
+    def make_state() -> dict:
+        return {"step": step, "n_evals": n_evals, "torch_rng": torch.get_rng_state(), **learner.state()}
 
     logger = Logger(out_dir)
-    stop = StopFlag()
     recent_returns: deque[float] = deque(maxlen=10)
-    ep_return, ep_len = 0.0, 0
     sums: dict[str, float] = {}
-    n_updates = 0
-    postfix: dict[str, str] = {}
-    t_ckpt = t_log = time.time()
-    t_start = t_ckpt - wall_seconds  # TimeSinceStart counts training time across resumes
-    steps_at_log = step
+    n_updates, t_log, steps_at_log = 0, time.time(), step
     refresh_s = 1.0 if sys.stderr.isatty() else 60.0  # a log file gets a line a minute
-    bar = tqdm(total=config["total_steps"], initial=step, dynamic_ncols=True, smoothing=0.05,
-               mininterval=refresh_s, maxinterval=refresh_s, desc=config["env"])
-    while step < config["total_steps"] and not stop.stop:
-        if step < config["learning_starts"]:
-            action = rng.uniform(low, high).astype(np.float32)
-        else:
-            action = agent.get_action(obs)
-        next_obs, reward, terminated, truncated, _ = env.step(action)
-        # truncated steps are stored with terminated = 0 and the real final obs: they bootstrap
-        buffer.insert(obs, action, reward, next_obs, terminated)
-        obs = next_obs
-        ep_return += reward
-        ep_len += 1
-        step += 1
-
-        if step > config["learning_starts"]:
-            info = agent.update(buffer.sample(config["batch_size"], rng))
+    bar = tqdm(total=total, initial=step, dynamic_ncols=True, smoothing=0.05, mininterval=refresh_s,
+               maxinterval=refresh_s, desc=config["env"])
+    postfix: dict[str, str] = {}
+    with ckpt:
+        while step < total and not ckpt.stop_requested:
+            new_steps, ended, info = learner.iteration(step)
+            step_before, step = step, step + new_steps
             for k, v in info.items():
                 sums[k] = sums.get(k, 0.0) + v
-            n_updates += 1
+            n_updates += bool(info)
+            for episode in ended:
+                ret = float(np.sum(episode["reward"]))
+                recent_returns.append(ret)
+                logger.log_scalars({"Train_EpisodeReturn": ret, "Train_EpisodeLen": len(episode["reward"])}, step)
 
-        if terminated or truncated:
-            logger.log_scalars({"Train_EpisodeReturn": ep_return, "Train_EpisodeLen": ep_len}, step)
-            recent_returns.append(ep_return)
-            obs, _ = env.reset()
-            ep_return, ep_len = 0.0, 0
+            if step // LOG_EVERY > step_before // LOG_EVERY:
+                now = time.time()
+                sps = (step - steps_at_log) / max(now - t_log, 1e-9)
+                t_log, steps_at_log = now, step
+                scalars = {"Train_EnvstepsSoFar": step, "Train_StepsPerSecond": sps,
+                           "TimeSinceStart": ckpt.wall_seconds()}
+                if sac:
+                    scalars["Train_BufferSize"] = len(learner.buffer)
+                if recent_returns:
+                    scalars["Train_AverageReturn"] = float(np.mean(recent_returns))
+                scalars.update({k: v / n_updates for k, v in sums.items()} if n_updates else {})
+                logger.log_scalars(scalars, step)
+                logger.dump()
+                sums, n_updates = {}, 0
+                postfix.update(sps=f"{sps:.0f}", ret=f"{np.mean(recent_returns) if recent_returns else np.nan:.0f}")
+                bar.set_postfix(postfix, refresh=False)
 
-        if step % LOG_EVERY == 0:
-            now = time.time()
-            sps = (step - steps_at_log) / max(now - t_log, 1e-9)
-            t_log, steps_at_log = now, step
-            scalars = {"Train_EnvstepsSoFar": step, "Train_StepsPerSecond": sps, "Train_BufferSize": len(buffer),
-                       "TimeSinceStart": now - t_start}
-            if recent_returns:
-                scalars["Train_AverageReturn"] = float(np.mean(recent_returns))
-            scalars.update({k: v / n_updates for k, v in sums.items()} if n_updates else {})
-            logger.log_scalars(scalars, step)
-            logger.dump()
-            sums, n_updates = {}, 0
-            mean_return = np.mean(recent_returns) if recent_returns else float("nan")
-            postfix.update(sps=f"{sps:.0f}", ret=f"{mean_return:.0f}")
-            bar.set_postfix(postfix, refresh=False)
-
-        if step % config["eval_every"] == 0 or step == config["total_steps"]:
-            returns, lengths = evaluate(agent, eval_env, config["eval_episodes"], seed + EVAL_SEED_OFFSET)
-            n_evals += 1
-            best_return = record_eval(logger, returns, lengths, step, best_return, config,
-                                      lambda: {"actor": agent.actor.state_dict()}, f", alpha {agent.alpha:.3f}")
-            postfix["eval"] = f"{returns.mean():.0f}"
-
-        if time.time() - t_ckpt > 60 * config["checkpoint_minutes"]:
-            save_latest()
-            t_ckpt = time.time()
-        bar.update(1)
-
+            if step // config["eval_every"] > step_before // config["eval_every"] or step >= total:
+                paths = evaluator.episodes(learner.eval_actor(), n_episodes=config["eval_episodes"],
+                                           deterministic=True, seed=seed + EVAL_SEED_OFFSET)
+                n_evals += 1
+                returns, lengths = path_returns(paths), np.array([len(p["reward"]) for p in paths])
+                logger.log_scalars({"Eval_AverageReturn": returns.mean(), "Eval_StdReturn": returns.std(),
+                                    "Eval_MaxReturn": returns.max(), "Eval_MinReturn": returns.min(),
+                                    "Eval_AverageEpLen": lengths.mean(), "Train_EnvstepsSoFar": step}, step)
+                logger.flush()
+                best = ckpt.save_best(lambda: {"step": step, "eval_return": float(returns.mean()),
+                                               **learner.best_state()}, float(returns.mean()))
+                tqdm.write(f"step {step}: Eval_AverageReturn {returns.mean():.1f} +- {returns.std():.1f} "
+                           f"(best {best:.1f}){learner.note()}")
+                postfix["eval"] = f"{returns.mean():.0f}"
+            ckpt.maybe_save(make_state)
+            bar.update(new_steps)
+        ckpt.save(make_state())
     bar.close()
-    stop.restore()
-    save_latest()
     logger.close()
-    env.close()
-    eval_env.close()
-    state = "stopped" if stop.stop else "finished"
-    print(f"{state} at step {step}; best Eval_AverageReturn {best_return:.1f}; checkpoints in {out_dir}")
-
-
-def evaluate_ppo(agent: PPOAgent, config: dict) -> tuple[np.ndarray, np.ndarray]:
-    """Returns and lengths of ``eval_episodes`` deterministic episodes in gymnasium's env, env k
-    started from seed + EVAL_SEED_OFFSET + k (the same start states at every evaluation)."""
-    env = VecEnv(config["env"], config["eval_episodes"], seed=config["seed"] + EVAL_SEED_OFFSET)
-    try:
-        paths = sample_n_trajectories(env, agent.policy.rollout_fn(deterministic=True), config["eval_episodes"])
-    finally:
-        env.close()
-    return path_returns(paths), np.array([len(p["reward"]) for p in paths])
-
-
-def train_ppo(config: dict) -> None:
-    """PPO on segments of ``num_envs`` envs; checkpoints and resumes like ``train``."""
-    torch.set_num_threads(config["num_threads"])
-    out_dir, seed = config["out_dir"], config["seed"]
-    os.makedirs(out_dir, exist_ok=True)
-    seed_everything(seed)
-    env = make_vec_env(config["env"], config["num_envs"], seed=seed, backend=config["env_backend"])
-    if env.discrete or len(env.action_space.shape) != 1:
-        raise UserError(f"{config['env']} does not have a continuous (Box) action space")
-    agent = build_ppo_agent(config, env.observation_space.shape[0], env.action_space.shape[0])
-    steps_per_env = -(-config["ppo_batch_size"] // config["num_envs"])
-    step, best_return, n_evals, wall_seconds = 0, -math.inf, 0, 0.0
-    latest_path = os.path.join(out_dir, LATEST)
-    if os.path.exists(latest_path):
-        ckpt = ptu.load_checkpoint(latest_path)
-        check_resumable(ckpt["config"], config)
-        agent.load_state_dict(ckpt["agent"])
-        torch.set_rng_state(ckpt["torch_rng"])
-        step, best_return, n_evals, wall_seconds = (ckpt["step"], ckpt["best_return"], ckpt["n_evals"],
-                                                    ckpt["wall_seconds"])
-        print(f"Resuming {out_dir} at step {step} (best Eval_AverageReturn {best_return:.1f}); "
-              "the episodes in progress restart")
-    save_config(out_dir, config)
-    if step >= config["total_steps"]:
-        print(f"{out_dir} already finished {step} steps; nothing to do")
-        return
-
-    def save_latest() -> None:
-        ptu.save_checkpoint({"config": config, "step": step, "best_return": best_return, "n_evals": n_evals,
-                             "wall_seconds": time.time() - t_start, "agent": agent.state_dict(),
-                             "torch_rng": torch.get_rng_state()}, latest_path)
-
-    sampler = SegmentSampler(env)
-    logger = Logger(out_dir)
-    stop = StopFlag()
-    t_ckpt = time.time()
-    t_start = t_ckpt - wall_seconds
-    bar = tqdm(total=config["total_steps"], initial=step, dynamic_ncols=True, smoothing=0.05,
-               mininterval=1.0 if sys.stderr.isatty() else 60.0, desc=config["env"])
-    postfix: dict[str, str] = {}
-    while step < config["total_steps"] and not stop.stop:
-        agent.set_learning_rate_fraction(1.0 - step / config["total_steps"])
-        t0 = time.time()
-        batch = PGBatch.from_dict(sampler.sample(agent.policy.rollout_fn(), steps_per_env))
-        info = agent.update(*batch)
-        steps_before, step = step, step + len(batch.rewards)
-        scalars = {**info, "Train_EnvstepsSoFar": step, "TimeSinceStart": time.time() - t_start,
-                   "Train_StepsPerSecond": len(batch.rewards) / max(time.time() - t0, 1e-9)}
-        if sampler.recent_episodes:
-            scalars["Train_AverageReturn"] = float(np.mean(path_returns(list(sampler.recent_episodes))))
-            postfix["ret"] = f"{scalars['Train_AverageReturn']:.0f}"
-        logger.log_scalars(scalars, step)
-        logger.dump()
-        if step // config["eval_every"] > steps_before // config["eval_every"] or step >= config["total_steps"]:
-            returns, lengths = evaluate_ppo(agent, config)
-            n_evals += 1
-            best_return = record_eval(logger, returns, lengths, step, best_return, config, lambda: {
-                "policy": {k: v.clone() for k, v in agent.policy.state_dict().items()}})
-            postfix["eval"] = f"{returns.mean():.0f}"
-        if time.time() - t_ckpt > 60 * config["checkpoint_minutes"]:
-            save_latest()
-            t_ckpt = time.time()
-        postfix["sps"] = f"{scalars['Train_StepsPerSecond']:.0f}"
-        bar.set_postfix(postfix, refresh=False)
-        bar.update(len(batch.rewards))
-    bar.close()
-    stop.restore()
-    save_latest()
-    logger.close()
-    env.close()
-    state = "stopped" if stop.stop else "finished"
-    print(f"{state} at step {step}; best Eval_AverageReturn {best_return:.1f}; checkpoints in {out_dir}")
+    collector.close()
+    evaluator.close()
+    state = "stopped" if ckpt.stop_requested else "finished"
+    print(f"{state} at step {step}; best Eval_AverageReturn {ckpt.best_score:.1f}; checkpoints in {out_dir}")
 
 
 def main(argv: Optional[list[str]] = None) -> None:
@@ -421,8 +325,6 @@ def main(argv: Optional[list[str]] = None) -> None:
     config = {k: v for k, v in vars(args).items() if k != "export"}
     if args.export:
         export_best(config, args.export)
-    elif args.algo == "ppo":
-        train_ppo(config)
     else:
         train(config)
 

@@ -34,7 +34,7 @@ from torch import nn
 from cs285.agents.pg_losses import pg_surrogate_loss
 from cs285.infrastructure import estimators
 from cs285.infrastructure import pytorch_util as ptu
-from cs285.infrastructure.utils import concat_paths
+from cs285.infrastructure.rollouts import concat_paths
 from cs285.networks.critics import ValueCritic
 from cs285.networks.normalization import EPS as NORM_EPS
 from cs285.networks.normalization import ObsNormalizer

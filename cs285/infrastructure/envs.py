@@ -111,6 +111,19 @@ def make_env(
     return env
 
 
+def default_num_procs() -> int:
+    """$CS285_SAMPLER_PROCS if set (sweep.py sets it), else the CPU cores this process may run on.
+
+    1 off Linux: fork is missing on Windows, and on macOS Python itself no
+    longer forks by default (system libraries are not fork-safe there).
+    """
+    if os.environ.get("CS285_SAMPLER_PROCS"):
+        return max(1, int(os.environ["CS285_SAMPLER_PROCS"]))
+    if not sys.platform.startswith("linux"):
+        return 1
+    return len(os.sched_getaffinity(0))
+
+
 def max_episode_steps(env: gym.Env) -> int:
     spec = env.spec
     if spec is not None and spec.max_episode_steps:

@@ -314,15 +314,14 @@ class VideoRecorder:
     def enabled(self) -> bool:
         return self.env is not None
 
-    def log(self, logger, policy: utils.PolicyFn, step: int) -> Optional[str]:
-        """Render ``n_videos`` episodes of ``policy`` and log them (``Logger.log_paths_as_videos``).
-
-        Returns the mp4's path, or None when videos are off.
+    def log(self, logger, policy, step: int, deterministic: bool = False) -> Optional[str]:
+        """Render ``n_videos`` episodes of ``policy`` (an Actor or MLPPolicy) and log them
+        (``Logger.log_paths_as_videos``). Returns the mp4's path, or None when videos are off.
         """
         if self.env is None:
             return None
         paths = utils.sample_n_trajectories(self.env, policy, self.n_videos, render=True,
-                                            frame_skip=self.frame_skip)
+                                            frame_skip=self.frame_skip, deterministic=deterministic)
         return logger.log_paths_as_videos(paths, step, max_videos_to_save=self.n_videos, fps=self.fps,
                                           video_title=VIDEO_TITLE)
 
@@ -332,14 +331,15 @@ class VideoRecorder:
             self.env = None
 
 
-def save_policy_video(env_name: str, policy: utils.PolicyFn, path: str, seed: int = 0,
+def save_policy_video(env_name: str, policy, path: str, seed: int = 0,
                       ep_len: Optional[int] = None, fps: float = 30, size: int = 256) -> None:
-    """Render one episode of ``policy`` (reset with ``seed``) to an mp4 at ``path``."""
+    """Render one deterministic episode of ``policy`` (an Actor; reset with ``seed``) to an mp4 at ``path``."""
     env = make_render_env(env_name, size, size, seed=seed, ep_len=ep_len)
     frame_skip = frame_skip_for(env, fps)
     vec = VecEnv.from_envs([env], seed=seed)
     try:
-        path_ = utils.sample_trajectory(vec, policy, render=True, frame_skip=frame_skip)
+        (path_,) = utils.sample_n_trajectories(vec, policy, 1, render=True, frame_skip=frame_skip,
+                                               deterministic=True)
         encode_mp4(path_["image_obs"], path, video_fps(env, frame_skip))
     finally:
         vec.close()

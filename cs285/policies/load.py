@@ -1,4 +1,4 @@
-"""Load any saved policy as a deterministic NumPy policy function.
+"""Load any saved policy as a NumPy Actor (rollouts.py) for the collector.
 
 Reads the course's expert-pickle schema (and our shipped experts, which use
 it) through the restricted unpickler, and the project's own ``--save_params``
@@ -9,25 +9,21 @@ from __future__ import annotations
 
 import os
 import zipfile
-from typing import Callable
-
-import numpy as np
 
 from cs285.infrastructure import pytorch_util as ptu
 from cs285.infrastructure.envs import UserError
+from cs285.infrastructure.rollouts import Actor
 from cs285.networks.policies import MLPPolicy
 from cs285.policies.loaded_gaussian_policy import LoadedGaussianPolicy
 
-PolicyFn = Callable[[np.ndarray], np.ndarray]
 
-
-def load_policy(path: str) -> tuple[PolicyFn, str]:
-    """Returns (deterministic policy function, a short description of what was loaded)."""
+def load_policy(path: str) -> tuple[Actor, str]:
+    """Returns (the policy as an Actor, a short description of what was loaded)."""
     if not os.path.isfile(path):
         raise UserError(f"policy file not found: {path}")
     if not zipfile.is_zipfile(path):
         expert = LoadedGaussianPolicy(path)
-        return expert.get_action, f"expert policy ({expert.obs_dim} obs -> {expert.ac_dim} actions)"
+        return expert, f"expert policy ({expert.obs_dim} obs -> {expert.ac_dim} actions)"
     try:
         ckpt = ptu.load_checkpoint(path)
     except Exception as e:  # a zip that is not a weights-only torch checkpoint
@@ -36,4 +32,4 @@ def load_policy(path: str) -> tuple[PolicyFn, str]:
         raise UserError(f"{path} is a torch file but not a policy saved by --save_params")
     policy = MLPPolicy(**ckpt["config"])
     policy.load_state_dict(ckpt["state_dict"])
-    return policy.rollout_fn(deterministic=True), f"MLPPolicy {ckpt['config']}"
+    return policy.snapshot(), f"MLPPolicy {ckpt['config']}"

@@ -197,6 +197,10 @@ class LoadedGaussianPolicy:
             )
         self._note_obs_mismatch(ob_dim, env_name)
 
+    def act(self, obs: np.ndarray, rng: Optional[np.random.Generator] = None) -> np.ndarray:
+        """The collector's Actor interface: the expert acts with its mean action, whatever ``rng``."""
+        return self.get_action(obs)
+
     def get_action(self, obs: np.ndarray) -> np.ndarray:
         """Mean action(s): (n, ob_dim) -> (n, ac_dim), or (ob_dim,) -> (ac_dim,); float32."""
         obs = np.asarray(obs, dtype=np.float64)
