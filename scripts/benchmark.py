@@ -12,7 +12,7 @@ on ``--num_envs`` envs of the backend with an MLP policy (2x64, the hw1
 default) choosing every action. "episodes" (gymnasium) runs hw2's
 EpisodeSampler with the same policy in ``--procs`` processes (default: every
 core); its CPU time is in other processes, so it has a wall-clock rate only. ``--check`` prints how closely envpool follows
-gymnasium instead (see cs285/infrastructure/envpool_agreement.py).
+gymnasium instead (see scripts/envpool_agreement.py).
 """
 from __future__ import annotations
 
@@ -110,8 +110,8 @@ def episode_sampler_rate(env_name: str, steps: int, procs: int) -> float:
 
 def print_agreement(env_names: list[str], n_seeds: int, n_episodes: int) -> None:
     """Lock-step traces (one line per seed) and episode statistics, envpool vs gymnasium."""
-    from cs285.infrastructure.envpool_agreement import (STATS_POLICIES, compare_stats, episode_stats, lockstep,
-                                                        reset_obs_max_z, state_setter)
+    from envpool_agreement import (STATS_POLICIES, compare_stats, episode_stats, lockstep, reset_obs_max_z,
+                                   state_setter)
 
     print("lock-step from one state, same random actions (max |envpool - gymnasium|):")
     print(f"{'env':<16}{'seed':>5}{'steps':>7}{'obs@1':>10}{'obs@≤10':>10}{'obs':>10}{'reward':>10}"
