@@ -19,7 +19,7 @@ for ``--eval_episodes`` episodes on a separate env; the best one is kept in
 ``--num_envs`` envs (envpool with ``--env_backend envpool``) in batches of
 ``--ppo_batch_size`` steps, with observation and reward normalization and a
 learning rate decayed linearly to 0 at ``--total_steps``: the recipe that
-reached 4930 on HalfCheetah-v4 in 1M steps (README). Its checkpoints hold the
+reached 4930 on HalfCheetah-v4 in 1M steps (docs/results.md). Its checkpoints hold the
 networks, optimizer, statistics and RNG state; evaluation always runs in
 gymnasium's env, deterministically, from the same start states each time.
 """
