@@ -108,8 +108,8 @@ def episode_sampler_rate(env_name: str, steps: int, procs: int) -> float:
 
 def print_agreement(env_names: list[str], n_seeds: int, n_episodes: int) -> None:
     """Lock-step traces (one line per seed) and episode statistics, envpool vs gymnasium."""
-    from envpool_agreement import (STATS_POLICIES, compare_stats, episode_stats, lockstep,
-                                                        reset_obs_max_z, state_setter)
+    from envpool_agreement import (STATS_POLICIES, compare_stats, episode_stats, lockstep, reset_obs_max_z,
+                                   state_setter)
 
     print("lock-step from one state, same random actions (max |envpool - gymnasium|):")
     print(f"{'env':<16}{'seed':>5}{'steps':>7}{'obs@1':>10}{'obs@≤10':>10}{'obs':>10}{'reward':>10}"

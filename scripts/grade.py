@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import argparse
 
-from cs285.infrastructure.grading import format_table, grade, rows_as_json
+from cs285.reporting.grading import format_table, grade, rows_as_json
 from cs285.infrastructure.script_util import run_main
 
 

@@ -16,8 +16,8 @@ from __future__ import annotations
 import argparse
 
 from cs285.infrastructure.envs import UserError
-from cs285.infrastructure.grading import RETURN_KEY, expand_paths, load_run
-from cs285.infrastructure.plotting import BANDS, plot_curves, plot_sweep, warn
+from cs285.reporting.grading import RETURN_KEY, expand_paths, load_run
+from cs285.reporting.plotting import BANDS, plot_curves, plot_sweep, warn
 from cs285.infrastructure.script_util import run_main
 
 

@@ -18,7 +18,7 @@ import argparse
 import sys
 
 from cs285.infrastructure.script_util import run_main
-from cs285.infrastructure.sweep import LAUNCHERS, run_sweep
+from cs285.reporting.sweep import LAUNCHERS, run_sweep
 
 
 def main() -> None:

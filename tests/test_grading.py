@@ -7,7 +7,7 @@ import sys
 import numpy as np
 import pytest
 
-from cs285.infrastructure import grading
+from cs285.reporting import grading
 from cs285.infrastructure.envs import UserError
 from cs285.infrastructure.expert_data import load_expert_data
 from cs285.infrastructure.logger import read_metrics

@@ -7,7 +7,7 @@ import textwrap
 
 import pytest
 
-from cs285.infrastructure import sweep
+from cs285.reporting import sweep
 from cs285.infrastructure.envs import UserError
 from cs285.infrastructure.logger import read_metrics
 from cs285.infrastructure.run_config import DONE_FILE, load_config

@@ -26,7 +26,7 @@ from typing import Any, Optional, Sequence
 import numpy as np
 
 from cs285.infrastructure.envs import UserError
-from cs285.infrastructure.grading import RETURN_KEY, Run, expert_return
+from cs285.reporting.grading import RETURN_KEY, Run, expert_return
 
 FIGSIZE = (6.0, 4.0)  # inches: readable at a report's column width
 DPI = 150

@@ -7,8 +7,10 @@ be rebuilt (LunarLander: its terrain is drawn at random on each reset and is
 not observed), only statistics compare: ``episode_stats`` runs a fixed policy
 (``fixed_policy``) through the sampler on one backend, so that two backends
 can be compared by their return, length, episode ends and reset-observation
-distributions (``compare_stats``). Findings are summarized in envpool_env.py's
-docstring; ``python scripts/benchmark.py --check`` prints them.
+distributions (``compare_stats``). Findings are summarized in
+cs285/infrastructure/envpool_env.py's docstring; ``python scripts/benchmark.py
+--check`` prints them. A validation harness, not part of the runtime package:
+benchmark.py and tests/test_envpool_env.py import it from scripts/.
 """
 from __future__ import annotations
 
