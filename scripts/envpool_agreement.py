@@ -124,7 +124,19 @@ class EpisodeStats(NamedTuple):
     truncated: np.ndarray  # (n_episodes,) bool: ended by the time limit
 
 
-def linear_policy(env_id: str, seed: int = 0) -> utils.PolicyFn:
+class FixedActor:
+    """A policy that does not learn, as the collector's Actor: ``act(obs, rng)`` ignores ``rng``."""
+
+    def __init__(self, fn: Callable[[np.ndarray], np.ndarray]):
+        self.fn = fn
+
+    def act(self, obs: np.ndarray, rng=None) -> np.ndarray:
+        return self.fn(obs)
+
+    __call__ = act
+
+
+def linear_policy(env_id: str, seed: int = 0) -> Callable[[np.ndarray], np.ndarray]:
     """A fixed deterministic policy: tanh(W o) scaled to the action box, or argmax(W o) for discrete actions."""
     env = make_env(env_id)
     ob_dim = env.observation_space.shape[0]
@@ -147,9 +159,13 @@ def _lunar_lander_heuristic(obs: np.ndarray) -> np.ndarray:
     return np.array([heuristic(discrete, o) for o in obs], dtype=np.int64)
 
 
-def fixed_policy(name: str, env_id: str, seed: int = 0) -> utils.PolicyFn:
+def fixed_policy(name: str, env_id: str, seed: int = 0) -> FixedActor:
     """A policy that does not learn: "linear" (``linear_policy``), "noop" (action 0 or zeros), "random"
     (uniform actions from a NumPy RNG seeded with ``seed``) or "heuristic" (LunarLander only, gymnasium's)."""
+    return FixedActor(_fixed_policy_fn(name, env_id, seed))
+
+
+def _fixed_policy_fn(name: str, env_id: str, seed: int) -> Callable[[np.ndarray], np.ndarray]:
     if name == "linear":
         return linear_policy(env_id, seed)
     if name == "heuristic":

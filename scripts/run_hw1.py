@@ -121,9 +121,9 @@ def run(args: argparse.Namespace, seed: int) -> dict[str, float]:
     buffer = ReplayBuffer(args.max_replay_buffer_size, ob_dim, ac_dim)
 
     log_dir = make_logdir("q2_" if args.do_dagger else "q1_", args.exp_name, args.env_name)
-    sampler = collector.describe()
-    save_config(log_dir, {**vars(args), "seed": seed, "sampler": sampler, "env_procs": collector.procs(False)})
-    print(f"Logging to {log_dir}\n{sampler}")
+    sampler = collector.resolved()  # the flags stay as given (sweeps match runs on them)
+    save_config(log_dir, {**vars(args), "seed": seed}, sampler=sampler)
+    print(f"Logging to {log_dir}\n{sampler['line']}")
     videos = VideoRecorder(args.env_name, ep_len=args.ep_len, seed=seed) if args.video_log_freq > 0 else None
     logger = Logger(log_dir)
     start, total_envsteps, logs = time.time(), 0, {}

@@ -23,7 +23,7 @@ in --env_procs processes (default: every core on Linux), each episode seeded on 
 own, so the numbers are the same for any number of processes; the eval
 episodes of one iteration are sampled together with the next batch (same
 weights). The run's first lines name the sampler; config.json records it
-(``sampler``, ``env_procs``). See cs285/infrastructure/collector.py.
+(its ``sampler`` entry: backend, processes, envs). See cs285/infrastructure/collector.py.
 
 ``--pg_method`` picks the policy update (one agent file each in cs285/agents/);
 all of them take the hw2 flags above; a flag the chosen method does not use
@@ -164,8 +164,32 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+AGENTS = {"vanilla": PGAgent, "is": ISPGAgent, "npg": NaturalPGAgent, "trpo": NaturalPGAgent, "ppo": PPOAgent,
+          "ac": ActorCriticAgent}
+# flags of one method's group, and the methods that read them
+METHOD_FLAGS = {
+    "n_policy_steps": ("is",), "is_clip": ("is",), "cg_iters": ("npg", "trpo"), "cg_damping": ("npg", "trpo"),
+    "max_kl": ("trpo",), "npg_step_size": ("npg",), "backtrack_coeff": ("trpo",), "backtrack_iters": ("trpo",),
+    "clip_eps": ("ppo",), "ppo_epochs": ("ppo",), "ppo_minibatch_size": ("ppo",), "n_minibatches": ("ppo",),
+    "vf_coef": ("ppo",), "ent_coef": ("ppo",), "target_kl": ("ppo",), "max_grad_norm": ("ppo",),
+    "critic_updates_per_iter": ("ac",), "target_update_period": ("ac",), "n_step": ("ac",),
+}
+
+
+def ignored_flag_notes(args: argparse.Namespace, parser: argparse.ArgumentParser) -> list[str]:
+    """One note per flag set away from its default that ``--pg_method`` does not use."""
+    flag = {a.dest: a.option_strings[-1] for a in parser._actions}
+    changed = [d for d in flag if d in vars(args) and getattr(args, d) != parser.get_default(d)]
+    notes = [f"--pg_method {args.pg_method} ignores {flag[d]}: {reason}"
+             for d, reason in AGENTS[args.pg_method].IGNORED_FLAGS.items() if d in changed]
+    notes += [f"--pg_method {args.pg_method} ignores {flag[d]}: it is an option of --pg_method {' / '.join(m)}"
+              for d, m in METHOD_FLAGS.items() if d in changed and args.pg_method not in m]
+    return notes
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
     for name in ("n_iter", "batch_size", "eval_batch_size", "baseline_gradient_steps", "n_layers",
                  "layer_size", "scalar_log_freq", "num_envs", "n_policy_steps", "cg_iters", "backtrack_iters", "ppo_epochs",
                  "ppo_minibatch_size", "n_minibatches", "critic_updates_per_iter", "target_update_period", "n_step"):
@@ -183,6 +207,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         raise UserError("--pg_method ac uses n-step advantages (--n_step), not --gae_lambda")
     if args.anneal_lr and args.pg_method != "ppo":
         raise UserError("--anneal_lr is a PPO option: add --pg_method ppo or drop it")
+    for note in ignored_flag_notes(args, parser):
+        print(f"Note: {note}")
     if args.rollouts is None:
         args.rollouts = "segments" if args.pg_method == "ppo" else "episodes"
     if args.pg_method in ("ppo", "ac"):
@@ -279,11 +305,10 @@ def run(args: argparse.Namespace, seed: int) -> dict[str, float]:
         recent_episodes.extend(ended)
         return eval_paths, (list(recent_episodes), batch, len(batch.rewards))
 
-    sampler = collector.describe(segments)
     log_dir = make_logdir("q2_pg_", args.exp_name, args.env_name)
-    save_config(log_dir, {**vars(args), "seed": seed, "sampler": sampler,
-                          "env_procs": collector.procs(lockstep=segments)})
-    print(f"Logging to {log_dir}\n{sampler}")
+    sampler = collector.resolved(segments)  # the flags stay as given (sweeps match runs on them)
+    save_config(log_dir, {**vars(args), "seed": seed}, sampler=sampler)
+    print(f"Logging to {log_dir}\n{sampler['line']}")
     videos = VideoRecorder(args.env_name, ep_len=args.ep_len, seed=seed) if args.video_log_freq > 0 else None
     logger = Logger(log_dir)
     start, total_envsteps, logs = time.time(), 0, {}

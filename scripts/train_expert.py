@@ -250,7 +250,7 @@ def train(config: dict) -> None:
         ckpt.state = None  # no second copy of the replay buffer
         print(f"Resuming {out_dir} at step {step} (best Eval_AverageReturn {ckpt.best_score:.1f}); "
               "the episodes in progress restart")
-    save_config(out_dir, {**config, "sampler": collector.describe(segments=True)})
+    save_config(out_dir, config, sampler=collector.resolved(segments=True))
     if step >= total:
         print(f"{out_dir} already finished {step} steps; nothing to do")
         return

@@ -188,6 +188,11 @@ class Collector:
             return self._env_procs
         return 1 if lockstep or self.backend != "gymnasium" else default_num_procs()
 
+    def resolved(self, segments: bool = False) -> dict:
+        """What runs, for config.json: backend, processes (None resolved), envs, and ``describe``'s line."""
+        return {"backend": self.backend, "env_procs": self.procs(lockstep=segments), "num_envs": self.num_envs,
+                "episodes_env_procs": self.procs(lockstep=not self.whole_episodes), "line": self.describe(segments)}
+
     def describe(self, segments: bool = False) -> str:
         """One line: backend, processes, envs in flight, for episodes (and segments / steps if ``segments``)."""
         parts = []
