@@ -47,6 +47,7 @@ from cs285.infrastructure import pytorch_util as ptu  # noqa: E402
 from cs285.infrastructure.envs import ENV_BACKENDS, UserError, VecEnv, make_env, make_vec_env  # noqa: E402
 from cs285.infrastructure.logger import Logger  # noqa: E402
 from cs285.infrastructure.replay_buffer import ReplayBuffer  # noqa: E402
+from cs285.infrastructure.rollouts import Batch  # noqa: E402
 from cs285.infrastructure.run_config import save_config  # noqa: E402
 from cs285.infrastructure.script_util import run_main  # noqa: E402
 from cs285.infrastructure.utils import SegmentSampler, path_returns, sample_n_trajectories, seed_everything  # noqa: E402,E501
@@ -275,7 +276,8 @@ def train(config: dict) -> None:
             action = agent.get_action(obs)
         next_obs, reward, terminated, truncated, _ = env.step(action)
         # truncated steps are stored with terminated = 0 and the real final obs: they bootstrap
-        buffer.insert(obs, action, reward, next_obs, terminated)
+        buffer.insert(Batch(obs[None], action[None], np.array([reward]), next_obs[None], np.array([terminated]),
+                            np.array([truncated])))
         obs = next_obs
         ep_return += reward
         ep_len += 1
