@@ -32,6 +32,7 @@ from cs285.networks.critics import TwinQ
 LOG_STD_MIN = -20.0  # clamp of the actor's log std, as in the SAC reference code
 LOG_STD_MAX = 2.0
 LOG_2 = math.log(2.0)
+STATE = ("actor", "critic", "critic_target", "actor_optimizer", "critic_optimizer")  # state_dict's modules
 
 
 def squashed_gaussian_log_prob(u: torch.Tensor, mu: torch.Tensor, log_std: torch.Tensor,
@@ -118,17 +119,11 @@ class SACAgent:
 
     @torch.no_grad()
     def get_action(self, obs: np.ndarray, deterministic: bool = False) -> np.ndarray:
-        """Env action(s) for obs (ob_dim,) or (n, ob_dim); deterministic = squash(mu)."""
-        x = ptu.from_numpy(obs)
-        single = x.dim() == 1
-        if single:
-            x = x.unsqueeze(0)
-        if deterministic:
-            action = self._squash(self._dist_params(x)[0])
-        else:
-            action = self.sample_action(x)[0]
-        action = ptu.to_numpy(action)
-        return action[0] if single else action
+        """Env action(s) for obs (ob_dim,) or (n, ob_dim); deterministic = squash(mu), else noise from torch."""
+        x = np.asarray(obs)
+        rows = x[None] if x.ndim == 1 else x  # (n, ob_dim)
+        action = self.act(rows, None) if deterministic else ptu.to_numpy(self.sample_action(ptu.from_numpy(rows))[0])
+        return action[0] if x.ndim == 1 else action
 
     @property
     def alpha(self) -> float:
@@ -186,23 +181,14 @@ class SACAgent:
 
     # ---- checkpoints and export ---------------------------------------------------------
     def state_dict(self) -> dict:
-        return {
-            "actor": self.actor.state_dict(),
-            "critic": self.critic.state_dict(),
-            "critic_target": self.critic_target.state_dict(),
-            "log_alpha": self.log_alpha.detach().clone(),
-            "actor_optimizer": self.actor_optimizer.state_dict(),
-            "critic_optimizer": self.critic_optimizer.state_dict(),
-        }
+        """The networks', the optimizers' state dicts and log_alpha, under their attribute names."""
+        return {"log_alpha": self.log_alpha.detach().clone(), **{k: getattr(self, k).state_dict() for k in STATE}}
 
     def load_state_dict(self, state: dict) -> None:
-        self.actor.load_state_dict(state["actor"])
-        self.critic.load_state_dict(state["critic"])
-        self.critic_target.load_state_dict(state["critic_target"])
+        for k in STATE:
+            getattr(self, k).load_state_dict(state[k])
         with torch.no_grad():
             self.log_alpha.copy_(state["log_alpha"])
-        self.actor_optimizer.load_state_dict(state["actor_optimizer"])
-        self.critic_optimizer.load_state_dict(state["critic_optimizer"])
 
     def export_expert(self, path: str) -> None:
         """Write the deterministic policy a = squash(mu(s)) in the course's expert-pickle schema:

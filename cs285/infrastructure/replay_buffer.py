@@ -15,16 +15,11 @@ from cs285.infrastructure.rollouts import Batch
 _FIELDS = Batch._fields  # the buffer's arrays carry the Batch's field names
 
 
-def _shape(shape: Union[int, Sequence[int]]) -> tuple[int, ...]:
-    return (int(shape),) if np.isscalar(shape) else tuple(int(s) for s in shape)
-
-
 class ReplayBuffer:
     """Holds the latest ``capacity`` steps; older ones are overwritten first.
 
     observation_shape, action_shape: an int (a vector's size) or a tuple (e.g. (84, 84, 4) frames).
-    observation_dtype, action_dtype: storage types (uint8 frames stay uint8: 4x less memory than float32).
-    Rewards are stored as float32, the flags as bool.
+    observation_dtype, action_dtype: storage types (uint8 frames stay uint8); rewards are float32, flags bool.
     """
 
     def __init__(self, capacity: int, observation_shape: Union[int, Sequence[int]],
@@ -32,7 +27,7 @@ class ReplayBuffer:
         if capacity <= 0:
             raise ValueError(f"capacity must be positive, got {capacity}")
         self.capacity = int(capacity)
-        ob_shape, ac_shape = _shape(observation_shape), _shape(action_shape)
+        ob_shape, ac_shape = np.atleast_1d(observation_shape), np.atleast_1d(action_shape)  # int n -> (n,)
         self.observations = np.zeros((capacity, *ob_shape), dtype=observation_dtype)
         self.actions = np.zeros((capacity, *ac_shape), dtype=action_dtype)
         self.rewards = np.zeros((capacity,), dtype=np.float32)
