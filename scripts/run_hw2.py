@@ -61,13 +61,14 @@ from gymnasium.wrappers import TransformAction
 from cs285.agents.ac_agent import ActorCriticAgent
 from cs285.agents.is_pg_agent import ISPGAgent
 from cs285.agents.npg_trpo_agent import NaturalPGAgent
-from cs285.agents.pg_agent import PGAgent, PGBatch
+from cs285.agents.pg_agent import PGAgent
 from cs285.agents.ppo_agent import PPOAgent
 from cs285.infrastructure import utils
 from cs285.infrastructure.envs import ENV_BACKENDS, UserError, VecEnv, make_env, make_vec_env
 from cs285.infrastructure.episode_sampler import EpisodeSampler, Request, VecEnvEpisodes, default_num_procs
 from cs285.infrastructure.logger import Logger
 from cs285.infrastructure.process_env import ProcessVecEnv
+from cs285.infrastructure.rollouts import Batch
 from cs285.infrastructure.run_config import make_logdir, mark_finished, save_config
 from cs285.infrastructure.script_util import add_device_args, run_main, run_seeds
 from cs285.infrastructure.training_logs import (ConstantCriticWatch, check_losses_finite, iteration_logs,
@@ -309,15 +310,15 @@ def run(args: argparse.Namespace, seed: int) -> dict[str, float]:
     train_request = Request("train", min_timesteps=args.batch_size, action_noise_std=args.action_noise_std)
 
     def sample(evaluate: bool, train: bool) -> tuple[Optional[list[dict]], Optional[tuple]]:
-        """(eval paths or None, (train paths, PGBatch, env steps) or None), with the current weights."""
+        """(eval paths or None, (train paths, Batch, env steps) or None), with the current weights."""
         requests = [eval_request] * evaluate + [train_request] * (train and segments is None)
         results = source.sample(agent.policy, requests)
         eval_paths = results.pop(0) if evaluate else None
         if not train:
             return eval_paths, None
         if segments is None:
-            return eval_paths, (results[0], PGBatch.from_paths(results[0]), utils.total_steps(results[0]))
-        batch = PGBatch.from_dict(segments.sample(agent.policy.rollout_fn(), steps_per_env))
+            return eval_paths, (results[0], Batch.from_paths(results[0]), utils.total_steps(results[0]))
+        batch = Batch.from_dict(segments.sample(agent.policy.rollout_fn(), steps_per_env))
         return eval_paths, (list(segments.recent_episodes), batch, len(batch.rewards))
 
     log_dir = make_logdir("q2_pg_", args.exp_name, args.env_name)
@@ -340,7 +341,7 @@ def run(args: argparse.Namespace, seed: int) -> dict[str, float]:
             t1 = time.perf_counter()
             if args.anneal_lr:
                 agent.set_learning_rate_fraction(1.0 - itr / args.n_iter)
-            train_log = agent.update(*batch)
+            train_log = agent.update(batch)
             check_losses_finite(train_log, itr, LOSS_HINTS.get(args.pg_method,
                                                                "lower --learning_rate or --baseline_learning_rate"))
             critic_watch.update(train_log, itr)

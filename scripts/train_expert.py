@@ -40,7 +40,6 @@ from tqdm import tqdm
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from cs285.agents.pg_agent import PGBatch  # noqa: E402
 from cs285.agents.ppo_agent import PPOAgent  # noqa: E402
 from cs285.agents.sac_agent import SACAgent  # noqa: E402
 from cs285.infrastructure import pytorch_util as ptu  # noqa: E402
@@ -387,8 +386,8 @@ def train_ppo(config: dict) -> None:
     while step < config["total_steps"] and not stop.stop:
         agent.set_learning_rate_fraction(1.0 - step / config["total_steps"])
         t0 = time.time()
-        batch = PGBatch.from_dict(sampler.sample(agent.policy.rollout_fn(), steps_per_env))
-        info = agent.update(*batch)
+        batch = Batch.from_dict(sampler.sample(agent.policy.rollout_fn(), steps_per_env))
+        info = agent.update(batch)
         steps_before, step = step, step + len(batch.rewards)
         scalars = {**info, "Train_EnvstepsSoFar": step, "TimeSinceStart": time.time() - t_start,
                    "Train_StepsPerSecond": len(batch.rewards) / max(time.time() - t0, 1e-9)}
