@@ -3,8 +3,9 @@ import numpy as np
 import pytest
 import torch
 
-from cs285.agents.pg_agent import PGAgent, PGBatch
+from cs285.agents.pg_agent import PGAgent
 from cs285.infrastructure import estimators
+from cs285.infrastructure.rollouts import Batch
 
 OB_DIM = 3
 GAMMA = 0.5
@@ -16,13 +17,13 @@ TERMINATED = np.array([False, False, True, False, False])
 TRUNCATED = np.array([False, False, False, False, True])
 
 
-def _batch(seed: int = 0, discrete: bool = True) -> PGBatch:
+def _batch(seed: int = 0, discrete: bool = True) -> Batch:
     rng = np.random.default_rng(seed)
     obs = rng.normal(size=(6, OB_DIM)).astype(np.float32)
     next_obs = obs[1:].copy()
     next_obs[2] = rng.normal(size=OB_DIM)  # the terminal observation of episode 1, not episode 2's first
     actions = rng.integers(0, 2, size=5) if discrete else rng.normal(size=(5, 2)).astype(np.float32)
-    return PGBatch(obs[:5], actions, REWARDS, next_obs, TERMINATED, TRUNCATED)
+    return Batch(obs[:5], actions, REWARDS, next_obs, TERMINATED, TRUNCATED)
 
 
 def _agent(**kwargs) -> PGAgent:
@@ -108,7 +109,7 @@ def test_gae_without_baseline_is_refused():
         _agent(gae_lambda=0.95)
 
 
-def _bandit_batch(discrete: bool, n: int = 256, seed: int = 0) -> tuple[PGBatch, np.ndarray]:
+def _bandit_batch(discrete: bool, n: int = 256, seed: int = 0) -> tuple[Batch, np.ndarray]:
     """One-step episodes; reward 1 for 'good' actions (action 0, or a positive first coordinate)."""
     rng = np.random.default_rng(seed)
     obs = rng.normal(size=(n, OB_DIM)).astype(np.float32)
@@ -119,7 +120,7 @@ def _bandit_batch(discrete: bool, n: int = 256, seed: int = 0) -> tuple[PGBatch,
         actions = rng.normal(size=(n, 2)).astype(np.float32)
         good = actions[:, 0] > 0
     done = np.ones(n, dtype=bool)
-    return PGBatch(obs, actions, good.astype(np.float64), obs, done, ~done), good
+    return Batch(obs, actions, good.astype(np.float64), obs, done, ~done), good
 
 
 @pytest.mark.parametrize("discrete", [True, False])
@@ -137,7 +138,7 @@ def test_one_update_raises_log_probs_of_positive_advantage_actions(discrete):
     _, adv, _ = agent.estimate_advantages(batch)
     assert (adv[good] > 0).all() and (adv[~good] < 0).all()
     before = log_probs()
-    info = agent.update(*batch)
+    info = agent.update(batch)
     change = log_probs() - before
     assert change[good].mean() > 0 > change[~good].mean()
     assert set(info) == {"Actor Loss", "Baseline Loss", "Baseline Explained Variance"}
@@ -149,17 +150,17 @@ def test_critic_steps_fit_the_targets():
     agent = _agent(use_baseline=True, baseline_learning_rate=1e-2, baseline_gradient_steps=50)
     targets, _, values = agent.estimate_advantages(batch)
     initial_mse = float(np.mean((values - targets) ** 2))
-    info = agent.update(*batch)
+    info = agent.update(batch)
     assert info["Baseline Loss"] < 0.5 * initial_mse
-    assert "Baseline Loss" not in _agent().update(*batch)
+    assert "Baseline Loss" not in _agent().update(batch)
 
 
-def test_update_from_paths_equals_update_on_the_concatenation():
+def test_update_on_paths_equals_update_on_the_concatenation():
     batch = _batch()
     paths = [{"observation": batch.observations[s], "action": batch.actions[s], "reward": batch.rewards[s],
               "next_observation": batch.next_observations[s], "terminated": batch.terminated[s],
               "truncated": batch.truncated[s]} for s in (slice(0, 3), slice(3, 5))]
-    assert _agent(use_baseline=True).update_from_paths(paths) == _agent(use_baseline=True).update(*batch)
+    assert _agent(use_baseline=True).update(Batch.from_paths(paths)) == _agent(use_baseline=True).update(batch)
 
 
 def test_constant_critic_note_once_after_patience(capsys):

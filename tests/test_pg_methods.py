@@ -1,6 +1,7 @@
 """Beyond vanilla PG: the math of IS-PG, NPG/TRPO, PPO, actor-critic targets and observation normalization,
 then a 2-iteration smoke run of every ``--pg_method`` on a discrete and a continuous env."""
 import copy
+import inspect
 import math
 import os
 import sys
@@ -12,7 +13,7 @@ from torch import distributions
 
 from cs285.agents.ac_agent import ActorCriticAgent
 from cs285.agents.is_pg_agent import ISPGAgent
-from cs285.agents.npg_trpo_agent import natural_gradient_step
+from cs285.agents.npg_trpo_agent import NaturalPGAgent, natural_gradient_step
 from cs285.agents.pg_agent import PGAgent
 from cs285.agents.pg_losses import importance_sampled_pg_loss, pg_surrogate_loss, ppo_clip_loss
 from cs285.agents.ppo_agent import PPOAgent
@@ -20,6 +21,7 @@ from cs285.infrastructure.envs import UserError
 from cs285.infrastructure.estimators import bootstrapped_reward_to_go_batch, n_step_targets
 from cs285.infrastructure.logger import read_metrics
 from cs285.infrastructure.optim_util import fisher_vector_product
+from cs285.infrastructure.rollouts import Batch
 from cs285.networks.normalization import ObsNormalizer
 from cs285.networks.policies import MLPPolicy
 from cs285.policies.load import load_policy
@@ -70,12 +72,12 @@ def test_is_agent_with_one_step_is_vanilla_pg():
     rewards = np.linspace(-1, 1, 12)
     done = np.zeros(12, dtype=bool)
     done[[5, 11]] = True
-    batch = (obs.numpy(), actions.numpy(), rewards, obs.numpy(), done, np.zeros(12, dtype=bool))
+    batch = Batch(obs.numpy(), actions.numpy(), rewards, obs.numpy(), done, np.zeros(12, dtype=bool))
     agents = []
     for cls, extra in ((PGAgent, {}), (ISPGAgent, {"n_policy_steps": 1})):
         torch.manual_seed(0)
         agent = cls(OB_DIM, 2, False, 2, 16, 1e-2, use_reward_to_go=True, normalize_advantages=True, **extra)
-        info = agent.update(*batch)
+        info = agent.update(batch)
         agents.append((agent, info))
     (pg, _), (is_pg, is_info) = agents
     # the parameters after one step agree bit for bit; the loss values differ (−mean(A) vs −mean(log π·A))
@@ -222,7 +224,8 @@ def _ppo_batch(n: int = 200, seed: int = 0):
     terminated = np.zeros(n, dtype=bool)
     truncated = np.zeros(n, dtype=bool)
     terminated[n // 2], truncated[-1] = True, True
-    return (obs[:-1], rng.normal(size=(n, 2)).astype(np.float32), rng.normal(size=n), obs[1:], terminated, truncated)
+    return Batch(obs[:-1], rng.normal(size=(n, 2)).astype(np.float32), rng.normal(size=n), obs[1:], terminated,
+                 truncated)
 
 
 def test_ppo_update_diagnostics_and_kl_early_stop():
@@ -230,7 +233,7 @@ def test_ppo_update_diagnostics_and_kl_early_stop():
     agent = PPOAgent(OB_DIM, 2, False, 2, 16, 3e-3, baseline_learning_rate=3e-3, ppo_epochs=4,
                      ppo_minibatch_size=50, normalize_advantages=True)
     before = [p.detach().clone() for p in agent.policy.parameters()]
-    info = agent.update(*_ppo_batch())
+    info = agent.update(_ppo_batch())
     assert info["PPO Epochs"] == 4 and info["Approx KL"] >= 0 and 0 <= info["Clip Fraction"] <= 1
     # Gaussian entropy Σ_j (logstd_j + ½(1 + log 2π)) = 2·1.4189 at logstd ≈ 0
     assert info["Entropy"] == pytest.approx(2 * (0.5 + 0.5 * math.log(2 * math.pi)), abs=0.05)
@@ -238,13 +241,13 @@ def test_ppo_update_diagnostics_and_kl_early_stop():
     # the first minibatch step already moves the policy past a tiny target KL: one epoch only
     torch.manual_seed(0)
     agent = PPOAgent(OB_DIM, 2, False, 2, 16, 3e-3, ppo_epochs=4, ppo_minibatch_size=50, target_kl=1e-9)
-    assert agent.update(*_ppo_batch())["PPO Epochs"] == 1
+    assert agent.update(_ppo_batch())["PPO Epochs"] == 1
 
 
 def test_ppo_shared_buffer_keeps_the_policy_a_normal_module(tmp_path):
     torch.manual_seed(0)
     agent = PPOAgent(OB_DIM, 2, False, 2, 16, 3e-3, baseline_learning_rate=1e-3, normalize_obs=True)
-    agent.update(*_ppo_batch())
+    agent.update(_ppo_batch())
     obs = _ppo_batch(seed=1)[0]
     path = str(tmp_path / "policy.pt")
     agent.save(path)
@@ -261,7 +264,7 @@ def test_ppo_reward_normalization_makes_the_update_invariant_to_the_reward_scale
         agent = PPOAgent(OB_DIM, 2, False, 2, 16, 3e-3, ppo_epochs=2, ppo_minibatch_size=50,
                          normalize_rewards=True, discount=0.9)
         obs, acts, rewards, next_obs, terminated, truncated = _ppo_batch()
-        agent.update(obs, acts, reward_scale * rewards, next_obs, terminated, truncated)
+        agent.update(Batch(obs, acts, reward_scale * rewards, next_obs, terminated, truncated))
         return torch.cat([p.detach().flatten() for p in agent.all_parameters()])
 
     torch.testing.assert_close(params_after(1.0), params_after(100.0), rtol=1e-4, atol=1e-5)
@@ -269,7 +272,7 @@ def test_ppo_reward_normalization_makes_the_update_invariant_to_the_reward_scale
     torch.manual_seed(0)
     plain = PPOAgent(OB_DIM, 2, False, 2, 16, 3e-3, ppo_epochs=2, ppo_minibatch_size=50, discount=0.9)
     obs, acts, rewards, next_obs, terminated, truncated = _ppo_batch()
-    plain.update(obs, acts, 100.0 * rewards, next_obs, terminated, truncated)
+    plain.update(Batch(obs, acts, 100.0 * rewards, next_obs, terminated, truncated))
     assert not torch.allclose(torch.cat([p.detach().flatten() for p in plain.all_parameters()]), params_after(100.0))
 
 
@@ -340,8 +343,12 @@ def test_actor_critic_targets_and_advantages_with_a_constant_critic():
     # targets from V_target = 4: [1 + 0.5·4, 2 + 2, 3 + 0 (terminated), 4 + 2, 5 + 2 (truncated)]
     np.testing.assert_allclose(agent.critic_targets(REWARDS, obs, TERMINATED, TRUNCATED), [3.0, 4.0, 3.0, 6.0, 7.0])
     # A = r + γ(1 − terminated)V(s') − V(s) with V = 2: [1 + 1 − 2, 2 + 1 − 2, 3 − 2, 4 + 1 − 2, 5 + 1 − 2]
-    np.testing.assert_allclose(agent.advantages(obs, obs, REWARDS, TERMINATED, TRUNCATED), [0.0, 1.0, 1.0, 3.0, 4.0],
-                               atol=1e-6)
+    batch = Batch(obs.numpy(), np.zeros(5, dtype=int), REWARDS, obs.numpy(), TERMINATED, TRUNCATED)
+    y, adv, values = agent.estimate_advantages(batch)
+    np.testing.assert_allclose(adv, [0.0, 1.0, 1.0, 3.0, 4.0], atol=1e-6)
+    # the current critic's one-step targets y = A + V(s)
+    np.testing.assert_allclose(y, [2.0, 3.0, 3.0, 5.0, 6.0], atol=1e-6)
+    np.testing.assert_allclose(values, 2.0)
 
 
 def test_actor_critic_target_network_is_refreshed_every_period():
@@ -351,7 +358,7 @@ def test_actor_critic_target_network_is_refreshed_every_period():
         torch.manual_seed(0)
         agent = ActorCriticAgent(OB_DIM, 2, False, 1, 8, 1e-3, baseline_learning_rate=1e-2,
                                  critic_updates_per_iter=steps, target_update_period=2)
-        agent.update(*batch)
+        agent.update(batch)
         agents.append(agent)
     three, two = agents
     # period 2: V is copied into V_target before critic steps 0 and 2, so after 3 steps the target
@@ -388,7 +395,7 @@ def test_normalizing_policy_sampler_update_and_checkpoint_agree(discrete, tmp_pa
     obs = np.random.default_rng(0).normal(5.0, 3.0, size=(40, OB_DIM)).astype(np.float32)
     actions = np.zeros(40, dtype=int) if discrete else np.zeros((40, 2), dtype=np.float32)
     done = np.zeros(40, dtype=bool)
-    agent.update(obs, actions, np.ones(40), obs, done, done)
+    agent.update(Batch(obs, actions, np.ones(40), obs, done, done))
     assert float(agent.policy.obs_normalizer.count) == pytest.approx(40, abs=1e-3)
     obs_t = torch.as_tensor(obs)
     expected = agent.policy.mode(obs_t).detach().numpy()
@@ -464,3 +471,48 @@ def test_method_flags_and_implied_settings():
 def test_bad_method_flags(flags, message):
     with pytest.raises(UserError, match=message):
         run_hw2.parse_args(["--env", "CartPole-v0", *flags])
+
+
+# ------------------------------------------------------------------ one interface for every PG agent
+
+AGENT_CLASSES = {
+    "vanilla": (PGAgent, {}),
+    "is": (ISPGAgent, {"n_policy_steps": 2}),
+    "npg": (NaturalPGAgent, {"trust_region": False}),
+    "trpo": (NaturalPGAgent, {"trust_region": True}),
+    "ppo": (PPOAgent, {"ppo_epochs": 1, "ppo_minibatch_size": 10}),
+    "ac": (ActorCriticAgent, {"critic_updates_per_iter": 2}),
+}
+
+
+@pytest.mark.parametrize("method", sorted(AGENT_CLASSES))
+def test_every_update_changes_the_weights_and_the_checkpoint_reloads(method):
+    cls, extra = AGENT_CLASSES[method]
+    torch.manual_seed(0)
+    agent = cls(OB_DIM, 2, False, 1, 8, 1e-2, use_baseline=True, use_reward_to_go=True, **extra)
+    nets = [agent.policy, agent.critic]
+    before = [torch.cat([p.detach().flatten().clone() for p in net.parameters()]) for net in nets]
+    info = agent.update(_ppo_batch(n=20))
+    assert info and all(isinstance(v, float) for v in info.values())
+    for net, old in zip(nets, before):  # nothing raised for a missing optimizer, and both networks moved
+        assert not torch.equal(torch.cat([p.detach().flatten() for p in net.parameters()]), old)
+    assert len(agent.optimizers()) == (1 if method in ("ppo", "npg", "trpo") else 2)
+    torch.manual_seed(1)
+    other = cls(OB_DIM, 2, False, 1, 8, 1e-2, use_baseline=True, use_reward_to_go=True, **extra)
+    other.load_state_dict(agent.state_dict())
+    for a, b in zip(agent.policy.parameters(), other.policy.parameters()):
+        assert torch.equal(a, b)
+
+
+def test_npg_loads_a_checkpoint_with_the_old_unused_policy_adam():
+    agent = NaturalPGAgent(OB_DIM, 2, False, 1, 8, 1e-2, use_baseline=True, trust_region=False)
+    state = agent.state_dict()
+    unused_adam = torch.optim.Adam(agent.policy.parameters(), 1e-2).state_dict()
+    agent.load_state_dict({**state, "optimizers": [unused_adam, *state["optimizers"]]})
+
+
+@pytest.mark.parametrize("cls", [PGAgent, ISPGAgent, NaturalPGAgent, PPOAgent, ActorCriticAgent])
+def test_ignored_flags_are_constructor_keywords(cls):
+    keywords = set(inspect.signature(cls).parameters) | set(inspect.signature(PGAgent).parameters)
+    assert set(cls.IGNORED_FLAGS) <= keywords - {"args", "kwargs"}
+    assert all(isinstance(reason, str) and reason for reason in cls.IGNORED_FLAGS.values())

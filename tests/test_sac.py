@@ -1,4 +1,4 @@
-"""SAC: critic target (terminated vs truncated), squashed log-prob, replay buffer,
+"""SAC: critic target (terminated vs truncated), squashed log-prob, the Actor protocol,
 checkpoints and resume of scripts/train_expert.py."""
 import math
 import os
@@ -11,6 +11,7 @@ import torch
 from cs285.agents.sac_agent import SACAgent, squashed_gaussian_log_prob
 from cs285.infrastructure import pytorch_util as ptu
 from cs285.infrastructure.replay_buffer import ReplayBuffer
+from cs285.infrastructure.rollouts import Batch
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "scripts"))
@@ -36,13 +37,13 @@ def test_critic_target_terminated_vs_truncated():
         agent.log_alpha.fill_(math.log(0.5))
     agent.sample_action = lambda obs: (torch.zeros(len(obs), 2), torch.full((len(obs),), -1.0))
 
-    # A truncated step is stored as terminated = 0; a terminated one as 1.
+    # step 0 terminated, step 1 truncated by the time limit
     buffer = ReplayBuffer(4, 3, 2)
-    buffer.insert(np.zeros(3), np.zeros(2), 1.0, np.ones(3), terminated=True)
-    buffer.insert(np.zeros(3), np.zeros(2), 1.0, np.ones(3), terminated=False)  # truncated by the time limit
-    rewards, next_obs, terminateds = (torch.as_tensor(x) for x in (
-        buffer.rewards[:2], buffer.next_observations[:2], buffer.terminateds[:2]))
-    y = agent.critic_target_values(rewards, next_obs, terminateds)
+    buffer.insert(Batch(np.zeros((2, 3)), np.zeros((2, 2)), np.ones(2), np.ones((2, 3)), np.array([True, False]),
+                        np.array([False, True])))
+    rewards, next_obs, terminated = (torch.as_tensor(x) for x in (
+        buffer.rewards[:2], buffer.next_observations[:2], buffer.terminated[:2]))
+    y = agent.critic_target_values(rewards, next_obs, terminated)
     # min Q_targ = 3, alpha log pi = 0.5 * -1 = -0.5, soft value = 3 + 0.5 = 3.5
     # terminated: y = 1 + 0.99 * 0 * 3.5 = 1.0;   truncated: y = 1 + 0.99 * 3.5 = 4.465
     np.testing.assert_allclose(y.numpy(), [1.0, 4.465], rtol=1e-6)
@@ -76,39 +77,27 @@ def test_agent_log_prob_includes_action_scale():
     torch.testing.assert_close(log_probs, expected, rtol=1e-3, atol=1e-3)
 
 
-def test_replay_buffer_wraps_and_samples():
-    buffer = ReplayBuffer(5, ob_dim=2, ac_dim=1)
-    for i in range(7):  # single transitions; 0 and 1 get overwritten by 5 and 6
-        buffer.insert(np.full(2, i), [i], i, np.full(2, i + 1), i == 6)
-    assert len(buffer) == 5 and buffer.next_idx == 2
-    assert buffer.rewards.tolist() == [5, 6, 2, 3, 4]
-    assert buffer.terminateds.tolist() == [0, 1, 0, 0, 0]
-    # a batch that wraps: 4 transitions written at 2, 3, 4, 0
-    buffer.insert(np.full((4, 2), 10.0), np.zeros((4, 1)), np.arange(10, 14), np.zeros((4, 2)), np.zeros(4))
-    assert buffer.rewards.tolist() == [13, 6, 10, 11, 12] and buffer.next_idx == 1
-    batch = buffer.sample(8, np.random.default_rng(0))
-    assert batch.observations.shape == (8, 2) and batch.next_observations.shape == (8, 2)
-    assert batch.actions.shape == (8, 1) and batch.rewards.shape == (8,) and batch.terminateds.shape == (8,)
-    assert batch.observations.dtype == np.float32
-    assert set(batch.rewards.tolist()) <= {13, 6, 10, 11, 12}
-
-    paths = [{"observation": np.ones((3, 2)), "action": np.ones((3, 1)), "reward": np.ones(3),
-              "next_observation": np.ones((3, 2)), "terminated": np.array([0, 0, 1])}]
-    buffer.add_rollouts(paths)
-    assert len(buffer) == 5 and buffer.next_idx == 4
-
-    restored = ReplayBuffer(5, 2, 1)
-    restored.load_state_dict(buffer.state_dict())
-    assert restored.next_idx == 4 and len(restored) == 5
-    np.testing.assert_array_equal(restored.observations, buffer.observations)
+def test_act_is_the_actor_protocol():
+    agent = small_agent(low=-2.0, high=4.0)
+    obs = np.random.default_rng(0).normal(size=(5, 3)).astype(np.float32)
+    np.testing.assert_array_equal(agent.act(obs, None), agent.get_action(obs, deterministic=True))
+    a, b = agent.act(obs, np.random.default_rng(1)), agent.act(obs, np.random.default_rng(1))
+    np.testing.assert_array_equal(a, b)  # the numpy generator drives the noise
+    assert a.shape == (5, 2) and np.all(a > -2.0) and np.all(a < 4.0)
+    assert not np.allclose(a, agent.act(obs, None))
+    # u = mu + std * eps with the generator's eps: a = 1 + 3 tanh(u)
+    with torch.no_grad():
+        mu, log_std = agent._dist_params(torch.as_tensor(obs))
+    eps = np.random.default_rng(1).standard_normal((5, 2))
+    np.testing.assert_allclose(a, 1 + 3 * np.tanh(mu.numpy() + eps * log_std.exp().numpy()), rtol=1e-5, atol=1e-5)
 
 
 def test_checkpoint_roundtrip_gives_identical_actions(tmp_path):
     agent = small_agent()
     buffer = ReplayBuffer(100, 3, 2)
     rng = np.random.default_rng(0)
-    buffer.insert(rng.normal(size=(50, 3)), rng.uniform(-1, 1, (50, 2)), rng.normal(size=50),
-                  rng.normal(size=(50, 3)), rng.random(50) < 0.1)
+    buffer.insert(Batch(rng.normal(size=(50, 3)), rng.uniform(-1, 1, (50, 2)), rng.normal(size=50),
+                        rng.normal(size=(50, 3)), rng.random(50) < 0.1, np.zeros(50, bool)))
     for _ in range(3):
         agent.update(buffer.sample(32, rng))
     path = str(tmp_path / "ckpt.pt")

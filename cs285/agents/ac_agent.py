@@ -9,6 +9,8 @@ et al. 2016 (A3C). On each batch of complete episodes:
             steps (counted across iterations); y is recomputed at each refresh.
     actor:  one Adam step on pg_surrogate_loss(log π(a|s), A) with the updated critic,
             A_t = r_t + γ(1 − terminated_t) V(s_{t+1}) − V(s_t)          (n_step = 1; n-step analogue otherwise)
+            (PGAgent.estimate_advantages with this class's hook), so ``update`` orders PGAgent's parts
+            itself: prepare_batch -> critic steps -> estimate_advantages -> actor step.
 
 Only a termination drops the bootstrap: a time-limit truncation keeps
 γ V(s_{t+1}) of the real next observation (house rule 2).
@@ -20,9 +22,10 @@ import copy
 import numpy as np
 import torch
 
-from cs285.agents.pg_agent import PGAgent, explained_variance
+from cs285.agents.pg_agent import PGAgent, adam_pg_step, explained_variance
 from cs285.infrastructure import estimators
 from cs285.infrastructure import pytorch_util as ptu
+from cs285.infrastructure.rollouts import Batch
 
 
 class ActorCriticAgent(PGAgent):
@@ -31,9 +34,13 @@ class ActorCriticAgent(PGAgent):
     critic_updates_per_iter: critic Adam steps per batch (step size ``baseline_learning_rate``).
     target_update_period: critic steps between copies of V into V_target.
     n_step: rewards summed before bootstrapping, for both the critic targets and the advantages.
-    Other arguments: PGAgent's; ``use_baseline`` is implied, and ``use_reward_to_go``,
-    ``gae_lambda``, ``baseline_gradient_steps`` are unused.
+    Other arguments: PGAgent's, but for IGNORED_FLAGS.
     """
+
+    IGNORED_FLAGS = {"use_baseline": "actor-critic always learns a critic",
+                     "use_reward_to_go": "the critic targets are n-step bootstrapped returns (--n_step)",
+                     "gae_lambda": "the advantages are n-step: y − V(s)",
+                     "baseline_gradient_steps": "the critic takes --critic_updates_per_iter steps"}
 
     def __init__(self, *args, critic_updates_per_iter: int = 100, target_update_period: int = 10, n_step: int = 1,
                  **kwargs):
@@ -48,30 +55,27 @@ class ActorCriticAgent(PGAgent):
         self.critic_steps_done = 0
 
     def critic_targets(self, rewards: np.ndarray, next_obs: torch.Tensor, terminated: np.ndarray,
-                       truncated: np.ndarray, target: bool = True) -> np.ndarray:
-        """y (N,) float64 = n_step_targets with V_target (or V if not ``target``) of normalized next_obs (N, ob_dim)."""
-        critic = self.critic_target if target else self.critic
+                       truncated: np.ndarray) -> np.ndarray:
+        """The critic's targets y (N,) float64 = n_step_targets with V_target of normalized next_obs (N, ob_dim)."""
         with torch.no_grad():
-            next_values = ptu.to_numpy(critic(next_obs)).astype(np.float64)
+            next_values = ptu.to_numpy(self.critic_target(next_obs)).astype(np.float64)
         return estimators.n_step_targets(rewards, next_values, terminated, truncated, self.discount, self.n_step)
 
-    def advantages(self, obs: torch.Tensor, next_obs: torch.Tensor, rewards: np.ndarray, terminated: np.ndarray,
-                   truncated: np.ndarray) -> np.ndarray:
-        """A_t = r_t + γ(1 − terminated_t) V(s_{t+1}) − V(s_t), current critic; n-step: y_t − V(s_t). (N,)"""
-        with torch.no_grad():
-            values = ptu.to_numpy(self.critic(obs)).astype(np.float64)
-        return self.critic_targets(rewards, next_obs, terminated, truncated, target=False) - values
+    def _q_values_and_advantages(self, batch: Batch, values, next_values) -> tuple[np.ndarray, np.ndarray]:
+        """(y, A) (N,): y = n_step_targets with the current critic's V(s_{t+1}) (N,), A_t = y_t − V(s_t)."""
+        y = estimators.n_step_targets(batch.rewards, next_values, batch.terminated, batch.truncated, self.discount,
+                                      self.n_step)
+        return y, y - values
 
-    def update(self, observations: np.ndarray, actions: np.ndarray, rewards: np.ndarray,
-               next_observations: np.ndarray, terminated: np.ndarray, truncated: np.ndarray) -> dict[str, float]:
-        """Critic steps, then one actor step (shapes as in PGBatch).
+    def update(self, batch: Batch) -> dict[str, float]:
+        """Critic steps, then one actor step on the advantages of the updated critic.
 
         Returns ``Actor Loss``, ``Baseline Loss`` (last critic step's MSE) and
         ``Baseline Explained Variance`` (of the first targets by V before the update).
         """
-        batch = self._batch(observations, actions, rewards, next_observations, terminated, truncated)
-        obs = self.policy.normalize(ptu.from_numpy(observations))  # (N, ob_dim)
-        next_obs = self.policy.normalize(ptu.from_numpy(next_observations))
+        batch = self.prepare_batch(batch)
+        obs, actions = self._tensors(batch)  # (N, ob_dim) normalized, (N, ...)
+        next_obs = self.policy.normalize(ptu.from_numpy(batch.next_observations))
         with torch.no_grad():
             values_before = ptu.to_numpy(self.critic(obs)).astype(np.float64)
 
@@ -90,10 +94,8 @@ class ActorCriticAgent(PGAgent):
             self.critic_optimizer.step()
             self.critic_steps_done += 1
 
-        advantages = self.advantages(obs, next_obs, batch.rewards, batch.terminated, batch.truncated)
-        if self.normalize_advantages:
-            advantages = estimators.normalize(advantages)
-        info = self._actor_update(obs, self._actions(actions), ptu.from_numpy(advantages))
+        _, advantages, _ = self.estimate_advantages(batch)
+        info = adam_pg_step(self.policy, self.actor_optimizer, obs, actions, ptu.from_numpy(advantages))
         info["Baseline Loss"] = float(loss.detach())
         info["Baseline Explained Variance"] = explained_variance(values_before, first_targets)
         return info

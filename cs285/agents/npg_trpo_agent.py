@@ -27,7 +27,8 @@ from typing import NamedTuple
 import torch
 from torch import distributions
 
-from cs285.agents.pg_agent import PGAgent
+from cs285.agents.pg_agent import PGAgent, fit_baseline
+from cs285.infrastructure import pytorch_util as ptu
 from cs285.infrastructure.optim_util import (
     backtracking_line_search,
     conjugate_gradient,
@@ -36,6 +37,7 @@ from cs285.infrastructure.optim_util import (
     load_params_vector,
     params_vector,
 )
+from cs285.infrastructure.rollouts import Batch
 from cs285.networks.policies import MLPPolicy
 
 
@@ -111,8 +113,10 @@ class NaturalPGAgent(PGAgent):
     max_kl: ε, the TRPO bound on the mean KL per step.
     npg_step_size: α of NPG.
     backtrack_coeff, backtrack_iters: TRPO's line-search shrink factor and number of tries.
-    Other arguments: PGAgent's (``learning_rate`` is unused: the step rule sets the step size).
+    Other arguments: PGAgent's. The policy has no Adam: the critic's Adam is the only optimizer.
     """
+
+    IGNORED_FLAGS = {"learning_rate": "the step is set by --npg_step_size (NPG) or --max_kl (TRPO)"}
 
     def __init__(self, *args, trust_region: bool, cg_iters: int = 10, cg_damping: float = 0.1,
                  max_kl: float = 0.01, npg_step_size: float = 0.5, backtrack_coeff: float = 0.8,
@@ -126,10 +130,20 @@ class NaturalPGAgent(PGAgent):
                                 cg_iters=cg_iters, cg_damping=cg_damping, backtrack_coeff=backtrack_coeff,
                                 backtrack_iters=backtrack_iters)
 
-    def _actor_update(self, obs: torch.Tensor, actions: torch.Tensor, advantages: torch.Tensor) -> dict[str, float]:
-        """``Actor Loss`` is −L(θ_new), the surrogate loss after the step."""
-        step = natural_gradient_step(self.policy, obs, actions, advantages, **self.step_kwargs)
-        return {
+    def _make_optimizers(self, learning_rate: float, baseline_learning_rate: float) -> None:
+        if self.critic is not None:
+            self.critic_optimizer = ptu.adam(self.critic.parameters(), baseline_learning_rate)
+
+    def load_state_dict(self, state: dict) -> None:
+        """Also loads older checkpoints, whose ``optimizers`` began with a policy Adam this class never stepped."""
+        extra = len(state["optimizers"]) - len(self.optimizers())
+        super().load_state_dict({**state, "optimizers": state["optimizers"][1:]} if extra == 1 else state)
+
+    def _learn(self, batch: Batch, q_values, advantages, values) -> dict[str, float]:
+        """One natural step, then fit_baseline; ``Actor Loss`` is −L(θ_new), the surrogate loss after the step."""
+        obs, actions = self._tensors(batch)
+        step = natural_gradient_step(self.policy, obs, actions, ptu.from_numpy(advantages), **self.step_kwargs)
+        info = {
             "Actor Loss": -step.surrogate,
             "KL": step.kl,
             "CG Residual": step.cg_residual,
@@ -137,3 +151,7 @@ class NaturalPGAgent(PGAgent):
             "Surrogate Improvement": step.surrogate_improvement,
             "Step Size": step.step_size,
         }
+        if self.critic is not None:
+            info.update(fit_baseline(self.critic, self.critic_optimizer, obs, q_values, values,
+                                     self.baseline_gradient_steps))
+        return info

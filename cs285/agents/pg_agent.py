@@ -1,19 +1,23 @@
 """Vanilla policy gradient (REINFORCE) with reward-to-go, a learned baseline and GAE (hw2).
 
-One ``update`` per batch of complete episodes:
+``update(batch)`` on a ``rollouts.Batch`` of complete episodes (or segments) is a template:
 
-    q_values   -> full discounted return, or reward-to-go        (estimators.py)
-    advantages -> q_values, q_values − V(s_t), or GAE(λ)          (estimators.py)
-               -> optionally normalized to mean 0, std 1
-    actor      -> one Adam step on pg_surrogate_loss(log π(a|s), advantages)
-    critic     -> ``baseline_gradient_steps`` Adam steps on mean (V(s_t) − q_values_t)²
+    prepare_batch       merge the observations into the running statistics; scale the rewards
+    estimate_advantages V(s_t), V(s_{t+1}) once (with a critic), then the hook ``_q_values_and_advantages``:
+                        q_values = full return or reward-to-go; advantages = q_values, q_values − V(s_t)
+                        or GAE(λ) (estimators.py); then optionally normalized to mean 0, std 1
+    _learn (hook)       actor: ``adam_pg_step``, one Adam step on pg_surrogate_loss(log π(a|s), advantages);
+                        critic: ``fit_baseline``, ``baseline_gradient_steps`` Adam steps on mean (V(s_t) − q_values_t)²
 
 With ``normalize_obs`` the policy carries running observation statistics
 (networks/normalization.py): each ``update`` first merges the batch into them,
 then normalizes the batch once; the policy and the critic both see normalized
 observations, and the sampler's ``policy.rollout_fn()`` applies the same
-statistics. Subclasses (is_pg_agent, npg_trpo_agent, ppo_agent, ac_agent)
-replace ``_actor_update`` or ``update`` and reuse the rest.
+statistics. Subclasses (is_pg_agent, npg_trpo_agent, ppo_agent, ac_agent) replace
+the hooks ``_make_optimizers``, ``_q_values_and_advantages``, ``_learn``; the actor
+step and the baseline fit are module functions given the network and its optimizer,
+so no method needs an optimizer a subclass lacks. ``IGNORED_FLAGS``: the constructor
+keywords a class accepts but does not use, each with the reason.
 
 Ends of episodes (house rule 2): with a critic, reward-to-go and GAE add
 γ·V(s_T) of the real next observation after a truncated (time-limit) end and
@@ -25,7 +29,7 @@ stop at the end of the path, as in the course. The full-return estimator
 from __future__ import annotations
 
 import math
-from typing import NamedTuple, Optional
+from typing import Optional
 
 import numpy as np
 import torch
@@ -34,33 +38,11 @@ from torch import nn
 from cs285.agents.pg_losses import pg_surrogate_loss
 from cs285.infrastructure import estimators
 from cs285.infrastructure import pytorch_util as ptu
-from cs285.infrastructure.rollouts import concat_paths
+from cs285.infrastructure.rollouts import Batch
 from cs285.networks.critics import ValueCritic
 from cs285.networks.normalization import EPS as NORM_EPS
 from cs285.networks.normalization import ObsNormalizer
 from cs285.networks.policies import MLPPolicy
-
-
-class PGBatch(NamedTuple):
-    """Complete episodes concatenated in time order; N steps in all."""
-
-    observations: np.ndarray  # (N, ob_dim)
-    actions: np.ndarray  # (N,) int for discrete actions, (N, ac_dim) float otherwise
-    rewards: np.ndarray  # (N,)
-    next_observations: np.ndarray  # (N, ob_dim), the real s_{t+1}, also at a truncation
-    terminated: np.ndarray  # (N,) bool
-    truncated: np.ndarray  # (N,) bool
-
-    @classmethod
-    def from_paths(cls, paths: list[dict]) -> "PGBatch":
-        """The sampler's paths (utils.PATH_KEYS) as one batch."""
-        return cls.from_dict(concat_paths(paths))
-
-    @classmethod
-    def from_dict(cls, b: dict[str, np.ndarray]) -> "PGBatch":
-        """{PATH_KEYS: arrays} (concatenated paths, or SegmentSampler's segments) as one batch."""
-        return cls(b["observation"], b["action"], b["reward"], b["next_observation"], b["terminated"],
-                   b["truncated"])
 
 
 class PGAgent:
@@ -82,27 +64,13 @@ class PGAgent:
         do; the critic then learns values in those units.
     """
 
-    def __init__(
-        self,
-        ob_dim: int,
-        ac_dim: int,
-        discrete: bool,
-        n_layers: int,
-        layer_size: int,
-        learning_rate: float,
-        *,
-        discount: float = 1.0,
-        use_reward_to_go: bool = False,
-        use_baseline: bool = False,
-        baseline_learning_rate: float = 5e-3,
-        baseline_gradient_steps: int = 5,
-        gae_lambda: Optional[float] = None,
-        normalize_advantages: bool = False,
-        normalize_obs: bool = False,
-        init_log_std: float = 0.0,
-        small_output_init: bool = False,
-        normalize_rewards: bool = False,
-    ):
+    IGNORED_FLAGS: dict[str, str] = {}  # constructor keyword -> why this class does not use it
+
+    def __init__(self, ob_dim: int, ac_dim: int, discrete: bool, n_layers: int, layer_size: int,
+                 learning_rate: float, *, discount: float = 1.0, use_reward_to_go: bool = False,
+                 use_baseline: bool = False, baseline_learning_rate: float = 5e-3, baseline_gradient_steps: int = 5,
+                 gae_lambda: Optional[float] = None, normalize_advantages: bool = False, normalize_obs: bool = False,
+                 init_log_std: float = 0.0, small_output_init: bool = False, normalize_rewards: bool = False):
         if gae_lambda is not None and not use_baseline:
             raise ValueError("GAE needs a value function: set use_baseline")
         if baseline_gradient_steps < 1:
@@ -116,12 +84,15 @@ class PGAgent:
 
         self.policy = MLPPolicy(ac_dim, ob_dim, discrete, n_layers, layer_size, normalize_obs=normalize_obs,
                                 init_log_std=init_log_std, small_output_init=small_output_init)
-        self.actor_optimizer = ptu.adam(self.policy.parameters(), learning_rate)
-        self.critic: Optional[ValueCritic] = None
+        self.critic = ValueCritic(ob_dim, n_layers, layer_size) if use_baseline else None
         # running mean / variance of the discounted return so far (a one-dimensional "observation")
         self.return_stats = ObsNormalizer(1) if normalize_rewards else None
-        if use_baseline:
-            self.critic = ValueCritic(ob_dim, n_layers, layer_size)
+        self._make_optimizers(learning_rate, baseline_learning_rate)
+
+    def _make_optimizers(self, learning_rate: float, baseline_learning_rate: float) -> None:
+        """Hook: the optimizers this class steps; here Adam for the policy and for the critic."""
+        self.actor_optimizer = ptu.adam(self.policy.parameters(), learning_rate)
+        if self.critic is not None:
             self.critic_optimizer = ptu.adam(self.critic.parameters(), baseline_learning_rate)
 
     # ------------------------------------------------------------------ estimates (NumPy)
@@ -133,20 +104,29 @@ class PGAgent:
             raise RuntimeError("this agent has no critic (use_baseline=False)")
         return ptu.to_numpy(self.critic(self.policy.normalize(ptu.from_numpy(observations)))).astype(np.float64)
 
-    def estimate_advantages(self, batch: PGBatch) -> tuple[np.ndarray, np.ndarray, Optional[np.ndarray]]:
+    def estimate_advantages(self, batch: Batch) -> tuple[np.ndarray, np.ndarray, Optional[np.ndarray]]:
         """(q_values, advantages, values), each (N,) float64; values is None without a critic.
 
-        q_values are the critic's regression targets; advantages are already
-        normalized if ``normalize_advantages``.
+        V(s_t), V(s_{t+1}) of the current critic in one pass; q_values (the critic's targets) and
+        advantages from the hook ``_q_values_and_advantages``; then ``normalize_advantages``.
         """
-        rewards, terminated, truncated = batch.rewards, batch.terminated, batch.truncated
-        dones = terminated | truncated
         values = next_values = None
         if self.critic is not None:
-            n = len(rewards)
+            n = len(batch.rewards)
             both = self.values(np.concatenate([batch.observations, batch.next_observations]))  # (2N,)
             values, next_values = both[:n], both[n:]
+        q_values, advantages = self._q_values_and_advantages(batch, values, next_values)
+        if self.normalize_advantages:
+            advantages = estimators.normalize(advantages)
+        return q_values, advantages, values
 
+    def _q_values_and_advantages(self, batch: Batch, values: Optional[np.ndarray],
+                                 next_values: Optional[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        """Hook: (q_values, advantages) (N,) from V(s_t), V(s_{t+1}) (N,) or None: q_values = Σ_{t'} γ^{t'} r_{t'}
+        (whole episode) or Σ_{t'≥t} γ^{t'−t} r_{t'} (+ γ^{T−t} V(s_T) after a truncation, with a critic);
+        advantages = q_values, q_values − V(s_t), or GAE(λ)."""
+        rewards, terminated, truncated = batch.rewards, batch.terminated, batch.truncated
+        dones = terminated | truncated
         if not self.use_reward_to_go:
             q_values = estimators.discounted_return_batch(rewards, dones, self.discount)
         elif self.critic is None:
@@ -154,7 +134,6 @@ class PGAgent:
         else:
             q_values = estimators.bootstrapped_reward_to_go_batch(rewards, next_values, terminated, truncated,
                                                                   self.discount)
-
         if self.critic is None:
             advantages = q_values.copy()
         elif self.gae_lambda is None:
@@ -162,56 +141,48 @@ class PGAgent:
         else:
             advantages = estimators.gae(rewards, values, next_values, terminated, truncated, self.discount,
                                         self.gae_lambda)
-        if self.normalize_advantages:
-            advantages = estimators.normalize(advantages)
-        return q_values, advantages, values
+        return q_values, advantages
 
     # ------------------------------------------------------------------ updates (torch)
 
-    def update(self, observations: np.ndarray, actions: np.ndarray, rewards: np.ndarray,
-               next_observations: np.ndarray, terminated: np.ndarray, truncated: np.ndarray) -> dict[str, float]:
-        """One policy step and the critic's steps on a batch of complete episodes (see PGBatch for shapes).
+    def update(self, batch: Batch) -> dict[str, float]:
+        """prepare_batch -> estimate_advantages -> _learn on a batch of complete episodes or segments.
 
         Returns ``Actor Loss`` and, with a critic, ``Baseline Loss`` (the last
         step's MSE) and ``Baseline Explained Variance`` (1 − Var(Q̂ − V)/Var(Q̂)
         before the update: 1 is a perfect fit, ≤ 0 no better than a constant).
         """
-        batch = self._batch(observations, actions, rewards, next_observations, terminated, truncated)
+        batch = self.prepare_batch(batch)
         q_values, advantages, values = self.estimate_advantages(batch)
-        obs = self.policy.normalize(ptu.from_numpy(observations))  # (N, ob_dim), normalized
-        info = self._actor_update(obs, self._actions(actions), ptu.from_numpy(advantages))
-        if self.critic is not None:
-            info["Baseline Loss"] = self._critic_steps(obs, q_values)
-            info["Baseline Explained Variance"] = explained_variance(values, q_values)
-        return info
+        return self._learn(batch, q_values, advantages, values)
 
-    def update_from_paths(self, paths: list[dict]) -> dict[str, float]:
-        """``update`` on the sampler's complete episodes, concatenated."""
-        return self.update(*PGBatch.from_paths(paths))
-
-    def _batch(self, observations, actions, rewards, next_observations, terminated, truncated) -> PGBatch:
-        """The update's arguments as a PGBatch, after merging the observations into the running statistics;
-        with ``normalize_rewards`` the batch's rewards are the scaled ones."""
-        terminated, truncated = np.asarray(terminated, dtype=bool), np.asarray(truncated, dtype=bool)
+    def prepare_batch(self, batch: Batch) -> Batch:
+        """The batch with bool flags, after merging its observations into the running statistics;
+        with ``normalize_rewards`` its rewards are the scaled ones."""
+        terminated, truncated = np.asarray(batch.terminated, dtype=bool), np.asarray(batch.truncated, dtype=bool)
+        rewards = batch.rewards
         if self.policy.obs_normalizer is not None:
-            self.policy.obs_normalizer.update(observations)
+            self.policy.obs_normalizer.update(batch.observations)
         if self.return_stats is not None:
             self.return_stats.update(estimators.return_so_far_batch(rewards, terminated | truncated,
                                                                     self.discount)[:, None])
             rewards = np.asarray(rewards) / math.sqrt(float(self.return_stats.var[0]) + NORM_EPS)
-        return PGBatch(observations, actions, rewards, next_observations, terminated, truncated)
+        return batch._replace(rewards=rewards, terminated=terminated, truncated=truncated)
 
-    def _actions(self, actions: np.ndarray) -> torch.Tensor:
-        return ptu.from_numpy(actions, dtype=torch.long if self.discrete else torch.float32)
+    def _learn(self, batch: Batch, q_values: np.ndarray, advantages: np.ndarray,
+               values: Optional[np.ndarray]) -> dict[str, float]:
+        """Hook: step the networks on the prepared batch and its estimates, (N,) each; returns the logs."""
+        obs, actions = self._tensors(batch)
+        info = adam_pg_step(self.policy, self.actor_optimizer, obs, actions, ptu.from_numpy(advantages))
+        if self.critic is not None:
+            info.update(fit_baseline(self.critic, self.critic_optimizer, obs, q_values, values,
+                                     self.baseline_gradient_steps))
+        return info
 
-    def _actor_update(self, obs: torch.Tensor, actions: torch.Tensor, advantages: torch.Tensor) -> dict[str, float]:
-        """One Adam step on pg_surrogate_loss; obs normalized (N, ob_dim), advantages (N,)."""
-        log_probs = self.policy.distribution(obs).log_prob(actions)  # (N,)
-        loss = pg_surrogate_loss(log_probs, advantages)
-        self.actor_optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        self.actor_optimizer.step()
-        return {"Actor Loss": float(loss.detach())}
+    def _tensors(self, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
+        """(normalized observations (N, ob_dim), actions (N,) long or (N, ac_dim) float) as tensors."""
+        actions = ptu.from_numpy(batch.actions, dtype=torch.long if self.discrete else torch.float32)
+        return self.policy.normalize(ptu.from_numpy(batch.observations)), actions
 
     def optimizers(self) -> list[torch.optim.Optimizer]:
         """Every optimizer the agent steps (PPO replaces the actor / critic pair with one)."""
@@ -265,16 +236,31 @@ class PGAgent:
         state = {k: v.clone() for k, v in self.policy.state_dict().items()}
         ptu.save_checkpoint({"kind": "MLPPolicy", "config": self.policy.config, "state_dict": state}, path)
 
-    def _critic_steps(self, obs: torch.Tensor, q_values: np.ndarray) -> float:
-        """``baseline_gradient_steps`` full-batch Adam steps on MSE(V(obs), q_values); obs normalized."""
-        targets = ptu.from_numpy(q_values)  # (N,)
-        loss_fn = nn.MSELoss()
-        for _ in range(self.baseline_gradient_steps):
-            loss = loss_fn(self.critic(obs), targets)
-            self.critic_optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            self.critic_optimizer.step()
-        return float(loss.detach())
+
+def adam_pg_step(policy: MLPPolicy, optimizer: torch.optim.Optimizer, obs: torch.Tensor, actions: torch.Tensor,
+                 advantages: torch.Tensor) -> dict[str, float]:
+    """One ``optimizer`` step on pg_surrogate_loss = −mean_i log π(a_i|s_i) A_i; obs normalized (N, ob_dim),
+    actions (N,) or (N, ac_dim), advantages (N,). Returns {"Actor Loss": the loss before the step}."""
+    log_probs = policy.distribution(obs).log_prob(actions)  # (N,)
+    loss = pg_surrogate_loss(log_probs, advantages)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
+    return {"Actor Loss": float(loss.detach())}
+
+
+def fit_baseline(critic: ValueCritic, optimizer: torch.optim.Optimizer, obs: torch.Tensor, q_values: np.ndarray,
+                 values: np.ndarray, steps: int) -> dict[str, float]:
+    """``steps`` full-batch steps on mean_i (V(s_i) − q_values_i)²; obs normalized (N, ob_dim), q_values and values
+    (V before the steps) (N,). Returns the last ``Baseline Loss`` and the explained variance of q_values."""
+    targets = ptu.from_numpy(q_values)  # (N,)
+    loss_fn = nn.MSELoss()
+    for _ in range(steps):
+        loss = loss_fn(critic(obs), targets)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+    return {"Baseline Loss": float(loss.detach()), "Baseline Explained Variance": explained_variance(values, q_values)}
 
 
 def explained_variance(predictions: np.ndarray, targets: np.ndarray) -> float:

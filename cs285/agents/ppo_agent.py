@@ -2,11 +2,11 @@
 
 Schulman, Wolski, Dhariwal, Radford, Klimov 2017, "Proximal Policy
 Optimization Algorithms", algorithm 1 with eq. 9's combined objective. On each
-batch of complete episodes:
+batch of episodes or segments (PGAgent.update's template, with this class's hooks):
 
     values, next_values = V(s_t), V(s_{t+1})                    (critic before the update)
     advantages = GAE(λ)       (Schulman et al. 2016, estimators.gae: bootstrap at truncations only)
-    returns    = advantages + values                            (the critic's targets, TD(λ) returns)
+    returns    = advantages + values                            (q_values: the critic's targets, TD(λ) returns)
     for each of ``ppo_epochs`` epochs, for each minibatch of a fresh permutation:
         log_ratio = log π_θ(a|s) − log π_old(a|s)
         loss = ppo_clip_loss(log_ratio, A, ε) + vf_coef · mean (V(s) − returns)² − ent_coef · mean H[π(·|s)]
@@ -40,6 +40,7 @@ from cs285.agents.pg_agent import PGAgent, explained_variance
 from cs285.agents.pg_losses import ppo_clip_loss
 from cs285.infrastructure import estimators
 from cs285.infrastructure import pytorch_util as ptu
+from cs285.infrastructure.rollouts import Batch
 
 
 class PPOAgent(PGAgent):
@@ -52,10 +53,12 @@ class PPOAgent(PGAgent):
     vf_coef, ent_coef: weights of the value loss and of the entropy bonus.
     target_kl: stop the epochs once a minibatch's approx KL exceeds it (None: never).
     max_grad_norm: joint gradient-norm clip of policy and critic (None: no clip).
-    Other arguments: PGAgent's; ``use_baseline`` is implied, ``use_reward_to_go``,
-    ``baseline_gradient_steps`` are unused (the critic trains in the minibatches on
-    the GAE returns). ``normalize_advantages`` standardizes once per batch.
+    Other arguments: PGAgent's, but for IGNORED_FLAGS. ``normalize_advantages`` standardizes once per batch.
     """
+
+    IGNORED_FLAGS = {"use_baseline": "PPO always learns a critic",
+                     "use_reward_to_go": "PPO's critic targets are GAE returns",
+                     "baseline_gradient_steps": "the critic trains in PPO's minibatch epochs"}
 
     def __init__(self, ob_dim: int, ac_dim: int, discrete: bool, n_layers: int, layer_size: int,
                  learning_rate: float, *, baseline_learning_rate: float = 5e-3, gae_lambda: float = 0.95,
@@ -72,9 +75,10 @@ class PPOAgent(PGAgent):
         self.ppo_minibatch_size, self.n_minibatches = ppo_minibatch_size, n_minibatches
         self.vf_coef, self.ent_coef = vf_coef, ent_coef
         self.target_kl, self.max_grad_norm = target_kl, max_grad_norm
+
+    def _make_optimizers(self, learning_rate: float, baseline_learning_rate: float) -> None:
         # Both networks' weights and gradients in one buffer: one norm for the clip, one zero_ and one
         # Adam step per minibatch (one fused kernel if the step sizes agree, else one per network).
-        # Replaces PGAgent's two optimizers.
         if learning_rate == baseline_learning_rate:
             (flat,), self.flat_grad = ptu.flatten_parameters(self.all_parameters())
             self.optimizer = ptu.adam([flat], learning_rate)
@@ -83,7 +87,6 @@ class PPOAgent(PGAgent):
                                                                               self.critic.parameters())
             self.optimizer = ptu.adam([{"params": [policy_flat], "lr": learning_rate},
                                        {"params": [critic_flat], "lr": baseline_learning_rate}], learning_rate)
-        self.actor_optimizer = self.critic_optimizer = None
         self.base_learning_rates = [group["lr"] for group in self.optimizer.param_groups]
 
     def set_learning_rate_fraction(self, fraction: float) -> None:
@@ -100,9 +103,14 @@ class PPOAgent(PGAgent):
             return max(1, math.ceil(n / self.n_minibatches))
         return min(self.ppo_minibatch_size, n)
 
-    def update(self, observations: np.ndarray, actions: np.ndarray, rewards: np.ndarray,
-               next_observations: np.ndarray, terminated: np.ndarray, truncated: np.ndarray) -> dict[str, float]:
-        """PPO epochs on one batch of complete episodes (shapes as in PGBatch).
+    def _q_values_and_advantages(self, batch: Batch, values, next_values) -> tuple[np.ndarray, np.ndarray]:
+        """(returns, advantages) (N,): A = GAE(λ) of V(s_t), V(s_{t+1}) (N,); returns = A + V(s_t)."""
+        advantages = estimators.gae(batch.rewards, values, next_values, batch.terminated, batch.truncated,
+                                    self.discount, self.gae_lambda)
+        return advantages + values, advantages
+
+    def _learn(self, batch: Batch, q_values, advantages, values) -> dict[str, float]:
+        """PPO epochs on the prepared batch; q_values are the GAE returns.
 
         Returns ``Actor Loss`` (clipped surrogate) and ``Baseline Loss`` (value MSE),
         both means over the minibatch steps; then, measured on the whole batch
@@ -113,23 +121,11 @@ class PPOAgent(PGAgent):
         by the critic before the update; ``PPO Epochs`` run (fewer after a
         ``target_kl`` stop).
         """
-        batch = self._batch(observations, actions, rewards, next_observations, terminated, truncated)
-        n = len(rewards)
-        rewards = batch.rewards  # scaled if normalize_rewards
-        both = self.values(np.concatenate([batch.observations, batch.next_observations]))  # (2N,)
-        values, next_values = both[:n], both[n:]
-        advantages = estimators.gae(rewards, values, next_values, batch.terminated, batch.truncated, self.discount,
-                                    self.gae_lambda)
-        returns = advantages + values
-        if self.normalize_advantages:
-            advantages = estimators.normalize(advantages)
-
-        obs = self.policy.normalize(ptu.from_numpy(observations))  # (N, ob_dim)
-        acts = self._actions(actions)
+        obs, acts = self._tensors(batch)  # (N, ob_dim), (N, ...)
         with torch.no_grad():
             old_log_probs, _ = self.policy.log_prob_and_entropy(obs, acts)  # (N,)
-        data = (obs, acts, old_log_probs, ptu.from_numpy(advantages), ptu.from_numpy(returns))
-        info = self._epochs(data, self.minibatch_size(n))
+        data = (obs, acts, old_log_probs, ptu.from_numpy(advantages), ptu.from_numpy(q_values))
+        info = self._epochs(data, self.minibatch_size(len(obs)))
         with torch.no_grad():
             log_probs, entropy = self.policy.log_prob_and_entropy(obs, acts)
             log_ratio = log_probs - old_log_probs
@@ -137,7 +133,7 @@ class PPOAgent(PGAgent):
             info["Entropy"] = float(entropy)
             info["Approx KL"] = float(((ratio - 1) - log_ratio).mean())
             info["Clip Fraction"] = float(((ratio - 1).abs() > self.clip_eps).float().mean())
-        info["Explained Variance"] = explained_variance(values, returns)
+        info["Explained Variance"] = explained_variance(values, q_values)
         return info
 
     def _epochs(self, data: tuple[torch.Tensor, ...], minibatch_size: int) -> dict[str, float]:

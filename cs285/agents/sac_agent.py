@@ -6,11 +6,11 @@ Networks (all ReLU MLPs, 256 x 256):
 - twin critics Q_1, Q_2: (s, a) -> R, evaluated as one batched network (``TwinQ``)
 - Polyak-averaged copies Q_targ_1, Q_targ_2 (target_tau = 0.005)
 
-One ``update`` on a batch (s, a, r, s', terminated) of the replay buffer:
+One ``update`` on a ``rollouts.Batch`` drawn from the replay buffer:
 1. critic:  y = r + gamma (1 - terminated) (min_i Q_targ_i(s', a') - alpha log pi(a'|s')),  a' ~ pi(.|s')
             critic_loss = sum_i mean_batch (Q_i(s, a) - y)^2 / 2
-   Only ``terminated`` stops the bootstrap; a time-limit truncation is stored
-   with terminated = 0 and keeps y's bootstrap term (SB3, CleanRL SAC).
+   Only ``terminated`` stops the bootstrap; a time-limit truncation keeps y's
+   bootstrap term from the real final observation (SB3, CleanRL SAC).
 2. actor:   actor_loss = mean_batch (alpha log pi(a~|s) - min_i Q_i(s, a~)),  a~ ~ pi(.|s) reparameterized
 3. alpha:   alpha_loss = -mean_batch log_alpha (log pi(a~|s) + target_entropy),  target_entropy = -|A|
 4. targets: theta_targ <- (1 - tau) theta_targ + tau theta
@@ -26,11 +26,13 @@ import torch.nn.functional as F
 from torch import nn
 
 from cs285.infrastructure import pytorch_util as ptu
-from cs285.infrastructure.replay_buffer import Batch
+from cs285.infrastructure.rollouts import Batch
+from cs285.networks.critics import TwinQ
 
 LOG_STD_MIN = -20.0  # clamp of the actor's log std, as in the SAC reference code
 LOG_STD_MAX = 2.0
 LOG_2 = math.log(2.0)
+STATE = ("actor", "critic", "critic_target", "actor_optimizer", "critic_optimizer")  # state_dict's modules
 
 
 def squashed_gaussian_log_prob(u: torch.Tensor, mu: torch.Tensor, log_std: torch.Tensor,
@@ -46,43 +48,6 @@ def squashed_gaussian_log_prob(u: torch.Tensor, mu: torch.Tensor, log_std: torch
     log_normal = -0.5 * z.pow(2) - log_std - 0.5 * math.log(2 * math.pi)
     log_det_tanh = 2.0 * (LOG_2 - u - F.softplus(-2.0 * u))
     return (log_normal - log_det_tanh).sum(-1) - log_scale_sum
-
-
-class TwinQ(nn.Module):
-    """``n_critics`` Q MLPs stored as stacked weights (n, in, out) so that one
-    ``torch.baddbmm`` per layer evaluates all of them: (batch, ob+ac) -> (n, batch)."""
-
-    def __init__(self, in_dim: int, hidden: tuple[int, ...] = (256, 256), n_critics: int = 2):
-        super().__init__()
-        sizes = [in_dim, *hidden, 1]
-        self.weights = nn.ParameterList()
-        self.biases = nn.ParameterList()
-        for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
-            # nn.Linear's default init: U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for weight and bias
-            bound = 1.0 / math.sqrt(fan_in)
-            self.weights.append(nn.Parameter(torch.empty(n_critics, fan_in, fan_out).uniform_(-bound, bound)))
-            self.biases.append(nn.Parameter(torch.empty(n_critics, 1, fan_out).uniform_(-bound, bound)))
-        self.n_critics = n_critics
-
-    def forward(self, obs: torch.Tensor, actions: torch.Tensor, detach_params: bool = False) -> torch.Tensor:
-        """Q values (n_critics, batch). ``detach_params``: gradients reach the inputs only
-        (the actor loss must not leave gradients on the critics)."""
-        x = torch.cat([obs, actions], dim=-1)  # (batch, in_dim)
-        n_layers = len(self.weights)
-        for k in range(n_layers):
-            w, b = self.weights[k], self.biases[k]
-            if detach_params:
-                w, b = w.detach(), b.detach()
-            if k == 0:  # shared input: one (batch, in) @ (in, n*out) matmul for all critics
-                n, fan_in, fan_out = w.shape
-                x = torch.addmm(b.permute(1, 0, 2).reshape(1, n * fan_out), x,
-                                w.permute(1, 0, 2).reshape(fan_in, n * fan_out))
-                x = x.view(-1, n, fan_out).transpose(0, 1)  # (n, batch, out)
-            else:
-                x = torch.baddbmm(b, x, w)
-            if k < n_layers - 1:
-                x = torch.relu(x)
-        return x.squeeze(-1)
 
 
 class SACAgent:
@@ -144,18 +109,21 @@ class SACAgent:
         return self._squash(u), squashed_gaussian_log_prob(u, mu, log_std, self.log_scale_sum)
 
     @torch.no_grad()
+    def act(self, obs: np.ndarray, rng: Optional[np.random.Generator]) -> np.ndarray:
+        """The Actor protocol: obs (n, ob_dim) -> actions (n, ac_dim) = squash(mu + std · ε),
+        ε ~ N(0, I) drawn from ``rng`` (so the collector's generator drives the noise); rng None: squash(mu)."""
+        mu, log_std = self._dist_params(ptu.from_numpy(obs))
+        if rng is not None:
+            mu = mu + ptu.from_numpy(rng.standard_normal(mu.shape)) * log_std.exp()
+        return ptu.to_numpy(self._squash(mu))
+
+    @torch.no_grad()
     def get_action(self, obs: np.ndarray, deterministic: bool = False) -> np.ndarray:
-        """Env action(s) for obs (ob_dim,) or (n, ob_dim); deterministic = squash(mu)."""
-        x = ptu.from_numpy(obs)
-        single = x.dim() == 1
-        if single:
-            x = x.unsqueeze(0)
-        if deterministic:
-            action = self._squash(self._dist_params(x)[0])
-        else:
-            action = self.sample_action(x)[0]
-        action = ptu.to_numpy(action)
-        return action[0] if single else action
+        """Env action(s) for obs (ob_dim,) or (n, ob_dim); deterministic = squash(mu), else noise from torch."""
+        x = np.asarray(obs)
+        rows = x[None] if x.ndim == 1 else x  # (n, ob_dim)
+        action = self.act(rows, None) if deterministic else ptu.to_numpy(self.sample_action(ptu.from_numpy(rows))[0])
+        return action[0] if x.ndim == 1 else action
 
     @property
     def alpha(self) -> float:
@@ -163,20 +131,22 @@ class SACAgent:
 
     # ---- learning -----------------------------------------------------------------------
     def critic_target_values(self, rewards: torch.Tensor, next_obs: torch.Tensor,
-                             terminateds: torch.Tensor) -> torch.Tensor:
-        """y = r + gamma (1 - terminated) (min_i Q_targ_i(s', a') - alpha log pi(a'|s')), (batch,)."""
+                             terminated: torch.Tensor) -> torch.Tensor:
+        """y = r + gamma (1 - terminated) (min_i Q_targ_i(s', a') - alpha log pi(a'|s')), (batch,);
+        terminated (batch,) bool or {0, 1}."""
         with torch.no_grad():
             next_actions, next_log_probs = self.sample_action(next_obs)
             next_q = self.critic_target(next_obs, next_actions).min(dim=0).values
             alpha = self.log_alpha.exp()
-            return rewards + self.discount * (1.0 - terminateds) * (next_q - alpha * next_log_probs)
+            return rewards + self.discount * (1.0 - terminated.float()) * (next_q - alpha * next_log_probs)
 
     def update(self, batch: Batch) -> dict[str, float]:
-        """One gradient step on critics, actor and alpha, then the Polyak target update."""
-        obs, actions, rewards, next_obs, terminateds = (ptu.from_numpy(x) for x in batch)
+        """One gradient step on critics, actor and alpha, then the Polyak target update;
+        ``batch.truncated`` is not needed: only ``terminated`` stops the bootstrap."""
+        obs, actions, rewards, next_obs = (ptu.from_numpy(x) for x in batch[:4])
 
         # 1. critic: sum_i mean (Q_i(s, a) - y)^2 / 2
-        y = self.critic_target_values(rewards, next_obs, terminateds)
+        y = self.critic_target_values(rewards, next_obs, ptu.from_numpy(batch.terminated, dtype=torch.bool))
         q = self.critic(obs, actions)  # (2, batch)
         critic_loss = 0.5 * (q - y).pow(2).mean(dim=1).sum()
         self.critic_optimizer.zero_grad(set_to_none=True)
@@ -211,23 +181,14 @@ class SACAgent:
 
     # ---- checkpoints and export ---------------------------------------------------------
     def state_dict(self) -> dict:
-        return {
-            "actor": self.actor.state_dict(),
-            "critic": self.critic.state_dict(),
-            "critic_target": self.critic_target.state_dict(),
-            "log_alpha": self.log_alpha.detach().clone(),
-            "actor_optimizer": self.actor_optimizer.state_dict(),
-            "critic_optimizer": self.critic_optimizer.state_dict(),
-        }
+        """The networks', the optimizers' state dicts and log_alpha, under their attribute names."""
+        return {"log_alpha": self.log_alpha.detach().clone(), **{k: getattr(self, k).state_dict() for k in STATE}}
 
     def load_state_dict(self, state: dict) -> None:
-        self.actor.load_state_dict(state["actor"])
-        self.critic.load_state_dict(state["critic"])
-        self.critic_target.load_state_dict(state["critic_target"])
+        for k in STATE:
+            getattr(self, k).load_state_dict(state[k])
         with torch.no_grad():
             self.log_alpha.copy_(state["log_alpha"])
-        self.actor_optimizer.load_state_dict(state["actor_optimizer"])
-        self.critic_optimizer.load_state_dict(state["critic_optimizer"])
 
     def export_expert(self, path: str) -> None:
         """Write the deterministic policy a = squash(mu(s)) in the course's expert-pickle schema:

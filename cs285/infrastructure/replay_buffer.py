@@ -1,77 +1,66 @@
-"""A preallocated ring buffer of transitions (s, a, r, s', terminated).
+"""A preallocated ring buffer of steps (s, a, r, s', terminated, truncated), sampled as ``rollouts.Batch``.
 
-Only ``terminated`` is stored as the "done" flag: a time-limit truncation keeps
-bootstrapping from s', so a truncated step is stored with terminated = 0 and its
+The two end flags are kept apart (house rule 2): an agent bootstraps from s'
+after a truncation and not after a termination, so a truncated step keeps its
 real final observation as ``next_observation`` (CleanRL SAC, SB3).
 """
 from __future__ import annotations
 
-from typing import NamedTuple, Sequence
+from typing import Sequence, Union
 
 import numpy as np
 
+from cs285.infrastructure.rollouts import Batch
 
-class Batch(NamedTuple):
-    observations: np.ndarray  # (batch, ob_dim) float32
-    actions: np.ndarray  # (batch, ac_dim) float32
-    rewards: np.ndarray  # (batch,) float32
-    next_observations: np.ndarray  # (batch, ob_dim) float32
-    terminateds: np.ndarray  # (batch,) float32 in {0, 1}
-
-
-_FIELDS = Batch._fields
+_FIELDS = Batch._fields  # the buffer's arrays carry the Batch's field names
 
 
 class ReplayBuffer:
-    """Holds the latest ``capacity`` transitions; older ones are overwritten first."""
+    """Holds the latest ``capacity`` steps; older ones are overwritten first.
 
-    def __init__(self, capacity: int, ob_dim: int, ac_dim: int):
+    observation_shape, action_shape: an int (a vector's size) or a tuple (e.g. (84, 84, 4) frames).
+    observation_dtype, action_dtype: storage types (uint8 frames stay uint8); rewards are float32, flags bool.
+    """
+
+    def __init__(self, capacity: int, observation_shape: Union[int, Sequence[int]],
+                 action_shape: Union[int, Sequence[int]], observation_dtype=np.float32, action_dtype=np.float32):
         if capacity <= 0:
             raise ValueError(f"capacity must be positive, got {capacity}")
         self.capacity = int(capacity)
-        self.ob_dim = int(ob_dim)
-        self.ac_dim = int(ac_dim)
-        self.observations = np.zeros((capacity, ob_dim), dtype=np.float32)
-        self.actions = np.zeros((capacity, ac_dim), dtype=np.float32)
+        ob_shape, ac_shape = np.atleast_1d(observation_shape), np.atleast_1d(action_shape)  # int n -> (n,)
+        self.observations = np.zeros((capacity, *ob_shape), dtype=observation_dtype)
+        self.actions = np.zeros((capacity, *ac_shape), dtype=action_dtype)
         self.rewards = np.zeros((capacity,), dtype=np.float32)
-        self.next_observations = np.zeros((capacity, ob_dim), dtype=np.float32)
-        self.terminateds = np.zeros((capacity,), dtype=np.float32)
-        self.next_idx = 0  # where the next transition is written
-        self.size = 0  # number of valid transitions, <= capacity
+        self.next_observations = np.zeros((capacity, *ob_shape), dtype=observation_dtype)
+        self.terminated = np.zeros((capacity,), dtype=bool)
+        self.truncated = np.zeros((capacity,), dtype=bool)
+        self.next_idx = 0  # where the next step is written
+        self.size = 0  # number of valid steps, <= capacity
 
     def __len__(self) -> int:
         return self.size
 
-    def insert(self, obs, action, reward, next_obs, terminated) -> None:
-        """Add one transition (obs of shape (ob_dim,)) or a batch ((n, ob_dim), ...)."""
-        obs = np.asarray(obs, dtype=np.float32).reshape(-1, self.ob_dim)
-        n = obs.shape[0]
-        action = np.asarray(action, dtype=np.float32).reshape(n, self.ac_dim)
-        reward = np.asarray(reward, dtype=np.float32).reshape(n)
-        next_obs = np.asarray(next_obs, dtype=np.float32).reshape(n, self.ob_dim)
-        terminated = np.asarray(terminated, dtype=np.float32).reshape(n)
-        if n > self.capacity:  # only the last `capacity` survive anyway
-            obs, action, reward, next_obs, terminated = (
-                x[-self.capacity:] for x in (obs, action, reward, next_obs, terminated))
-            n = self.capacity
+    def insert(self, batch: Batch) -> None:
+        """Add the batch's n steps at ``next_idx``, wrapping around: slot (next_idx + i) % capacity gets
+        step i, as n single inserts would (of more than ``capacity`` steps only the last ``capacity`` stay)."""
+        n = len(batch.rewards)
+        arrays = [np.asarray(x, dtype=getattr(self, f).dtype).reshape(n, *getattr(self, f).shape[1:])
+                  for f, x in zip(_FIELDS, batch)]
         idx = (self.next_idx + np.arange(n)) % self.capacity
-        self.observations[idx] = obs
-        self.actions[idx] = action
-        self.rewards[idx] = reward
-        self.next_observations[idx] = next_obs
-        self.terminateds[idx] = terminated
+        if n > self.capacity:
+            idx, arrays = idx[-self.capacity:], [x[-self.capacity:] for x in arrays]
+        for f, x in zip(_FIELDS, arrays):
+            getattr(self, f)[idx] = x
         self.next_idx = int((self.next_idx + n) % self.capacity)
         self.size = min(self.size + n, self.capacity)
 
     def add_rollouts(self, paths: Sequence[dict]) -> None:
-        """Add every step of each path dict (keys observation, action, reward,
-        next_observation, terminated; arrays of length T)."""
-        for path in paths:
-            self.insert(path["observation"], path["action"], path["reward"],
-                        path["next_observation"], path["terminated"])
+        """Add every step of each path (rollouts.PATH_KEYS), in order."""
+        if paths:
+            self.insert(Batch.from_paths(list(paths)))
 
     def sample(self, batch_size: int, rng: np.random.Generator) -> Batch:
-        """``batch_size`` transitions drawn uniformly with replacement."""
+        """``batch_size`` steps drawn uniformly with replacement."""
         if self.size == 0:
             raise ValueError("cannot sample from an empty replay buffer")
         idx = rng.integers(0, self.size, size=batch_size)
@@ -88,6 +77,8 @@ class ReplayBuffer:
         if int(state["capacity"]) != self.capacity:
             raise ValueError(f"buffer capacity {state['capacity']} in the checkpoint != {self.capacity}")
         size = int(state["size"])
+        if "terminateds" in state:  # a checkpoint from before truncation was stored: float flags, no truncated
+            state = {**state, "terminated": np.asarray(state["terminateds"]) > 0, "truncated": np.zeros(size, bool)}
         for f in _FIELDS:
             getattr(self, f)[:size] = np.asarray(state[f])
         self.size = size

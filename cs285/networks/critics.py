@@ -1,8 +1,10 @@
-"""Value networks: observations -> state values V(s).
+"""Value networks: observations -> state values V(s); (observation, action) -> Q(s, a).
 
 Like the policies, critics own no loss and no optimizer: agents do.
 """
 from __future__ import annotations
+
+import math
 
 import torch
 from torch import nn
@@ -22,3 +24,40 @@ class ValueCritic(nn.Module):
     def forward(self, obs: torch.Tensor) -> torch.Tensor:
         """obs (batch, ob_dim) -> values (batch,)."""
         return self.network(obs).squeeze(-1)
+
+
+class TwinQ(nn.Module):
+    """``n_critics`` Q MLPs stored as stacked weights (n, in, out) so that one
+    ``torch.baddbmm`` per layer evaluates all of them: (batch, ob+ac) -> (n, batch)."""
+
+    def __init__(self, in_dim: int, hidden: tuple[int, ...] = (256, 256), n_critics: int = 2):
+        super().__init__()
+        sizes = [in_dim, *hidden, 1]
+        self.weights = nn.ParameterList()
+        self.biases = nn.ParameterList()
+        for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
+            # nn.Linear's default init: U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for weight and bias
+            bound = 1.0 / math.sqrt(fan_in)
+            self.weights.append(nn.Parameter(torch.empty(n_critics, fan_in, fan_out).uniform_(-bound, bound)))
+            self.biases.append(nn.Parameter(torch.empty(n_critics, 1, fan_out).uniform_(-bound, bound)))
+        self.n_critics = n_critics
+
+    def forward(self, obs: torch.Tensor, actions: torch.Tensor, detach_params: bool = False) -> torch.Tensor:
+        """Q values (n_critics, batch). ``detach_params``: gradients reach the inputs only
+        (the actor loss must not leave gradients on the critics)."""
+        x = torch.cat([obs, actions], dim=-1)  # (batch, in_dim)
+        n_layers = len(self.weights)
+        for k in range(n_layers):
+            w, b = self.weights[k], self.biases[k]
+            if detach_params:
+                w, b = w.detach(), b.detach()
+            if k == 0:  # shared input: one (batch, in) @ (in, n*out) matmul for all critics
+                n, fan_in, fan_out = w.shape
+                x = torch.addmm(b.permute(1, 0, 2).reshape(1, n * fan_out), x,
+                                w.permute(1, 0, 2).reshape(fan_in, n * fan_out))
+                x = x.view(-1, n, fan_out).transpose(0, 1)  # (n, batch, out)
+            else:
+                x = torch.baddbmm(b, x, w)
+            if k < n_layers - 1:
+                x = torch.relu(x)
+        return x.squeeze(-1)
