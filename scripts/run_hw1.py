@@ -21,7 +21,7 @@ from tqdm import tqdm
 from cs285.agents.bc_agent import BCAgent
 from cs285.infrastructure import utils
 from cs285.infrastructure.collector import Collector
-from cs285.infrastructure.envs import UserError
+from cs285.infrastructure.envs import UserError, resolve_env_id
 from cs285.infrastructure.expert_data import load_expert_data
 from cs285.infrastructure.logger import Logger
 from cs285.infrastructure.replay_buffer import ReplayBuffer
@@ -64,6 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args = build_parser().parse_args(argv)
+    resolve_env_id(args.env_name)  # an unknown id is named before the expert files it implies
     if args.n_iter is None:
         args.n_iter = 10 if args.do_dagger else 1
     if args.exp_name is None:

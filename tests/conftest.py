@@ -33,6 +33,6 @@ def hopper_expert(tmp_path):
         out=(rng.normal(0, 0.3, (h, ac)), np.zeros(ac)), logstd=np.zeros(ac), nonlin="tanh",
     )
     expert = LoadedGaussianPolicy(policy_path)
-    paths = utils.sample_n_trajectories(VecEnv("Hopper-v4", 2, seed=0, ep_len=50), expert.get_action, 2)
+    paths = utils.sample_n_trajectories(VecEnv("Hopper-v4", 2, seed=0, ep_len=50), expert, 2, deterministic=True)
     save_expert_data(data_path, paths)
     return str(policy_path), str(data_path)

@@ -6,8 +6,11 @@ import sys
 import numpy as np
 import pytest
 
+from actors import UniformActor, ZerosActor
 from cs285.infrastructure import utils
+from cs285.infrastructure.collector import Collector
 from cs285.infrastructure.envs import UserError, VecEnv, make_vec_env
+from cs285.infrastructure.rollouts import PATH_KEYS
 
 # scripts/: run_hw2 and envpool_agreement (the validation harness lives beside benchmark.py)
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "scripts"))
@@ -16,15 +19,6 @@ needs_envpool = pytest.mark.skipif(importlib.util.find_spec("envpool") is None,
                                    reason="envpool is not installed (pip install -e .[fast])")
 # Box2D's SWIG bindings (gymnasium's LunarLander) warn about their own types when first imported.
 pytestmark = pytest.mark.filterwarnings("ignore:builtin type .* has no __module__ attribute:DeprecationWarning")
-
-
-def zeros_policy(ac_dim):
-    return lambda obs: np.zeros((len(obs), ac_dim), dtype=np.float32)
-
-
-def random_policy(ac_dim, seed):
-    rng = np.random.default_rng(seed)
-    return lambda obs: rng.uniform(-1, 1, (len(obs), ac_dim)).astype(np.float32)
 
 
 def test_missing_envpool_names_the_extra(monkeypatch):
@@ -62,10 +56,10 @@ def test_ep_len_truncation_and_exact_step_counts():
     # ceil(20 / 7) = 3 episodes = 21 steps, as with the gymnasium backend.
     env = make_vec_env("HalfCheetah-v4", 4, seed=0, ep_len=7, backend="envpool")
     for _ in range(2):  # the second batch re-uses envs whose episodes ended
-        paths, steps = utils.sample_trajectories(env, random_policy(6, 0), 20)
+        paths, steps = utils.sample_trajectories(env, UniformActor(6), 20, seed=0)
         assert steps == 21 and len(paths) == 3
         for p in paths:
-            assert set(p) == set(utils.PATH_KEYS)
+            assert set(p) == set(PATH_KEYS)
             assert p["observation"].shape == (7, 17) and p["action"].shape == (7, 6)
             assert p["truncated"].tolist() == [False] * 6 + [True]
             assert not p["terminated"].any()
@@ -76,7 +70,7 @@ def test_ep_len_truncation_and_exact_step_counts():
 def test_termination_is_not_truncation():
     # CartPole pushed always left falls over long before its 500-step limit.
     env = make_vec_env("CartPole-v1", 2, seed=3, backend="envpool")
-    path = utils.sample_trajectory(env, lambda obs: np.zeros(len(obs), dtype=np.int64))
+    (path,) = utils.sample_n_trajectories(env, ZerosActor(), 1)
     n = len(path["reward"])
     assert n < 50
     assert path["terminated"].tolist() == [False] * (n - 1) + [True]
@@ -108,9 +102,7 @@ def test_lunar_lander_discrete_actions_and_subsets():
 
 @needs_envpool
 def test_lunar_lander_time_limit_truncates_and_crash_terminates():
-    def noop(obs):  # engines off: free fall from y ≈ 1.4
-        return np.zeros(len(obs), dtype=np.int64)
-
+    noop = ZerosActor()  # engines off: free fall from y ≈ 1.4
     short = make_vec_env("LunarLander-v3", 2, seed=0, ep_len=5, backend="envpool")
     for p in utils.sample_n_trajectories(short, noop, 3):
         assert p["truncated"].tolist() == [False] * 4 + [True] and not p["terminated"].any()
@@ -121,8 +113,10 @@ def test_lunar_lander_time_limit_truncates_and_crash_terminates():
         assert n < 200 and p["terminated"].tolist() == [False] * (n - 1) + [True] and not p["truncated"].any()
         assert p["reward"][-1] == -100 and np.all(np.abs(p["reward"][:-1]) < 100)
     # The same crash on the limit step is truncated only (gymnasium: both flags; see envpool_env.py).
-    n = len(utils.sample_trajectory(make_vec_env("LunarLander-v3", 1, seed=3, backend="envpool"), noop)["reward"])
-    p = utils.sample_trajectory(make_vec_env("LunarLander-v3", 1, seed=3, ep_len=n, backend="envpool"), noop)
+    (p,) = utils.sample_n_trajectories(make_vec_env("LunarLander-v3", 1, seed=3, backend="envpool"), noop, 1)
+    n = len(p["reward"])
+    limited = make_vec_env("LunarLander-v3", 1, seed=3, ep_len=n, backend="envpool")
+    (p,) = utils.sample_n_trajectories(limited, noop, 1)
     assert (len(p["reward"]), p["reward"][-1], p["terminated"][-1], p["truncated"][-1]) == (n, -100, False, True)
 
 
@@ -150,7 +144,7 @@ def test_lunar_lander_episode_statistics_agree():
 @needs_envpool
 def test_hopper_terminates_with_each_env_stepped_separately():
     env = make_vec_env("Hopper-v4", 3, seed=0, backend="envpool")
-    paths = utils.sample_n_trajectories(env, random_policy(3, 0), 7)
+    paths = utils.sample_n_trajectories(env, UniformActor(3), 7, seed=0)
     assert len(paths) == 7
     for p in paths:
         assert len(p["reward"]) < 1000 and p["terminated"][-1] and not p["truncated"].any()
@@ -163,12 +157,35 @@ def test_same_seed_same_paths_whatever_the_thread_count():
 
     def run(seed, num_threads):
         env = EnvpoolVecEnv("Hopper-v4", 4, seed=seed, ep_len=30, num_threads=num_threads)
-        paths, _ = utils.sample_trajectories(env, random_policy(3, seed), 100)
+        paths, _ = utils.sample_trajectories(env, UniformActor(3), 100, seed=seed)
         return np.concatenate([p["observation"] for p in paths])
 
     np.testing.assert_array_equal(run(1, 2), run(1, 2))
     np.testing.assert_array_equal(run(1, 2), run(1, 1))
     assert not np.array_equal(run(1, 2), run(2, 2))
+
+
+@needs_envpool
+def test_collector_on_envpool_is_lockstep_over_its_envs():
+    # Collector(backend="envpool") runs episodes, segments and steps in lock-step on envpool envs seeded
+    # like make_vec_env's: the same numbers as Collector.over those envs.
+    def collectors():
+        own = Collector("Hopper-v4", backend="envpool", num_envs=3, seed=4, ep_len=20)
+        return own, Collector.over(make_vec_env("Hopper-v4", 3, seed=4, ep_len=20, backend="envpool"))
+
+    own, given = collectors()
+    assert "segments/steps: 3 envs in lock-step on envpool threads" in own.describe(segments=True)
+    a, b = own.episodes(UniformActor(3), min_steps=50, seed=1), given.episodes(UniformActor(3), min_steps=50, seed=1)
+    assert len(a) == len(b) and sum(len(p["reward"]) for p in a) >= 50
+    for p, q in zip(a, b):
+        for key in PATH_KEYS:
+            np.testing.assert_array_equal(p[key], q[key], err_msg=key)
+    own, given = collectors()
+    for mode in ("segments", "steps"):
+        x, _ = getattr(own, mode)(UniformActor(3), 4, rng=np.random.default_rng(0))
+        y, _ = getattr(given, mode)(UniformActor(3), 4, rng=np.random.default_rng(0))
+        for name, u, v in zip(x._fields, x, y):
+            np.testing.assert_array_equal(u, v, err_msg=f"{mode} {name}")
 
 
 @needs_envpool
@@ -261,6 +278,7 @@ def test_run_hw2_trains_and_evaluates_on_envpool(data_dir):
     assert np.isfinite(last["Eval_AverageReturn"]) and last["Train_EnvstepsSoFar"] >= 400
     (run_dir,) = list(data_dir.iterdir())
     assert json.loads((run_dir / "config.json").read_text())["flags"]["env_backend"] == "envpool"
-    with pytest.raises(UserError, match="--env_backend gymnasium"):
-        run_hw2.run(run_hw2.parse_args(["--env", "Hopper-v4", "--env_backend", "envpool",
-                                        "--action_noise_std", "0.1"]), seed=1)
+    # action noise is the collector's, on any backend
+    noisy = run_hw2.run(run_hw2.parse_args(["--env", "Hopper-v4", "-n", "1", "-b", "100", "-eb", "50",
+                                            "--env_backend", "envpool", "--action_noise_std", "0.1"]), seed=1)
+    assert np.isfinite(noisy["Eval_AverageReturn"])

@@ -252,7 +252,7 @@ def test_ppo_shared_buffer_keeps_the_policy_a_normal_module(tmp_path):
     path = str(tmp_path / "policy.pt")
     agent.save(path)
     loaded, _ = load_policy(path)
-    np.testing.assert_allclose(loaded(obs), agent.policy.rollout_fn(deterministic=True)(obs), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(loaded.act(obs, None), agent.policy.snapshot().act(obs, None), rtol=1e-5, atol=1e-6)
     # each saved tensor owns its storage: the critic, which shares the policy's buffer in memory, is not saved
     for tensor in torch.load(path, weights_only=True)["state_dict"].values():
         assert tensor.untyped_storage().nbytes() == tensor.numel() * tensor.element_size()
@@ -400,7 +400,7 @@ def test_normalizing_policy_sampler_update_and_checkpoint_agree(discrete, tmp_pa
     obs_t = torch.as_tensor(obs)
     expected = agent.policy.mode(obs_t).detach().numpy()
     # the sampler's NumPy copy and the update's torch path normalize alike
-    np.testing.assert_allclose(agent.policy.rollout_fn(deterministic=True)(obs), expected, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(agent.policy.snapshot().act(obs, None), expected, rtol=1e-4, atol=1e-5)
     with torch.no_grad():
         unnormalized = MLPPolicy(2, OB_DIM, discrete, 2, 16)
         unnormalized.load_state_dict({k: v for k, v in agent.policy.state_dict().items() if "obs_normalizer" not in k})
@@ -408,7 +408,7 @@ def test_normalizing_policy_sampler_update_and_checkpoint_agree(discrete, tmp_pa
     path = str(tmp_path / "policy.pt")
     agent.save(path)
     loaded, _ = load_policy(path)
-    np.testing.assert_allclose(loaded(obs), expected, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(loaded.act(obs, None), expected, rtol=1e-4, atol=1e-5)
 
 
 # ------------------------------------------------------------------ run_hw2.py

@@ -210,7 +210,7 @@ def test_ppo_expert_resumes_with_the_same_agent_and_exports_its_policy(tmp_path,
     z = np.random.default_rng(0).uniform(-3, 3, size=(8, 11))
     obs = (stats.mean.numpy() + z * np.sqrt(stats.var.numpy())).astype(np.float32)
     np.testing.assert_allclose(LoadedGaussianPolicy(pkl).get_action(obs),
-                               agent.policy.rollout_fn(deterministic=True)(obs), rtol=1e-4, atol=1e-4)
+                               agent.policy.snapshot().act(obs, None), rtol=1e-4, atol=1e-4)
 
 
 def test_a_sac_run_dir_is_not_resumed_as_ppo(tmp_path):

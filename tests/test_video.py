@@ -10,6 +10,7 @@ import pytest
 from PIL import Image
 from tensorboard.backend.event_processing import event_accumulator
 
+from actors import ZerosActor
 from cs285.infrastructure.envs import UserError
 from cs285.infrastructure.logger import Logger
 from cs285.infrastructure.video import VideoRecorder, encode_mp4, frame_skip_for, make_render_env, video_fps
@@ -113,9 +114,8 @@ def test_no_gl_backend_is_a_user_error(monkeypatch):
 
 def test_video_recorder_logs_eval_rollouts(tmp_path):
     recorder = VideoRecorder("Hopper-v4", ep_len=20, seed=0, width=64, height=64)
-    zero_policy = lambda obs: np.zeros((len(obs), 3), dtype=np.float32)  # noqa: E731
     with Logger(str(tmp_path)) as logger:
-        path = recorder.log(logger, zero_policy, step=4)
+        path = recorder.log(logger, ZerosActor(3), step=4)
     recorder.close()
     # 20 steps, a frame at reset and every 4th step: 1 + 20 / 4 = 6 frames; 2 rollouts side by side.
     assert read_mp4(path).shape == (6, 64, 128, 3)
@@ -128,7 +128,7 @@ def test_video_recorder_turns_itself_off_without_gl(monkeypatch, tmp_path, capsy
     assert not recorder.enabled
     assert "warning: videos off" in capsys.readouterr().err
     with Logger(str(tmp_path)) as logger:
-        assert recorder.log(logger, lambda obs: obs[:, :3], step=0) is None
+        assert recorder.log(logger, ZerosActor(3), step=0) is None
 
 
 def test_cartpole_renders_or_says_what_to_install():

@@ -12,7 +12,7 @@
 With ``normalize_obs`` the policy carries running observation statistics
 (networks/normalization.py): each ``update`` first merges the batch into them,
 then normalizes the batch once; the policy and the critic both see normalized
-observations, and the sampler's ``policy.rollout_fn()`` applies the same
+observations, and the collector's ``policy.snapshot()`` applies the same
 statistics. Subclasses (is_pg_agent, npg_trpo_agent, ppo_agent, ac_agent) replace
 the hooks ``_make_optimizers``, ``_q_values_and_advantages``, ``_learn``; the actor
 step and the baseline fit are module functions given the network and its optimizer,

@@ -26,7 +26,8 @@ Backends (``describe()`` says which run):
   run whole by ``env_procs`` forked processes (each talks to this one once per
   episode; a MuJoCo step holds the GIL, and lock-step stepping across
   processes pays two wake-ups per step). Any process count gives the same
-  paths. Measured on the 2-core VM: hw2 HalfCheetah's six 1000-step episodes
+  paths. The actor is pickled to the workers: collect with ``env_procs=1``
+  for one that needs torch (SAC's), which then runs in this process. Measured on the 2-core VM: hw2 HalfCheetah's six 1000-step episodes
   took 0.58 / 0.61 s in 2 processes against 0.93 / 1.21 s in 1.
 - lock-step: ``num_envs`` envs stepped together, one policy call per step, no
   auto-reset (envs.VecEnv); over ``env_procs`` processes (process_env.py) or
@@ -222,7 +223,7 @@ class Collector:
         if not self.whole_episodes:
             for b in budgets:
                 self._lockstep_episodes(self._lockstep(b.request.stream), actor, b)
-        elif self.procs(False) == 1 or not isinstance(actor, _PICKLABLE):
+        elif self.procs(False) == 1:
             self._serial_episodes(actor, budgets)
         else:
             self._parallel_episodes(actor, budgets)
@@ -234,11 +235,22 @@ class Collector:
                 b.finish(k, run_episode(self._episode_env, actor, *b.episode_args(k)))
 
     def _parallel_episodes(self, actor: Actor, budgets: list[_Budget]) -> None:
+        """The budgets' episodes, each run whole by an idle worker. A failure closes the workers (the
+        others' replies would otherwise wait in their pipes for the next request); the next call forks anew."""
         if self._pool is None:
             self._pool = WorkerPool(self.procs(False), lambda: _EpisodeServer(self.env_name, self.ep_len), "a sampler")
-        for conn in self._pool.conns:
+        try:
+            self._dispatch(self._pool, actor, budgets)
+        except BaseException:
+            self._pool.close()
+            self._pool = None
+            raise
+
+    @staticmethod
+    def _dispatch(pool: WorkerPool, actor: Actor, budgets: list[_Budget]) -> None:
+        for conn in pool.conns:
             conn.send(("actor", actor))
-        idle, busy = list(self._pool.conns), {}
+        idle, busy = list(pool.conns), {}
 
         def next_job() -> Optional[tuple[_Budget, int]]:
             for b in budgets:
@@ -255,7 +267,7 @@ class Collector:
                 return
             for conn in wait(list(busy)):
                 b, k = busy.pop(conn)
-                b.finish(k, self._pool.receive(conn))
+                b.finish(k, pool.receive(conn))
                 idle.append(conn)
 
     @staticmethod
@@ -324,6 +336,8 @@ class Collector:
         """Step the lock-step training envs ``t_len`` times: arrays (t_len, num_envs, ...) and ended episodes."""
         env, n = self._lockstep("train"), self.num_envs
         actor = as_actor(policy)
+        if noise_std and self.discrete:
+            raise ValueError("action noise needs continuous actions")
         if rng is None:
             rng = np.random.default_rng(int(torch.randint(2**62, ())))
         if self._running is None:
@@ -414,13 +428,3 @@ class _EpisodeServer:
         if self.env is not None:
             self.env.close()
 
-
-def _picklable_actors() -> tuple[type, ...]:
-    """Actors that whole-episode worker processes take (NumPy only, picklable); others run in this process."""
-    from cs285.networks.policies import PolicySnapshot
-    from cs285.policies.loaded_gaussian_policy import LoadedGaussianPolicy
-
-    return PolicySnapshot, LoadedGaussianPolicy
-
-
-_PICKLABLE = _picklable_actors()

@@ -6,14 +6,13 @@ state-independent learned log-std for continuous ones. Networks own no loss
 and no optimizer: agents do.
 
 With ``normalize_obs`` the policy carries an ``ObsNormalizer``: ``forward``,
-``get_action``, ``mode`` and ``rollout_fn`` take raw observations and normalize
+``mode`` and ``snapshot`` take raw observations and normalize
 them, while ``distribution`` and ``log_prob_and_entropy`` take observations
 already normalized (agents normalize a batch once and reuse it). Agents update
 the statistics; the policy only applies them.
 """
 from __future__ import annotations
 
-import functools
 import math
 from typing import Callable, Optional
 
@@ -91,43 +90,6 @@ class MLPPolicy(nn.Module):
         if self.discrete:
             return self.logits_net(obs).argmax(-1)
         return self.mean_net(obs)
-
-    @torch.inference_mode()
-    def get_action(self, obs: np.ndarray, deterministic: bool = False) -> np.ndarray:
-        """(batch, ob_dim) or (ob_dim,) numpy -> actions as numpy, sampled unless ``deterministic``.
-
-        Samples without building a distribution object (the sampler calls this
-        once per vectorized env step, so its overhead is on the hot path).
-        """
-        single = obs.ndim == 1
-        obs_t = ptu.from_numpy(obs[None] if single else obs)
-        if deterministic:
-            action = self.mode(obs_t)
-        elif self.discrete:
-            action = torch.multinomial(torch.softmax(self.logits_net(self.normalize(obs_t)), -1), 1).squeeze(-1)
-        else:
-            mean = self.mean_net(self.normalize(obs_t))
-            action = mean + self.logstd.exp() * torch.randn_like(mean)
-        action = ptu.to_numpy(action)
-        return action[0] if single else action
-
-    def act_deterministic(self, obs: np.ndarray) -> np.ndarray:
-        return self.get_action(obs, deterministic=True)
-
-    def rollout_fn(self, deterministic: bool = False) -> Callable[[np.ndarray], np.ndarray]:
-        """A NumPy copy of the current policy for the sampler's hot loop.
-
-        Same outputs as ``get_action`` (up to float rounding) for ~1/6 of the
-        per-call cost at rollout batch sizes, because each torch op carries
-        microseconds of dispatch overhead. The weights are copied now: call it
-        again after an update. Noise comes from a generator seeded from torch's
-        RNG, so runs stay reproducible under ``torch.manual_seed``. With
-        ``normalize_obs`` the current observation statistics are copied too.
-        """
-        # Only a sampling policy draws from torch's RNG: a deterministic one (eval, videos)
-        # must not shift the random numbers that training uses.
-        rng = None if deterministic else np.random.default_rng(int(torch.randint(2**62, ())))
-        return functools.partial(self.snapshot().act, rng=rng)
 
     def snapshot(self) -> "PolicySnapshot":
         """The current weights (and observation statistics) as a picklable, torch-free PolicySnapshot."""
