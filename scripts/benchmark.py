@@ -2,7 +2,6 @@
 
     python scripts/benchmark.py [--envs Hopper-v4 HalfCheetah-v4] [--steps 50000]
     python scripts/benchmark.py --backend gymnasium envpool --envs HalfCheetah-v4 Humanoid-v4
-    python scripts/benchmark.py --check [--envs HalfCheetah-v4 Hopper-v4 Humanoid-v4 LunarLander-v3]
 
 "raw" is the ceiling without a policy, pre-drawn random actions, resets on
 episode end: for gymnasium one env (made like every env in the project) in a
@@ -12,8 +11,8 @@ complete episodes (``utils.sample_trajectories``) on ``--num_envs`` envs of the
 backend with an MLP policy (2x64, the hw1 default) choosing every action.
 "episodes" (gymnasium) runs the collector's whole episodes with the same policy
 in ``--procs`` processes (default: every core); its CPU time is in other
-processes, so it has a wall-clock rate only. ``--check`` prints how closely
-envpool follows gymnasium instead (see scripts/envpool_agreement.py).
+processes, so it has a wall-clock rate only. How closely envpool follows
+gymnasium: ``python tests/envpool_agreement.py``.
 """
 from __future__ import annotations
 
@@ -106,37 +105,6 @@ def episode_sampler_rate(env_name: str, steps: int, procs: int) -> float:
         return utils.total_steps(paths) / (time.perf_counter() - start)
 
 
-def print_agreement(env_names: list[str], n_seeds: int, n_episodes: int) -> None:
-    """Lock-step traces (one line per seed) and episode statistics, envpool vs gymnasium."""
-    from envpool_agreement import (STATS_POLICIES, compare_stats, episode_stats, lockstep, reset_obs_max_z,
-                                   state_setter)
-
-    print("lock-step from one state, same random actions (max |envpool - gymnasium|):")
-    print(f"{'env':<16}{'seed':>5}{'steps':>7}{'obs@1':>10}{'obs@≤10':>10}{'obs':>10}{'reward':>10}"
-          f"{'diverged@':>10}{'flags':>7}  end")
-    for name in env_names:
-        try:
-            state_setter(name)
-        except ValueError:
-            print(f"{name:<16} none: its state cannot be rebuilt from an observation (statistics only)")
-            continue
-        for seed in range(n_seeds):
-            r = lockstep(name, seed=seed)
-            print(f"{name:<16}{seed:>5}{r.steps:>7}{r.obs_diff_first:>10.1e}{r.obs_diff_10:>10.1e}{r.obs_diff:>10.1e}"
-                  f"{r.reward_diff:>10.1e}{r.first_diverged:>10}{'same' if r.flags_agree else 'DIFF':>7}  {r.ended_by}")
-    print(f"\n{n_episodes} episodes of a fixed policy per backend, gymnasium vs envpool "
-          "(z: difference / its standard error):")
-    for name in env_names:
-        for policy in STATS_POLICIES.get(name, ("linear",)):
-            g = episode_stats(name, "gymnasium", n_episodes, policy=policy)
-            e = episode_stats(name, "envpool", n_episodes, policy=policy)
-            shown = compare_stats(g, e) if name in STATS_POLICIES else \
-                {k: v for k, v in compare_stats(g, e).items() if k in ("return", "length")}
-            print(f"{name:<16}{policy:<10}" + " | ".join(f"{k} {a:.2f} vs {b:.2f} (z {z:5.2f})"
-                                                       for k, (a, b, z) in shown.items())
-                  + f" | reset obs max |z| {reset_obs_max_z(g, e):.2f}")
-
-
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--envs", nargs="+", default=["Hopper-v4", "HalfCheetah-v4"])
@@ -146,14 +114,8 @@ def main() -> None:
                    help="env backends to measure (envpool needs pip install -e .[fast])")
     p.add_argument("--procs", type=int, default=default_num_procs(),
                    help="processes of the episode sampler (default: every core on Linux)")
-    p.add_argument("--check", action="store_true", help="print envpool's agreement with gymnasium instead")
-    p.add_argument("--check_seeds", type=int, default=3, help="--check: lock-step episodes per env")
-    p.add_argument("--check_episodes", type=int, default=64, help="--check: episodes per backend for statistics")
     args = p.parse_args()
     torch.set_num_threads(1)
-    if args.check:
-        print_agreement(args.envs, args.check_seeds, args.check_episodes)
-        return
     print(f"steps/s of wall-clock time, and per CPU-second of this process; load average {_loadavg()}")
     print(f"{'env':<16}{'backend':<11}{'raw /s':>9}{'raw /CPU-s':>12}{'sampler /s':>12}{'sampler /CPU-s':>16}"
           f"{'ratio':>7}{f'episodes ({args.procs} procs) /s':>28}{'ratio':>7}")

@@ -12,7 +12,7 @@ from cs285.infrastructure.collector import Collector
 from cs285.infrastructure.envs import UserError, VecEnv, make_vec_env
 from cs285.infrastructure.rollouts import PATH_KEYS
 
-# scripts/: run_hw2 and envpool_agreement (the validation harness lives beside benchmark.py)
+# scripts/: run_hw2 (envpool_agreement, the validation harness, lives beside this file)
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "scripts"))
 
 needs_envpool = pytest.mark.skipif(importlib.util.find_spec("envpool") is None,

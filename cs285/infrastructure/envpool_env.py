@@ -30,8 +30,7 @@ What the sampler relies on, and how it is kept:
   (-inf, inf): envpool writes [FLT_MIN, FLT_MAX], whose lower bound is > 0.
 
 Agreement with gymnasium 1.4 (envpool 1.2.5 bundles MuJoCo 3.6.0, gymnasium
-here runs MuJoCo 4.0.0), measured by ``scripts/envpool_agreement.py`` and printed by
-``python scripts/benchmark.py --check``. Lock-step: envpool is reset, a
+here runs MuJoCo 4.0.0), measured and printed by ``python tests/envpool_agreement.py``. Lock-step: envpool is reset, a
 gymnasium env is put in the state behind that first observation (the root x/y
 that v4 observations leave out set to 0; a gymnasium-vs-gymnasium control of
 this rebuild stays within 1e-11 for 10 steps), then both take the same random
@@ -103,7 +102,7 @@ import gymnasium as gym
 
 from cs285.infrastructure.envs import UserError
 
-# Ids whose envpool version was checked against gymnasium's (scripts/envpool_agreement.py).
+# Ids whose envpool version was checked against gymnasium's (tests/envpool_agreement.py).
 # Not here: HumanoidStandup-v4 (reward differs, see above), Pusher-v4 (gymnasium cannot build
 # it with MuJoCo >= 3: no reference), Reacher-v4 (its target's velocity is not observed, so
 # no lock-step check), LunarLanderContinuous and the v5 ids (not checked yet).

@@ -8,9 +8,9 @@ not observed), only statistics compare: ``episode_stats`` runs a fixed policy
 (``fixed_policy``) through the sampler on one backend, so that two backends
 can be compared by their return, length, episode ends and reset-observation
 distributions (``compare_stats``). Findings are summarized in
-cs285/infrastructure/envpool_env.py's docstring; ``python scripts/benchmark.py
---check`` prints them. A validation harness, not part of the runtime package:
-benchmark.py and tests/test_envpool_env.py import it from scripts/.
+cs285/infrastructure/envpool_env.py's docstring; ``python tests/envpool_agreement.py
+[--envs …]`` prints them. A validation harness for tests/test_envpool_env.py, not
+part of the runtime package.
 """
 from __future__ import annotations
 
@@ -227,3 +227,42 @@ def z_score(a: np.ndarray, b: np.ndarray) -> float:
     se = np.sqrt(np.var(a, ddof=1) / len(a) + np.var(b, ddof=1) / len(b))
     diff = float(np.mean(a) - np.mean(b))
     return diff / se if se > 0 else (0.0 if diff == 0 else float("inf"))
+
+
+def print_agreement(env_names: list[str], n_seeds: int, n_episodes: int) -> None:
+    """Lock-step traces (one line per seed) and episode statistics, envpool vs gymnasium."""
+    print("lock-step from one state, same random actions (max |envpool - gymnasium|):")
+    print(f"{'env':<16}{'seed':>5}{'steps':>7}{'obs@1':>10}{'obs@≤10':>10}{'obs':>10}{'reward':>10}"
+          f"{'diverged@':>10}{'flags':>7}  end")
+    for name in env_names:
+        try:
+            state_setter(name)
+        except ValueError:
+            print(f"{name:<16} none: its state cannot be rebuilt from an observation (statistics only)")
+            continue
+        for seed in range(n_seeds):
+            r = lockstep(name, seed=seed)
+            print(f"{name:<16}{seed:>5}{r.steps:>7}{r.obs_diff_first:>10.1e}{r.obs_diff_10:>10.1e}{r.obs_diff:>10.1e}"
+                  f"{r.reward_diff:>10.1e}{r.first_diverged:>10}{'same' if r.flags_agree else 'DIFF':>7}  {r.ended_by}")
+    print(f"\n{n_episodes} episodes of a fixed policy per backend, gymnasium vs envpool "
+          "(z: difference / its standard error):")
+    for name in env_names:
+        for policy in STATS_POLICIES.get(name, ("linear",)):
+            g = episode_stats(name, "gymnasium", n_episodes, policy=policy)
+            e = episode_stats(name, "envpool", n_episodes, policy=policy)
+            shown = compare_stats(g, e) if name in STATS_POLICIES else \
+                {k: v for k, v in compare_stats(g, e).items() if k in ("return", "length")}
+            print(f"{name:<16}{policy:<10}" + " | ".join(f"{k} {a:.2f} vs {b:.2f} (z {z:5.2f})"
+                                                       for k, (a, b, z) in shown.items())
+                  + f" | reset obs max |z| {reset_obs_max_z(g, e):.2f}")
+
+
+if __name__ == "__main__":
+    import argparse
+
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--envs", nargs="+", default=["HalfCheetah-v4", "Hopper-v4", "Humanoid-v4", "LunarLander-v3"])
+    p.add_argument("--seeds", type=int, default=3, help="lock-step episodes per env")
+    p.add_argument("--episodes", type=int, default=64, help="episodes per backend for statistics")
+    args = p.parse_args()
+    print_agreement(args.envs, args.seeds, args.episodes)
