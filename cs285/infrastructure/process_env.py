@@ -17,13 +17,13 @@ simulation outweighs the pipe traffic of every step. Measured on this project's
 2-core VM (``--env_procs 2`` against 1, random actions): 16 HalfCheetah-v4 envs
 12.5k -> 18.1k steps/s, 16 Humanoid-v4 envs 3.0k -> 4.3k, but 6 HalfCheetah envs
 12.3k -> 12.2k and 8 Hopper envs (mostly one episode at a time) 5.4k -> 5.9k. So
-it is an option (run_hw2.py ``--rollouts segments --env_procs``, default 1) for
-batches that run many envs at once. Complete episodes have a better way:
-episode_sampler.py runs whole episodes in each process.
+it is an option (the collector's lock-step envs: segments and steps with
+``--env_procs``, default 1) for batches that run many envs at once. Complete
+episodes have a better way: the collector runs whole episodes in each process.
 
 Workers are forked (Linux): they inherit the builder and the modules already
 imported, start in milliseconds, and only ever touch gymnasium, never torch.
-run_hw2 refuses ``--env_procs`` > 1 where fork is unavailable.
+WorkerPool refuses to start where fork is unavailable.
 """
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Forked worker processes that answer commands over pipes: the plumbing of process_env and episode_sampler.
+"""Forked worker processes that answer commands over pipes: the plumbing of process_env and of the collector's whole-episode workers.
 
 A worker runs ``make_handler()`` once, then for each message ``(command, *args)``
 calls ``handler(command, *args)`` and sends back ``("ok", reply)``, or
