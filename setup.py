@@ -3,7 +3,7 @@ from setuptools import find_packages, setup
 setup(
     name="cs285",
     version="0.1.0",
-    description="A fast, faithful runner for CS285-style deep RL homework (BC, DAgger, policy gradients)",
+    description="A fast, faithful runner for CS285-style deep RL homework (BC, DAgger, policy gradients, Q-learning, actor-critic)",
     packages=find_packages(include=["cs285", "cs285.*"]),
     python_requires=">=3.10",
     install_requires=[
@@ -18,6 +18,8 @@ setup(
         "imageio-ffmpeg>=0.4.9",
         "tqdm>=4.60",
         "matplotlib>=3.7",
+        "PyYAML>=6",  # the course's experiment configs (hw3 on)
+        "ale-py>=0.10",  # Atari (hw3's MsPacman); its wheels carry the ROMs
     ],
     extras_require={
         # ray and envpool: the sweep's Ray launcher and the envpool backend are tested too
