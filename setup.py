@@ -20,6 +20,7 @@ setup(
         "matplotlib>=3.7",
         "PyYAML>=6",  # the course's experiment configs (hw3 on)
         "ale-py>=0.10",  # Atari (hw3's MsPacman); its wheels carry the ROMs
+        "opencv-python-headless>=4.8",  # Atari frames resized as the course does (gymnasium's AtariPreprocessing)
     ],
     extras_require={
         # ray and envpool: the sweep's Ray launcher and the envpool backend are tested too

@@ -6,6 +6,7 @@ episode starts and keeps ``terminated`` (a true end: no bootstrap) apart from
 ``truncated`` (a time limit: bootstrap with V(s')). ``make_vec_env`` picks the
 backend: ``VecEnv`` (gymnasium, the default, runs every env) or ``EnvpoolVecEnv``
 (envpool_env.py: C++ threads, a fixed list of ids, optional extra ``fast``).
+Atari ids go to atari.py (the course's preprocessing, frame stacks (4, 84, 84) uint8).
 """
 from __future__ import annotations
 
@@ -67,6 +68,10 @@ def quiet_env_warnings() -> None:
 
 def resolve_env_id(env_name: str) -> str:
     """Map old ids to current ones and reject unknown ids with the closest matches."""
+    if _is_atari(env_name):  # ale-py ids: atari.py
+        from cs285.infrastructure.atari import resolve_atari_id
+
+        return resolve_atari_id(env_name)[0]
     if env_name in ENV_ALIASES:
         new = ENV_ALIASES[env_name]
         if env_name not in _noted_aliases:  # once, not once per env
@@ -80,6 +85,12 @@ def resolve_env_id(env_name: str) -> str:
     return env_name
 
 
+def _is_atari(env_name: str) -> bool:
+    from cs285.infrastructure.atari import is_atari  # atari.py imports this module
+
+    return is_atari(env_name)
+
+
 def make_env(
     env_name: str,
     seed: Optional[int] = None,
@@ -88,6 +99,10 @@ def make_env(
     **kwargs,
 ) -> gym.Env:
     """One gymnasium env. ``ep_len`` overrides the env's time limit (None keeps it)."""
+    if _is_atari(env_name):  # the course's Atari preprocessing: atari.py
+        from cs285.infrastructure.atari import make_atari_env
+
+        return make_atari_env(env_name, render, seed=seed, ep_len=ep_len, **kwargs)
     quiet_env_warnings()
     env_id = resolve_env_id(env_name)
     if render:
