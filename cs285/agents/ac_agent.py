@@ -1,7 +1,7 @@
 """Batch actor-critic with a bootstrapped critic and a target network (``--pg_method ac``).
 
 CS285 lecture 6 ("batch actor-critic algorithm"); n-step returns as in Mnih
-et al. 2016 (A3C). On each batch of complete episodes:
+et al. 2016 (A3C). On each batch (complete episodes, or segments cut with a bootstrap):
 
     critic: ``critic_updates_per_iter`` Adam steps on mean (V(s_t) − y_t)², with
             y_t = Σ_{k<m} γ^k r_{t+k} + γ^m (1 − terminated) V_target(s_{t+m})    (estimators.n_step_targets)

@@ -276,7 +276,8 @@ class Collector:
         envs with an episode in progress at once."""
         r = budget.request
         rng = None if r.deterministic else np.random.default_rng(budget.seed)
-        noise = [np.random.default_rng(budget.seed + ACTION_NOISE_SEED_OFFSET + i) for i in range(env.num_envs)]
+        noise = [np.random.default_rng(budget.seed + ACTION_NOISE_SEED_OFFSET + i) for i in range(env.num_envs)
+                 ] if r.action_noise_std else None
         obs: list[list] = [[] for _ in range(env.num_envs)]  # o_0..o_t of env i's episode (one more than actions)
         acts: list[list] = [[] for _ in range(env.num_envs)]
         rews: list[list] = [[] for _ in range(env.num_envs)]
@@ -295,7 +296,8 @@ class Collector:
         while episode:
             idx = list(episode)
             actions = actor.act(np.stack([obs[i][-1] for i in idx]), rng)
-            given = np.stack([env_action(a, r.action_noise_std, noise[i]) for i, a in zip(idx, actions)])
+            given = actions if not r.action_noise_std else np.stack(
+                [env_action(a, r.action_noise_std, noise[i]) for i, a in zip(idx, actions)])
             for i, action, (next_ob, reward, terminated, truncated) in zip(idx, actions, env.step_each(idx, given)):
                 obs[i].append(next_ob)
                 acts[i].append(action)
@@ -351,6 +353,7 @@ class Collector:
                "reward": np.empty((t_len, n)), "next_observation": np.empty((t_len, *cur.shape), dtype=cur.dtype),
                "terminated": np.zeros((t_len, n), dtype=bool), "truncated": np.zeros((t_len, n), dtype=bool)}
         ended = []
+        start = np.zeros(n, dtype=int)  # where each env's running episode began in this call
         for t in range(t_len):
             out["observation"][t] = cur
             action = actor.act(cur, rng)
@@ -362,12 +365,12 @@ class Collector:
             (out["next_observation"][t], out["reward"][t], out["terminated"][t],
              out["truncated"][t]) = env.step_all(action)
             cur = out["next_observation"][t].copy()
-            for i in range(n):
-                state["rewards"][i].append(out["reward"][t, i])
             for i in np.flatnonzero(out["terminated"][t] | out["truncated"][t]):
-                ended.append({"reward": np.array(state["rewards"][i])})
-                state["rewards"][i] = []
+                ended.append({"reward": np.concatenate(state["rewards"][i] + [out["reward"][start[i]:t + 1, i]])})
+                state["rewards"][i], start[i] = [], t + 1
                 cur[i] = env.reset_one(i)
+        for i in range(n):  # the running episodes' rewards so far, for their records when they end
+            state["rewards"][i].append(out["reward"][start[i]:, i].copy())
         state["obs"] = cur
         return out, ended
 

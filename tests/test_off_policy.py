@@ -1,0 +1,104 @@
+"""The off-policy loop: what it logs when, the replay buffer it fills, resume, and finding the run to resume."""
+import json
+import os
+
+import numpy as np
+import pytest
+
+from actors import ZerosActor
+from cs285.infrastructure.checkpointing import RunCheckpoint
+from cs285.infrastructure.collector import Collector
+from cs285.infrastructure.logger import Logger, read_metrics
+from cs285.infrastructure.off_policy import eval_logs, resumable_logdir, run_off_policy
+from cs285.infrastructure.replay_buffer import ReplayBuffer
+from cs285.infrastructure.run_config import mark_finished, save_config
+
+
+def test_eval_logs_are_the_courses_keys():
+    paths = [{"reward": np.ones(n)} for n in (2, 4, 6)]
+    logs = eval_logs(paths)
+    # returns = lengths = 2, 4, 6: mean 4, std sqrt(8/3), max 6, min 2
+    for k in ("return", "ep_len"):
+        assert logs[f"eval_{k}"] == 4.0 and logs[f"eval/{k}_max"] == 6.0 and logs[f"eval/{k}_min"] == 2.0
+        assert logs[f"eval/{k}_std"] == pytest.approx(np.sqrt(8 / 3))
+    assert eval_logs(paths[:1]) == {"eval_return": 2.0, "eval_ep_len": 2.0}  # no spread of one episode
+
+
+class CountingAgent:
+    """Records the steps it is updated at; its state is that list."""
+
+    def __init__(self):
+        self.steps: list[int] = []
+
+    def update(self, batch, step):
+        assert len(batch.rewards) == 4 and batch.terminated.dtype == bool
+        self.steps.append(step)
+        return {"critic_loss": float(step)}
+
+    def state(self):
+        return {"steps": list(self.steps)}
+
+    def load(self, state):
+        self.steps = list(state["steps"])
+
+
+def run(log_dir, total, agent, rng_seed=0, every_minutes=60.0):
+    config = {"run": "test"}
+    with Collector("CartPole-v1", seed=0, ep_len=8) as collector, \
+            Collector("CartPole-v1", env_procs=1, ep_len=8) as eval_collector, Logger(log_dir) as logger:
+        buffer = ReplayBuffer(100, (4,), (), action_dtype=np.int64)
+        ckpt = RunCheckpoint(log_dir, config, every_minutes)
+        last = run_off_policy(
+            collector=collector, eval_collector=eval_collector, buffer=buffer, agent_update=agent.update,
+            explore=lambda step: ZerosActor(), eval_actor=ZerosActor, total_steps=total, learning_starts=5,
+            batch_size=4, eval_interval=10, num_eval_trajectories=2, log_interval=5, logger=logger,
+            rng=np.random.default_rng(rng_seed), checkpoint=ckpt, agent_state=agent.state,
+            load_agent_state=agent.load, extra_logs=lambda step: {"epsilon": 0.5})
+    return last, buffer
+
+
+def test_the_loop_logs_updates_evaluations_and_episodes_when_the_course_does(tmp_path):
+    agent = CountingAgent()
+    last, buffer = run(str(tmp_path), 21, agent)
+    assert agent.steps == list(range(5, 21)) and len(buffer) == 21
+    rows = {r["step"]: r for r in read_metrics(str(tmp_path))}
+    assert [s for s, r in rows.items() if "critic_loss" in r] == [5, 10, 15, 20]
+    assert all(rows[s]["epsilon"] == 0.5 for s in (5, 10, 15, 20))
+    assert [s for s, r in rows.items() if "eval_return" in r] == [0, 10, 20]
+    # CartPole pushed left falls in about 8-10 steps; ep_len 8 cuts the rest: every episode is 8 steps or fewer
+    episodes = [r for r in rows.values() if "train_return" in r]
+    assert episodes and all(r["train_ep_len"] <= 8 and r["train_return"] == r["train_ep_len"] for r in episodes)
+    assert last == {k: v for k, v in rows[20].items() if k.startswith("eval")}
+
+
+def test_a_stopped_run_resumes_where_it_was(tmp_path):
+    first = CountingAgent()
+    run(str(tmp_path), 12, first, every_minutes=0)
+    second = CountingAgent()
+    _, buffer = run(str(tmp_path), 21, second)
+    # the agent's state came back (updates 5..11), then updates 12..20 ran; 12 + 9 steps in the buffer
+    assert second.steps == list(range(5, 21)) and len(buffer) == 21
+
+
+def test_resumable_logdir_finds_the_unfinished_run_with_the_same_flags(tmp_path, monkeypatch):
+    monkeypatch.setenv("CS285_DATA_DIR", str(tmp_path))
+    flags = {"config_file": "x.yaml", "seed": 1}
+
+    def make(name, saved_flags, checkpoint=True, done=False):
+        d = tmp_path / name
+        d.mkdir()
+        save_config(str(d), saved_flags)
+        if checkpoint:
+            (d / "checkpoint_latest.pt").write_bytes(b"")
+        if done:
+            mark_finished(str(d))
+        return str(d)
+
+    make("hw3_dqn_a_01-01-2026_00-00-00", flags, done=True)
+    make("hw3_dqn_a_01-01-2026_00-00-01", {**flags, "seed": 2})
+    make("hw3_dqn_a_01-01-2026_00-00-02", flags, checkpoint=False)
+    want = make("hw3_dqn_a_01-01-2026_00-00-03", flags)
+    make("hw3_dqn_b_01-01-2026_00-00-04", flags)
+    assert resumable_logdir("hw3_dqn_", "a", flags) == want
+    assert resumable_logdir("hw3_dqn_", "a", {**flags, "seed": 3}) is None
+    assert json.loads((tmp_path / os.path.basename(want) / "config.json").read_text())["flags"] == flags
