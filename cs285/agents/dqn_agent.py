@@ -169,8 +169,8 @@ class DQNAgent:
         self.flat_grad.zero_()
         loss.backward()
         grad_norm = torch.linalg.vector_norm(self.flat_grad)
-        if self.clip_grad_norm is not None:  # torch's clip_grad_norm_: scale by min(1, max / (norm + 1e-6))
-            self.flat_grad.mul_(torch.clamp(self.clip_grad_norm / (grad_norm + 1e-6), max=1.0))
+        if self.clip_grad_norm is not None:  # g · max / max(norm, max): torch's clip_grad_norm_ less its 1e-6
+            self.flat_grad.mul_(self.clip_grad_norm).div_(torch.clamp(grad_norm, min=self.clip_grad_norm))
         self.optimizer.step()
         self.num_updates += 1
         if step % self.target_update_period == 0:
