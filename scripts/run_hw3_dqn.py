@@ -107,8 +107,8 @@ def run(args: argparse.Namespace, seed: int) -> dict[str, float]:
     flags = {**vars(args), "seed": seed}
     name = dqn_config.log_name(config)
     log_dir = resumable_logdir(LOGDIR_PREFIX, name, flags) or make_logdir(LOGDIR_PREFIX, *name.split("_", 1))
-    save_config(log_dir, flags, experiment=config, sampler=collector.resolved())
-    print(f"Logging to {log_dir}\n{collector.describe()}")
+    save_config(log_dir, flags, experiment=config, sampler=collector.resolved(segments=True))
+    print(f"Logging to {log_dir}\n{collector.describe(segments=True)}")
     video = VideoRecorder(config["env_name"], seed=seed, n_videos=args.num_render_trajectories) \
         if args.num_render_trajectories > 0 else None
     checkpoint = RunCheckpoint(log_dir, {**flags, **config}, CHECKPOINT_MINUTES)

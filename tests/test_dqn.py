@@ -319,3 +319,12 @@ def test_smoke_cartpole_writes_the_courses_keys_and_log_dir(tmp_path, data_dir):
     # ε falls from 1 to 0.02 over the first 10% of 300 steps (30), so it is 0.02 at step 100
     assert rows[100]["epsilon"] == pytest.approx(0.02) and rows[100]["lr"] == pytest.approx(1e-3)
     assert set(last) == eval_keys
+
+
+def test_lunarlander_v2_runs_v3():
+    from cs285.infrastructure.collector import Collector
+    from cs285.infrastructure.envs import resolve_env_id
+
+    assert resolve_env_id("LunarLander-v2") == "LunarLander-v3"  # the course's id; notes it once per process
+    with Collector("LunarLander-v2", env_procs=1) as collector:
+        assert collector.discrete and collector.action_space.n == 4 and collector.observation_space.shape == (8,)
