@@ -1,0 +1,197 @@
+"""Deep Q-learning (Mnih et al. 2015) with a target network and optional double Q (van Hasselt et al. 2016).
+
+One ``update`` on a ``rollouts.Batch`` of N transitions drawn from the replay buffer:
+    a*_i = argmax_a' Q(s'_i, a')          double Q: the online network picks the next action
+    a*_i = argmax_a' Q_targ(s'_i, a')     plain DQN: the target network picks it
+    y_i  = r_i + γ (1 − terminated_i) Q_targ(s'_i, a*_i)
+    critic_loss = mean_i (Q(s_i, a_i) − y_i)²
+then one Adam step on Q with the gradient's norm clipped to ``clip_grad_norm``
+(no clip when None), and Q_targ ← Q whenever ``step % target_update_period == 0``.
+
+Only ``terminated`` stops the bootstrap: a time-limit truncation keeps γ Q_targ(s', a*)
+from the real final observation (the handout's hint; house rule 2).
+
+The loss is the squared error of the course's skeleton (``nn.MSELoss``); the hw3
+handout names no other. The Nature paper clips the error's gradient to [−1, 1]
+(a Huber loss), which the course's Atari config replaces by ``clip_grad_norm`` 10.
+
+The learning rate of update n (n = 0, 1, ...) is learning_rate · lr_multiplier(n), the
+course's LambdaLR stepped once per update; ``update`` reports the rate it used.
+
+Speed: the Q-network's weights and gradients live in one flat buffer
+(``ptu.flatten_parameters``), so zeroing, the gradient norm, the clip and the
+(fused) Adam step are one kernel each; with double Q the online network sees s and s'
+in one forward pass; the scalars come back in one transfer.
+"""
+from __future__ import annotations
+
+from typing import Callable, Optional, Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from cs285.infrastructure import pytorch_util as ptu
+from cs285.infrastructure.rollouts import Batch
+from cs285.networks.policies import numpy_mlp
+from cs285.networks.q_networks import build_q_network
+
+EVAL_EPSILON = 0.02  # the course evaluates with get_action(obs), whose ε defaults to 0.02
+UPDATE_KEYS = ("critic_loss", "q_values", "target_values", "grad_norm", "lr")
+
+
+def observations_tensor(obs: np.ndarray) -> torch.Tensor:
+    """Observations on ``ptu.device``: uint8 frames stay uint8 (the CNN scales them), others become float32."""
+    obs = np.asarray(obs)
+    return torch.as_tensor(obs, device=ptu.device) if obs.dtype == np.uint8 else ptu.from_numpy(obs)
+
+
+class TorchQ:
+    """Q(s, ·) of a torch network as a NumPy function, (n, *ob_shape) -> (n, num_actions);
+    it holds the network itself, so it follows every update."""
+
+    def __init__(self, network: nn.Module):
+        self.network = network
+
+    @torch.no_grad()
+    def __call__(self, obs: np.ndarray) -> np.ndarray:
+        return ptu.to_numpy(self.network(observations_tensor(obs)))
+
+
+class EpsilonGreedyActor:
+    """The Actor protocol for a Q-function: ``act(obs (n, *ob_shape), rng) -> actions (n,) int64``.
+
+    With ``rng``: each row independently, with probability ε a uniform action in
+    [0, num_actions) drawn from ``rng``, else argmax_a Q(s, a). Every call draws
+    n uniforms and n actions from ``rng``, so the stream does not depend on Q.
+    With rng None: argmax_a Q(s, a) (greedy).
+    """
+
+    def __init__(self, q_values: Callable[[np.ndarray], np.ndarray], num_actions: int, epsilon: float):
+        if not 0.0 <= epsilon <= 1.0:
+            raise ValueError(f"epsilon must be in [0, 1], got {epsilon}")
+        self.q_values, self.num_actions, self.epsilon = q_values, int(num_actions), float(epsilon)
+
+    def act(self, obs: np.ndarray, rng: Optional[np.random.Generator]) -> np.ndarray:
+        if rng is None:
+            return self.q_values(obs).argmax(-1).astype(np.int64)
+        n = len(obs)
+        explore = rng.random(n) < self.epsilon
+        random_actions = rng.integers(0, self.num_actions, size=n, dtype=np.int64)
+        if explore.all():  # no need for Q (all of the first steps with ε = 1)
+            return random_actions
+        return np.where(explore, random_actions, self.q_values(obs).argmax(-1)).astype(np.int64)
+
+
+class DQNAgent:
+    """Q-network, target network, Adam and the update of the module docstring.
+
+    observation_shape: (ob_dim,) for network "mlp", (4, 84, 84) uint8 frames for "cnn".
+    hidden_size, num_layers: the MLP's hidden layers (ignored by the CNN).
+    adam_eps: Adam's ε (the course's Atari config: 1e-4; torch's default 1e-8 otherwise).
+    clip_grad_norm: max gradient norm, None for no clip (the norm is reported either way).
+    lr_multiplier: n -> factor of learning_rate at update n (the course's LR schedule).
+    """
+
+    def __init__(self, observation_shape: Sequence[int], num_actions: int, *, network: str = "mlp",
+                 hidden_size: int = 64, num_layers: int = 2, learning_rate: float = 1e-3, adam_eps: float = 1e-8,
+                 discount: float = 0.99, target_update_period: int = 1000, clip_grad_norm: Optional[float] = None,
+                 use_double_q: bool = False, lr_multiplier: Callable[[int], float] = lambda n: 1.0):
+        if target_update_period < 1:
+            raise ValueError(f"target_update_period must be at least 1, got {target_update_period}")
+        self.observation_shape, self.num_actions = tuple(observation_shape), int(num_actions)
+        self.network = network
+        self.learning_rate, self.discount = float(learning_rate), float(discount)
+        self.target_update_period, self.use_double_q = int(target_update_period), bool(use_double_q)
+        self.clip_grad_norm = None if clip_grad_norm is None else float(clip_grad_norm)
+        self.lr_multiplier = lr_multiplier
+        self.critic = build_q_network(network, observation_shape, num_actions, hidden_size, num_layers)
+        self.target_critic = build_q_network(network, observation_shape, num_actions, hidden_size, num_layers)
+        self.target_critic.requires_grad_(False)
+        (flat,), self.flat_grad = ptu.flatten_parameters(self.critic.parameters())
+        self.optimizer = ptu.adam([flat], self.learning_rate, eps=adam_eps)
+        self.num_updates = 0  # Adam steps taken: the LR schedule's clock
+        self.update_target_critic()
+
+    # ---- acting -------------------------------------------------------------------------
+    def actor(self, epsilon: float, frozen: bool = False) -> EpsilonGreedyActor:
+        """ε-greedy over the current Q, following every update. ``frozen`` (MLP only; the CNN's stays
+        live): over a NumPy copy of today's weights, picklable without torch for sampler processes."""
+        q = numpy_mlp(self.critic) if frozen and self.network == "mlp" else TorchQ(self.critic)
+        return EpsilonGreedyActor(q, self.num_actions, epsilon)
+
+    def get_action(self, observation: np.ndarray, epsilon: float = EVAL_EPSILON,
+                   rng: Optional[np.random.Generator] = None) -> int:
+        """The course's name: one ε-greedy action for one observation (noise from ``rng``, else a fresh one)."""
+        rng = np.random.default_rng() if rng is None else rng
+        return int(self.actor(epsilon).act(np.asarray(observation)[None], rng)[0])
+
+    # ---- learning -----------------------------------------------------------------------
+    def target_values(self, rewards: torch.Tensor, next_obs: torch.Tensor, terminated: torch.Tensor,
+                      next_q_online: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """y = r + γ (1 − terminated) Q_targ(s', a*), (N,), with terminated (N,) bool; a* = argmax Q(s', ·)
+        (``next_q_online`` (N, num_actions), else computed) with double Q; argmax Q_targ(s', ·) without."""
+        with torch.no_grad():
+            next_q_target = self.target_critic(next_obs)  # (N, num_actions)
+            if self.use_double_q:
+                if next_q_online is None:
+                    next_q_online = self.critic(next_obs)
+                next_q = next_q_target.gather(1, next_q_online.argmax(-1, keepdim=True)).squeeze(1)
+            else:
+                next_q = next_q_target.max(-1).values
+            return torch.add(rewards, torch.where(terminated, 0.0, next_q), alpha=self.discount)
+
+    def update(self, batch: Batch, step: int) -> dict[str, float]:
+        """One Adam step on the critic loss, then the target copy if ``step`` is a multiple of the period.
+
+        Returns critic_loss, q_values (mean Q(s, a) of the batch), target_values (mean y),
+        grad_norm (before the clip) and lr (the one this step used). ``batch.truncated`` is not
+        needed: only ``terminated`` stops the bootstrap.
+        """
+        obs, next_obs = observations_tensor(batch.observations), observations_tensor(batch.next_observations)
+        actions = torch.as_tensor(batch.actions, dtype=torch.int64, device=ptu.device)  # (N,)
+        rewards = ptu.from_numpy(batch.rewards)  # (N,)
+        terminated = torch.as_tensor(batch.terminated, device=ptu.device)  # (N,) bool
+        lr = self.learning_rate * self.lr_multiplier(self.num_updates)
+        self.optimizer.param_groups[0]["lr"] = lr
+
+        if self.use_double_q:  # one forward pass of the online network over s and s'
+            n = len(actions)
+            q_both = self.critic(torch.cat([obs, next_obs]))
+            qa_values, next_q_online = q_both[:n], q_both[n:].detach()
+        else:
+            qa_values, next_q_online = self.critic(obs), None
+        y = self.target_values(rewards, next_obs, terminated, next_q_online)
+        q_values = qa_values.gather(1, actions[:, None]).squeeze(1)  # Q(s_i, a_i), (N,)
+        loss = F.mse_loss(q_values, y)
+
+        self.flat_grad.zero_()
+        loss.backward()
+        grad_norm = torch.linalg.vector_norm(self.flat_grad)
+        if self.clip_grad_norm is not None:  # g · max / max(norm, max): torch's clip_grad_norm_ less its 1e-6
+            self.flat_grad.mul_(self.clip_grad_norm).div_(torch.clamp(grad_norm, min=self.clip_grad_norm))
+        self.optimizer.step()
+        self.num_updates += 1
+        if step % self.target_update_period == 0:
+            self.update_target_critic()
+
+        stats = torch.stack([loss.detach(), q_values.detach().mean(), y.mean(), grad_norm]).tolist()
+        return {"critic_loss": stats[0], "q_values": stats[1], "target_values": stats[2], "grad_norm": stats[3],
+                "lr": lr}
+
+    def update_target_critic(self) -> None:
+        """Q_targ ← Q."""
+        self.target_critic.load_state_dict(self.critic.state_dict())
+
+    # ---- checkpoints --------------------------------------------------------------------
+    def state_dict(self) -> dict:
+        """Both networks, Adam's state and the update count (tensors and plain values only)."""
+        return {"critic": self.critic.state_dict(), "target_critic": self.target_critic.state_dict(),
+                "optimizer": self.optimizer.state_dict(), "num_updates": self.num_updates}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.critic.load_state_dict(state["critic"])  # copies into the flat buffer the optimizer steps
+        self.target_critic.load_state_dict(state["target_critic"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.num_updates = int(state["num_updates"])
