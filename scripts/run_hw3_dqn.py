@@ -9,7 +9,7 @@ Flags and defaults are the course's run_hw3_dqn.py: ``--config_file/-cfg``,
 ``--num_render_trajectories/-nvid`` (0), ``--seed`` (1; several values run one
 run each), ``--no_gpu/-ngpu``, ``--which_gpu/-gpu_id/-g``, ``--log_interval`` (1000).
 The config file names a base config (``dqn_basic`` or ``dqn_atari``, see
-cs285/agents/dqn_config.py) and overrides its keys; an unknown key or a bad
+cs285.env_configs.dqn_config.py) and overrides its keys; an unknown key or a bad
 value is refused in one line. LunarLander-v2 runs LunarLander-v3 (gymnasium 1.x).
 
 Each run writes ``data/hw3_dqn_<log name>_<dd-mm-YYYY_HH-MM-SS>`` with the course's
@@ -29,15 +29,16 @@ import time
 
 import numpy as np
 
-from cs285.agents import dqn_config
+from cs285.env_configs import dqn_config
 from cs285.agents.dqn_agent import EVAL_EPSILON, DQNAgent
 from cs285.infrastructure import utils
 from cs285.infrastructure.checkpointing import RunCheckpoint
 from cs285.infrastructure.collector import EVAL_SEED_OFFSET, Collector
-from cs285.infrastructure.envs import UserError, VecEnv
+from cs285.infrastructure.envs import UserError
 from cs285.infrastructure.experiment_config import load_experiment
 from cs285.infrastructure.logger import Logger
 from cs285.infrastructure.off_policy import resumable_logdir, run_off_policy
+from cs285.infrastructure.frame_replay_buffer import FrameStackReplayBuffer
 from cs285.infrastructure.replay_buffer import ReplayBuffer
 from cs285.infrastructure.run_config import make_logdir, mark_finished, save_config
 from cs285.infrastructure.script_util import run_main, run_seeds
@@ -67,30 +68,21 @@ def parse_args(argv=None) -> argparse.Namespace:
     return args
 
 
-def atari_setup(config: dict, seed: int, capacity: int) -> tuple[Collector, Collector, object]:
-    """Training and eval collectors over the Atari wrappers and the frame-stacking buffer (atari.py)."""
-    try:
-        from cs285.infrastructure.atari import FrameStackReplayBuffer, make_atari_env
-    except ImportError as e:
-        raise UserError(f"base_config dqn_atari needs cs285/infrastructure/atari.py and ale-py ({e})") from None
-    collector = Collector.over(VecEnv.from_envs([make_atari_env(config["env_name"])], seed=seed))
-    eval_collector = Collector.over(VecEnv.from_envs([make_atari_env(config["env_name"])],
-                                                     seed=seed + EVAL_SEED_OFFSET))
-    return collector, eval_collector, FrameStackReplayBuffer(capacity, collector.observation_space.shape)
-
-
 def run(args: argparse.Namespace, seed: int) -> dict[str, float]:
     """One DQN run; returns the last evaluation's scalars."""
     config = load_experiment(args.config_file, dqn_config.BASE_CONFIGS)
+    if config["base_config"] == "dqn_atari" and config["total_steps"] / 2 <= dqn_config.ATARI_SCHEDULE_START:
+        raise UserError(f"{args.config_file}: dqn_atari's schedules run from step {dqn_config.ATARI_SCHEDULE_START} "
+                        f"to total_steps / 2, so total_steps must exceed {2 * dqn_config.ATARI_SCHEDULE_START}")
     utils.seed_everything(seed)  # before the networks are built: their init is seeded too
     capacity = min(REPLAY_CAPACITY, config["total_steps"])  # the same buffer: it never wraps sooner
-    if config["base_config"] == "dqn_atari":
-        collector, eval_collector, buffer = atari_setup(config, seed, capacity)
-    else:
-        collector = Collector(config["env_name"], seed=seed)
-        eval_collector = Collector(config["env_name"], seed=seed + EVAL_SEED_OFFSET)
-        ob_space = collector.observation_space
-        buffer = ReplayBuffer(capacity, ob_space.shape, (), observation_dtype=ob_space.dtype, action_dtype=np.int64)
+    frames = config["base_config"] == "dqn_atari"
+    collector = Collector(config["env_name"], seed=seed)
+    # eval: whole episodes in every core with a NumPy copy of the MLP; the CNN's torch actor runs here
+    eval_collector = Collector(config["env_name"], seed=seed + EVAL_SEED_OFFSET, env_procs=1 if frames else None)
+    ob_space = collector.observation_space
+    buffer = FrameStackReplayBuffer(capacity, ob_space.shape) if frames else \
+        ReplayBuffer(capacity, ob_space.shape, (), observation_dtype=ob_space.dtype, action_dtype=np.int64)
     if not collector.discrete:
         collector.close()
         eval_collector.close()
@@ -117,7 +109,7 @@ def run(args: argparse.Namespace, seed: int) -> dict[str, float]:
         with Logger(log_dir) as logger:
             last_eval = run_off_policy(
                 collector=collector, eval_collector=eval_collector, buffer=buffer, agent_update=agent.update,
-                explore=explore, eval_actor=lambda: agent.actor(EVAL_EPSILON, frozen=True),
+                explore=explore, eval_actor=lambda: agent.actor(EVAL_EPSILON, frozen=not frames),
                 total_steps=config["total_steps"], learning_starts=config["learning_starts"],
                 batch_size=config["batch_size"], eval_interval=args.eval_interval,
                 num_eval_trajectories=args.num_eval_trajectories, log_interval=args.log_interval, logger=logger,

@@ -8,7 +8,7 @@ import pytest
 import torch
 from torch import nn
 
-from cs285.agents import dqn_config
+from cs285.env_configs import dqn_config
 from cs285.agents.dqn_agent import EVAL_EPSILON, DQNAgent, EpsilonGreedyActor
 from cs285.infrastructure.envs import UserError
 from cs285.infrastructure.experiment_config import load_experiment

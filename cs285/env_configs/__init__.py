@@ -1,0 +1,1 @@
+"""Experiment configs: the course's base configs (dqn_basic, dqn_atari, sac) as Param tables, their log names."""
