@@ -111,6 +111,29 @@ def test_entropy_estimate_of_a_squashed_gaussian():
     assert math.log(2.0) - 0.03 < best < math.log(2.0)
 
 
+@pytest.mark.parametrize("gradient_type", ["reparametrize", "reinforce"])
+def test_an_entropy_only_actor_climbs_to_log_2(gradient_type):
+    """The handout's check (4.1.2): with Q = 0 the actor loss is the entropy bonus alone, and the
+    entropy rises to about log 2 = 0.693 in [-1, 1] units (here Pendulum's bounds [-2, 2], rescaled);
+    a tanh-squashed Gaussian tops out just below it (test above)."""
+    torch.manual_seed(0)
+    agent = SACAgent(3, 1, np.array([-2.0]), np.array([2.0]), hidden_size=32, target_tau=None, target_update_period=1000,
+                     actor_learning_rate=3e-3, activation="tanh", std_transform="softplus", temperature=0.1,
+                     num_critic_networks=1, target_critic_backup_type="mean", actor_q_reduction="mean",
+                     actor_gradient_type=gradient_type, rescale_actions=True)
+    agent._actor_q = lambda obs, a: torch.zeros(a.shape[0])
+    obs = torch.randn(256, 3)
+    entropies = []
+    for _ in range(150):
+        loss, log_probs = agent.actor_loss(obs)
+        agent.actor_optimizer.zero_grad()
+        loss.backward()
+        agent.actor_optimizer.step()
+        entropies.append(-float(log_probs.detach().mean()))
+    assert entropies[0] < 0.6  # at init std ~0.64 and |mu| ~0.14: entropy 0.55
+    assert 0.65 < np.mean(entropies[-50:]) < math.log(2.0) + 0.01  # 0.68 after 100-150 steps
+
+
 def test_rescaled_log_probs_are_in_unit_action_units():
     """On bounds [-2, 2], log pi in [-1, 1] units (hw3) = log pi in env units + log 2 per dimension."""
     obs = torch.randn(5, 3)
