@@ -156,7 +156,8 @@ def actor_grads(gradient_type: str, use_tanh: bool, mu0=0.3, std0=0.5, c=-0.2, b
     """d actor_loss / d(mu, log std) for Q(s, a) = -(a - c)^2, a 1-D Gaussian policy whose (mu, log std)
     are the biases of a linear actor fed zero observations, alpha = 0."""
     agent = SACAgent(3, 1, np.array([-1.0]), np.array([1.0]), n_layers=0, use_entropy_bonus=False,
-                     actor_gradient_type=gradient_type, num_actor_samples=samples, use_tanh=use_tanh,
+                     actor_gradient_type=gradient_type, use_tanh=use_tanh,
+                     num_actor_samples=samples if gradient_type == "reinforce" else 1,
                      rescale_actions=True)
     with torch.no_grad():
         agent.actor[0].weight.zero_()
@@ -264,10 +265,15 @@ def test_config_mistakes_are_one_line_errors(tmp_path, line, message):
     assert "\n" not in str(e.value)
 
 
-def test_config_without_a_target_update_is_refused(tmp_path):
+@pytest.mark.parametrize("lines, message", [
+    ("", "target_update_period"),  # neither hard nor soft target updates
+    ("target_update_period: 1000\nactor_gradient_type: reparametrize\nnum_actor_samples: 4\n", "num_actor_samples"),
+    ("target_update_period: 1000\nnum_critic_networks: 3\ntarget_critic_backup_type: doubleq\n", "doubleq"),
+])
+def test_configs_that_do_not_fit_together_are_refused(tmp_path, lines, message):
     path = tmp_path / "bad.yaml"
-    path.write_text("base_config: sac\nenv_name: Pendulum-v1\n")
-    with pytest.raises(UserError, match="target_update_period"):
+    path.write_text("base_config: sac\nenv_name: Pendulum-v1\n" + lines)
+    with pytest.raises(UserError, match=message):
         check_sac_config(load_experiment(str(path), BASE_CONFIGS), str(path))
 
 

@@ -170,6 +170,8 @@ class SACAgent:
         self.std_transform = _choice("std_transform", std_transform, STD_TRANSFORMS)
         if num_actor_samples < 1 or num_critic_updates < 1:
             raise ValueError("num_actor_samples and num_critic_updates must be >= 1")
+        if num_actor_samples != 1 and actor_gradient_type == "reparametrize":
+            raise ValueError("num_actor_samples is REINFORCE's; the reparameterized gradient uses one sample per state")
         self.num_actor_samples = num_actor_samples
         self.actor_fixed_std, self.use_tanh, self.rescale_actions = actor_fixed_std, use_tanh, rescale_actions
         if actor_fixed_std is not None and actor_fixed_std <= 0:

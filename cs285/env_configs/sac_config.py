@@ -63,6 +63,9 @@ def check_sac_config(config: dict[str, Any], where: str) -> dict[str, Any]:
     elif config["target_update_period"] is None or config["target_update_period"] < 1:
         raise UserError(f"{where}: hard target updates (use_soft_target_update false) need target_update_period "
                         f">= 1 (got {config['target_update_period']}); or set use_soft_target_update: true")
+    if config["num_actor_samples"] != 1 and config["actor_gradient_type"] == "reparametrize":
+        raise UserError(f"{where}: num_actor_samples is for actor_gradient_type reinforce; "
+                        f"reparametrize uses one sample per state (got {config['num_actor_samples']})")
     if config["target_critic_backup_type"] == "doubleq" and config["num_critic_networks"] != 2:
         raise UserError(f"{where}: target_critic_backup_type doubleq needs num_critic_networks: 2 "
                         f"(got {config['num_critic_networks']})")
