@@ -42,7 +42,7 @@ from cs285.agents.sac_agent import SACAgent  # noqa: E402
 from cs285.infrastructure import pytorch_util as ptu  # noqa: E402
 from cs285.infrastructure.checkpointing import BEST, LATEST, RunCheckpoint  # noqa: E402
 from cs285.infrastructure.collector import EVAL_SEED_OFFSET, Collector  # noqa: E402
-from cs285.infrastructure.envs import ENV_BACKENDS, UserError, make_env, random_actions  # noqa: E402
+from cs285.infrastructure.envs import ENV_BACKENDS, RandomActor, UserError, make_env  # noqa: E402
 from cs285.infrastructure.logger import Logger  # noqa: E402
 from cs285.infrastructure.replay_buffer import ReplayBuffer  # noqa: E402
 from cs285.infrastructure.rollouts import path_returns  # noqa: E402
@@ -141,16 +141,6 @@ def export_best(config: dict, pkl_path: str) -> None:
     os.makedirs(os.path.dirname(os.path.abspath(pkl_path)), exist_ok=True)
     agent.export_expert(pkl_path)
     print(f"exported {best_path} (step {best['step']}, Eval_AverageReturn {best['eval_return']:.1f}) to {pkl_path}")
-
-
-class RandomActor:
-    """Uniform random actions of ``space`` (SAC's first ``--learning_starts`` steps)."""
-
-    def __init__(self, space):
-        self.space = space
-
-    def act(self, obs: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        return random_actions(self.space, (len(obs),), rng)
 
 
 class SACLearner:

@@ -1,1 +1,1 @@
-"""Experiment configs: the course's base configs (dqn_basic, dqn_atari, sac) as Param tables, their log names."""
+"""Base configs of the course's YAML experiments (hw3 on): one ``Param`` table per ``base_config`` name."""

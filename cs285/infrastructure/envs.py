@@ -158,6 +158,16 @@ def random_actions(space: gym.Space, shape: tuple[int, ...], rng: np.random.Gene
     return rng.uniform(space.low, space.high, (*shape, *space.shape)).astype(np.float32)
 
 
+class RandomActor:
+    """The Actor of uniform random actions of ``space`` (SAC's first random steps, DQN's exploration)."""
+
+    def __init__(self, space: gym.Space):
+        self.space = space
+
+    def act(self, obs: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        return random_actions(self.space, (len(obs),), rng)
+
+
 class VecEnv:
     """``num_envs`` gymnasium envs stepped in lock-step, without auto-reset.
 

@@ -23,8 +23,13 @@ def data_dir() -> str:
 
 def make_logdir(prefix: str, exp_name: str, env_name: str) -> str:
     """``data/<prefix><exp_name>_<env_name>_<dd-mm-YYYY_HH-MM-SS>`` (the course's naming)."""
+    return make_named_logdir(prefix, f"{exp_name}_{env_name}")
+
+
+def make_named_logdir(prefix: str, log_name: str) -> str:
+    """``data/<prefix><log_name>_<dd-mm-YYYY_HH-MM-SS>`` (hw3 on: the config's ``log_name`` holds the env)."""
     root = data_dir()
-    name = f"{prefix}{exp_name}_{env_name}_{time.strftime('%d-%m-%Y_%H-%M-%S')}"
+    name = f"{prefix}{log_name}_{time.strftime('%d-%m-%Y_%H-%M-%S')}"
     os.makedirs(root, exist_ok=True)
     path, suffix = os.path.join(root, name), 1
     while True:  # runs started in the same second (parallel sweep workers too) get _2, _3, ...

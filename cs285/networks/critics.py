@@ -26,12 +26,22 @@ class ValueCritic(nn.Module):
         return self.network(obs).squeeze(-1)
 
 
+HIDDEN_ACTIVATIONS = {"relu": torch.relu, "tanh": torch.tanh}  # TwinQ's choices (the course's MLPs: tanh)
+
+
 class TwinQ(nn.Module):
     """``n_critics`` Q MLPs stored as stacked weights (n, in, out) so that one
-    ``torch.baddbmm`` per layer evaluates all of them: (batch, ob+ac) -> (n, batch)."""
+    ``torch.baddbmm`` per layer evaluates all of them: (batch, ob+ac) -> (n, batch).
+    Any n >= 1 (SAC's twin critics, hw3's ``num_critic_networks``)."""
 
-    def __init__(self, in_dim: int, hidden: tuple[int, ...] = (256, 256), n_critics: int = 2):
+    def __init__(self, in_dim: int, hidden: tuple[int, ...] = (256, 256), n_critics: int = 2,
+                 activation: str = "relu"):
         super().__init__()
+        if activation not in HIDDEN_ACTIVATIONS:
+            raise ValueError(f"TwinQ activation must be one of {sorted(HIDDEN_ACTIVATIONS)}, got {activation!r}")
+        if n_critics < 1:
+            raise ValueError(f"TwinQ needs n_critics >= 1, got {n_critics}")
+        self.activation = HIDDEN_ACTIVATIONS[activation]
         sizes = [in_dim, *hidden, 1]
         self.weights = nn.ParameterList()
         self.biases = nn.ParameterList()
@@ -59,5 +69,5 @@ class TwinQ(nn.Module):
             else:
                 x = torch.baddbmm(b, x, w)
             if k < n_layers - 1:
-                x = torch.relu(x)
+                x = self.activation(x)
         return x.squeeze(-1)

@@ -1,0 +1,113 @@
+"""The ``sac`` base config of hw3's YAML experiments (``experiments/sac/*.yaml``) and what it builds.
+
+Keys and defaults are the course's (hw3/cs285/env_configs/sac_config.py); a YAML file sets any of
+them and ``experiment_config.load_experiment(path, BASE_CONFIGS)`` checks each one.
+Where this project differs from the course, on purpose:
+- the actor optimizer gets ``actor_learning_rate`` and the critic's ``critic_learning_rate``
+  (the course hands them over crossed; every shipped YAML leaves both at 3e-4, so no run changes);
+- ``actor_fixed_std`` is the std used (the course's MLPPolicy uses 0.1 whatever the value; no
+  shipped YAML sets it);
+- the course's ``RescaleAction(-1, 1)`` + ``ClipAction`` wrappers happen inside the agent
+  (``SACAgent(rescale_actions=True)``), as the collector steps unwrapped envs.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from cs285.agents.sac_agent import ACTOR_GRADIENT_TYPES, BACKUP_TYPES
+from cs285.infrastructure.envs import UserError
+from cs285.infrastructure.experiment_config import Param, param, required
+
+SAC_CONFIG: dict[str, Param] = {
+    "env_name": required(str),
+    "exp_name": param(None, str),
+    "hidden_size": param(128),
+    "num_layers": param(3),
+    "actor_learning_rate": param(3e-4),
+    "critic_learning_rate": param(3e-4),
+    "total_steps": param(300000),
+    "random_steps": param(5000),  # uniform random actions before the policy acts
+    "training_starts": param(10000),  # env steps before the first update
+    "batch_size": param(128),
+    "replay_buffer_capacity": param(1000000),
+    "ep_len": param(None, int),  # None: the env's own time limit
+    "discount": param(0.99),
+    "use_soft_target_update": param(False),
+    "target_update_period": param(None, int),  # hard updates (use_soft_target_update false)
+    "soft_target_update_rate": param(None, float),  # tau of soft updates
+    "actor_gradient_type": param("reinforce", choices=ACTOR_GRADIENT_TYPES),
+    "num_actor_samples": param(1),
+    "num_critic_updates": param(1),
+    "num_critic_networks": param(1),
+    "target_critic_backup_type": param("mean", choices=BACKUP_TYPES),
+    "backup_entropy": param(True),
+    "use_entropy_bonus": param(True),
+    "temperature": param(0.1),
+    "actor_fixed_std": param(None, float),
+    "use_tanh": param(True),
+}
+BASE_CONFIGS = {"sac": SAC_CONFIG}
+POSITIVE = ("hidden_size", "num_layers", "total_steps", "batch_size", "replay_buffer_capacity", "num_actor_samples",
+            "num_critic_updates", "num_critic_networks")
+
+
+def check_sac_config(config: dict[str, Any], where: str) -> dict[str, Any]:
+    """What ``load_experiment`` cannot see key by key: ranges and keys that go together (UserError)."""
+    for key in POSITIVE:
+        if config[key] < 1:
+            raise UserError(f"{where}: {key} must be at least 1 (got {config[key]})")
+    if config["use_soft_target_update"]:
+        if config["soft_target_update_rate"] is None or not 0 < config["soft_target_update_rate"] <= 1:
+            raise UserError(f"{where}: use_soft_target_update needs soft_target_update_rate in (0, 1] "
+                            f"(got {config['soft_target_update_rate']})")
+    elif config["target_update_period"] is None or config["target_update_period"] < 1:
+        raise UserError(f"{where}: hard target updates (use_soft_target_update false) need target_update_period "
+                        f">= 1 (got {config['target_update_period']}); or set use_soft_target_update: true")
+    if config["num_actor_samples"] != 1 and config["actor_gradient_type"] == "reparametrize":
+        raise UserError(f"{where}: num_actor_samples is for actor_gradient_type reinforce; "
+                        f"reparametrize uses one sample per state (got {config['num_actor_samples']})")
+    if config["target_critic_backup_type"] == "doubleq" and config["num_critic_networks"] != 2:
+        raise UserError(f"{where}: target_critic_backup_type doubleq needs num_critic_networks: 2 "
+                        f"(got {config['num_critic_networks']})")
+    if config["use_entropy_bonus"] and config["temperature"] < 0:
+        raise UserError(f"{where}: temperature must be >= 0 (got {config['temperature']})")
+    return config
+
+
+def log_name(config: dict[str, Any]) -> str:
+    """The course's run name (its ``log_string``), e.g.
+    ``sanity_pendulum_Pendulum-v1_reinforce_s128_l3_alr0.0003_clr0.0003_b128_d0.99_t0.1_htu1000``."""
+    name = (f"{config['exp_name'] or 'offpolicy_ac'}_{config['env_name']}_{config['actor_gradient_type']}"
+            f"_s{config['hidden_size']}_l{config['num_layers']}_alr{config['actor_learning_rate']}"
+            f"_clr{config['critic_learning_rate']}_b{config['batch_size']}_d{config['discount']}")
+    if config["use_entropy_bonus"]:
+        name += f"_t{config['temperature']}"
+    if config["use_soft_target_update"]:
+        name += f"_stu{config['soft_target_update_rate']}"
+    else:
+        name += f"_htu{config['target_update_period']}"
+    if config["target_critic_backup_type"] != "mean":
+        name += f"_{config['target_critic_backup_type']}"
+    return name
+
+
+def agent_kwargs(config: dict[str, Any]) -> dict[str, Any]:
+    """``SACAgent`` keywords (beyond ob_dim, ac_dim and the action bounds) for a checked config:
+    the course's networks (tanh MLPs, softplus std), fixed temperature, mean-of-critics actor Q
+    (the course: "our best guess of the Q-values is the mean of the ensemble"), actions in [-1, 1]."""
+    soft = config["use_soft_target_update"]
+    return dict(
+        hidden_size=config["hidden_size"], n_layers=config["num_layers"], activation="tanh",
+        discount=config["discount"],
+        target_tau=config["soft_target_update_rate"] if soft else None,
+        target_update_period=None if soft else config["target_update_period"],
+        actor_learning_rate=config["actor_learning_rate"], critic_learning_rate=config["critic_learning_rate"],
+        temperature=config["temperature"], use_entropy_bonus=config["use_entropy_bonus"],
+        backup_entropy=config["backup_entropy"],
+        num_critic_networks=config["num_critic_networks"],
+        target_critic_backup_type=config["target_critic_backup_type"], actor_q_reduction="mean",
+        actor_gradient_type=config["actor_gradient_type"], num_actor_samples=config["num_actor_samples"],
+        num_critic_updates=config["num_critic_updates"],
+        std_transform="softplus", actor_fixed_std=config["actor_fixed_std"], use_tanh=config["use_tanh"],
+        rescale_actions=True,
+    )
