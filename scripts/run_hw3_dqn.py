@@ -25,24 +25,19 @@ command resumes it from its checkpoint.
 from __future__ import annotations
 
 import argparse
-import time
 
 import numpy as np
 
-from cs285.env_configs import dqn_config
 from cs285.agents.dqn_agent import EVAL_EPSILON, DQNAgent
+from cs285.env_configs import dqn_config
 from cs285.infrastructure import utils
-from cs285.infrastructure.checkpointing import RunCheckpoint
 from cs285.infrastructure.collector import EVAL_SEED_OFFSET, Collector
 from cs285.infrastructure.envs import UserError
 from cs285.infrastructure.experiment_config import load_experiment
-from cs285.infrastructure.logger import Logger
-from cs285.infrastructure.off_policy import resumable_logdir, run_off_policy
 from cs285.infrastructure.frame_replay_buffer import FrameStackReplayBuffer
+from cs285.infrastructure.off_policy import add_experiment_args, check_experiment_args, run_experiment
 from cs285.infrastructure.replay_buffer import ReplayBuffer
-from cs285.infrastructure.run_config import make_logdir, mark_finished, save_config
 from cs285.infrastructure.script_util import run_main, run_seeds
-from cs285.infrastructure.video import VideoRecorder
 
 LOGDIR_PREFIX = "hw3_dqn_"  # the course's ("keep for autograder")
 REPLAY_CAPACITY = 1_000_000  # the course's ReplayBuffer default
@@ -51,44 +46,30 @@ CHECKPOINT_MINUTES = 10.0
 
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--config_file", "-cfg", type=str, required=True, help="experiments/dqn/<...>.yaml")
-    parser.add_argument("--eval_interval", "-ei", type=int, default=10000)
-    parser.add_argument("--num_eval_trajectories", "-neval", type=int, default=10)
-    parser.add_argument("--num_render_trajectories", "-nvid", type=int, default=0)
-    parser.add_argument("--seed", type=int, nargs="+", default=[1], help="one run per seed")
-    parser.add_argument("--no_gpu", "-ngpu", action="store_true", help="run on the CPU even if CUDA is available")
-    parser.add_argument("--which_gpu", "-gpu_id", "-g", type=int, default=0, help="CUDA device index")
-    parser.add_argument("--log_interval", type=int, default=1000)
-    args = parser.parse_args(argv)
-    for flag in ("eval_interval", "log_interval"):
-        if getattr(args, flag) < 1:
-            parser.error(f"--{flag} must be at least 1")
-    if args.num_eval_trajectories < 1 or args.num_render_trajectories < 0:
-        parser.error("--num_eval_trajectories must be at least 1 and --num_render_trajectories at least 0")
-    return args
+    add_experiment_args(parser, eval_interval=10000)
+    return check_experiment_args(parser, parser.parse_args(argv))
 
 
 def run(args: argparse.Namespace, seed: int) -> dict[str, float]:
     """One DQN run; returns the last evaluation's scalars."""
     config = load_experiment(args.config_file, dqn_config.BASE_CONFIGS)
-    if config["base_config"] == "dqn_atari" and config["total_steps"] / 2 <= dqn_config.ATARI_SCHEDULE_START:
+    frames = config["base_config"] == "dqn_atari"
+    if frames and config["total_steps"] / 2 <= dqn_config.ATARI_SCHEDULE_START:
         raise UserError(f"{args.config_file}: dqn_atari's schedules run from step {dqn_config.ATARI_SCHEDULE_START} "
                         f"to total_steps / 2, so total_steps must exceed {2 * dqn_config.ATARI_SCHEDULE_START}")
     utils.seed_everything(seed)  # before the networks are built: their init is seeded too
-    capacity = min(REPLAY_CAPACITY, config["total_steps"])  # the same buffer: it never wraps sooner
-    frames = config["base_config"] == "dqn_atari"
     collector = Collector(config["env_name"], seed=seed)
-    # eval: whole episodes in every core with a NumPy copy of the MLP; the CNN's torch actor runs here
+    # eval: whole episodes on every core with a NumPy copy of the MLP; the CNN's torch actor runs here
     eval_collector = Collector(config["env_name"], seed=seed + EVAL_SEED_OFFSET, env_procs=1 if frames else None)
-    ob_space = collector.observation_space
-    buffer = FrameStackReplayBuffer(capacity, ob_space.shape) if frames else \
-        ReplayBuffer(capacity, ob_space.shape, (), observation_dtype=ob_space.dtype, action_dtype=np.int64)
     if not collector.discrete:
         collector.close()
         eval_collector.close()
         raise UserError(f"DQN needs discrete actions; {config['env_name']} has continuous ones")
-    agent = DQNAgent(collector.observation_space.shape, int(collector.action_space.n),
-                     **dqn_config.agent_kwargs(config))
+    ob_space = collector.observation_space
+    capacity = min(REPLAY_CAPACITY, config["total_steps"])  # the same buffer: it never wraps sooner
+    buffer = FrameStackReplayBuffer(capacity, ob_space.shape) if frames else \
+        ReplayBuffer(capacity, ob_space.shape, (), observation_dtype=ob_space.dtype, action_dtype=np.int64)
+    agent = DQNAgent(ob_space.shape, int(collector.action_space.n), **dqn_config.agent_kwargs(config))
     epsilon = dqn_config.exploration_schedule(config)
     explorer = agent.actor(1.0)  # follows the network; its ε is set each step
 
@@ -96,38 +77,12 @@ def run(args: argparse.Namespace, seed: int) -> dict[str, float]:
         explorer.epsilon = epsilon(step)
         return explorer
 
-    flags = {**vars(args), "seed": seed}
-    name = dqn_config.log_name(config)
-    log_dir = resumable_logdir(LOGDIR_PREFIX, name, flags) or make_logdir(LOGDIR_PREFIX, *name.split("_", 1))
-    save_config(log_dir, flags, experiment=config, sampler=collector.resolved(segments=True))
-    print(f"Logging to {log_dir}\n{collector.describe(segments=True)}")
-    video = VideoRecorder(config["env_name"], seed=seed, n_videos=args.num_render_trajectories) \
-        if args.num_render_trajectories > 0 else None
-    checkpoint = RunCheckpoint(log_dir, {**flags, **config}, CHECKPOINT_MINUTES)
-    start = time.time()
-    try:
-        with Logger(log_dir) as logger:
-            last_eval = run_off_policy(
-                collector=collector, eval_collector=eval_collector, buffer=buffer, agent_update=agent.update,
-                explore=explore, eval_actor=lambda: agent.actor(EVAL_EPSILON, frozen=not frames),
-                total_steps=config["total_steps"], learning_starts=config["learning_starts"],
-                batch_size=config["batch_size"], eval_interval=args.eval_interval,
-                num_eval_trajectories=args.num_eval_trajectories, log_interval=args.log_interval, logger=logger,
-                rng=np.random.default_rng(seed), checkpoint=checkpoint, agent_state=agent.state_dict,
-                load_agent_state=agent.load_state_dict, extra_logs=lambda step: {"epsilon": epsilon(step)},
-                video=video)
-    finally:
-        collector.close()
-        eval_collector.close()
-        if video is not None:
-            video.close()
-    if checkpoint.stop_requested:
-        print(f"Stopped; the same command resumes {log_dir}")
-        return last_eval
-    mark_finished(log_dir)
-    print(f"Done in {time.time() - start:.1f}s ({agent.num_updates} updates). Final eval_return "
-          f"{last_eval.get('eval_return', float('nan')):.1f} | {log_dir}")
-    return last_eval
+    return run_experiment(
+        args, seed, prefix=LOGDIR_PREFIX, log_name=dqn_config.log_name(config), config=config, collector=collector,
+        eval_collector=eval_collector, checkpoint_minutes=CHECKPOINT_MINUTES, buffer=buffer,
+        agent_update=agent.update, explore=explore, eval_actor=lambda: agent.actor(EVAL_EPSILON, frozen=not frames),
+        learning_starts=config["learning_starts"], agent_state=agent.state_dict,
+        load_agent_state=agent.load_state_dict, extra_logs=lambda step: {"epsilon": epsilon(step)})
 
 
 if __name__ == "__main__":

@@ -289,7 +289,8 @@ def test_run_hw3_sac_tiny(tmp_path, monkeypatch):
     cfg.write_text("base_config: sac\nenv_name: Pendulum-v1\nexp_name: tiny\ntotal_steps: 300\nrandom_steps: 50\n"
                    "training_starts: 100\nhidden_size: 16\nbatch_size: 32\ntarget_update_period: 100\n"
                    "num_critic_networks: 2\ntarget_critic_backup_type: min\n")
-    run_hw3_sac.main(["-cfg", str(cfg), "-ei", "200", "-neval", "2", "--log_interval", "100"])
+    run_hw3_sac.run(run_hw3_sac.parse_args(["-cfg", str(cfg), "-ei", "200", "-neval", "2", "--log_interval", "100"]),
+                    seed=1)
     [run_dir] = glob.glob(str(tmp_path / "hw3_sac_tiny_Pendulum-v1_reinforce_s16_l3_*_htu100_min_*"))
     rows = read_metrics(run_dir)
     keys = set().union(*rows)

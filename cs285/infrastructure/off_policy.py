@@ -17,8 +17,10 @@ the unfinished run dir of the same command, so re-running the command continues 
 """
 from __future__ import annotations
 
+import argparse
 import json
 import os
+import time
 from typing import Any, Callable, Optional
 
 import numpy as np
@@ -29,7 +31,10 @@ from cs285.infrastructure.checkpointing import LATEST, RunCheckpoint
 from cs285.infrastructure.collector import Collector
 from cs285.infrastructure.logger import Logger
 from cs285.infrastructure.rollouts import Actor, Batch, path_returns
-from cs285.infrastructure.run_config import CONFIG_FILE, data_dir, is_finished
+from cs285.infrastructure.run_config import CONFIG_FILE, data_dir, is_finished, make_named_logdir, mark_finished, \
+    save_config
+from cs285.infrastructure.script_util import add_device_args
+from cs285.infrastructure.video import VideoRecorder
 
 EVAL_KEYS = ("return", "ep_len")
 
@@ -45,20 +50,22 @@ def eval_logs(paths: list[dict]) -> dict[str, float]:
     return logs
 
 
-def resumable_logdir(prefix: str, log_name: str, flags: dict) -> Optional[str]:
-    """The newest unfinished run dir ``<prefix><log_name>_<time>`` with a checkpoint and these flags, if any."""
+def resumable_logdir(prefix: str, log_name: str, flags: dict, experiment: Optional[dict] = None) -> Optional[str]:
+    """The newest unfinished run dir ``<prefix><log_name>_<time>`` with a checkpoint, these flags and this
+    experiment config, if any."""
     root = data_dir()
     if not os.path.isdir(root):
         return None
-    same = json.loads(json.dumps(flags, default=str))
+    same = json.loads(json.dumps({"flags": flags, "experiment": experiment}, default=str))
     candidates = [os.path.join(root, n) for n in os.listdir(root) if n.startswith(f"{prefix}{log_name}_")]
     for path in sorted(candidates, key=os.path.getmtime, reverse=True):
         if not os.path.exists(os.path.join(path, LATEST)) or is_finished(path):
             continue
         try:
             with open(os.path.join(path, CONFIG_FILE)) as f:
-                if json.load(f)["flags"] == same:
-                    return path
+                saved = json.load(f)
+            if {"flags": saved["flags"], "experiment": saved.get("experiment")} == same:
+                return path
         except (OSError, ValueError, KeyError):
             continue
     return None
@@ -142,4 +149,60 @@ def run_off_policy(
         checkpoint.save(make_state())
     bar.close()
     logger.flush()
+    return last_eval
+
+
+def add_experiment_args(parser: argparse.ArgumentParser, eval_interval: int) -> None:
+    """The course's hw3 flags (run_hw3_dqn.py / run_hw3_sac.py); ``--seed`` takes several values here."""
+    parser.add_argument("--config_file", "-cfg", required=True, help="experiments/<dqn|sac>/<name>.yaml")
+    parser.add_argument("--eval_interval", "-ei", type=int, default=eval_interval, help="env steps between evals")
+    parser.add_argument("--num_eval_trajectories", "-neval", type=int, default=10)
+    parser.add_argument("--num_render_trajectories", "-nvid", type=int, default=0, help="videos per evaluation")
+    parser.add_argument("--seed", type=int, nargs="+", default=[1], help="one run per seed")
+    add_device_args(parser)
+    parser.add_argument("--log_interval", type=int, default=1000, help="env steps between training-scalar rows")
+
+
+def check_experiment_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> argparse.Namespace:
+    for flag in ("eval_interval", "num_eval_trajectories", "log_interval"):
+        if getattr(args, flag) < 1:
+            parser.error(f"--{flag} must be at least 1 (got {getattr(args, flag)})")
+    if args.num_render_trajectories < 0:
+        parser.error(f"--num_render_trajectories must be at least 0 (got {args.num_render_trajectories})")
+    return args
+
+
+def run_experiment(args: argparse.Namespace, seed: int, *, prefix: str, log_name: str, config: dict,
+                   collector: Collector, eval_collector: Collector, checkpoint_minutes: float,
+                   **loop) -> dict[str, float]:
+    """One hw3 run around ``run_off_policy`` (``loop``: its agent, buffer and schedule arguments): the run dir
+    ``data/<prefix><log_name>_<time>`` (or the unfinished one of the same command, resumed), config.json,
+    the sampler line, videos, the checkpoint, DONE. Closes the collectors; returns the last eval's scalars."""
+    flags = {**vars(args), "seed": seed}
+    video = None
+    try:
+        log_dir = resumable_logdir(prefix, log_name, flags, config) or make_named_logdir(prefix, log_name)
+        save_config(log_dir, flags, experiment=config, sampler=collector.resolved(segments=True))
+        print(f"Logging to {log_dir}\n{collector.describe(segments=True)}")
+        if args.num_render_trajectories:
+            video = VideoRecorder(config["env_name"], ep_len=config.get("ep_len"), seed=seed,
+                                  n_videos=args.num_render_trajectories)
+        checkpoint = RunCheckpoint(log_dir, {**flags, "experiment": config}, checkpoint_minutes)
+        start = time.time()
+        with Logger(log_dir) as logger:
+            last_eval = run_off_policy(collector=collector, eval_collector=eval_collector, total_steps=config[
+                "total_steps"], batch_size=config["batch_size"], eval_interval=args.eval_interval,
+                num_eval_trajectories=args.num_eval_trajectories, log_interval=args.log_interval, logger=logger,
+                rng=np.random.default_rng(seed), checkpoint=checkpoint, video=video, **loop)
+    finally:
+        collector.close()
+        eval_collector.close()
+        if video is not None:
+            video.close()
+    if checkpoint.stop_requested:
+        print(f"Stopped; the same command resumes {log_dir}")
+    else:
+        mark_finished(log_dir)
+        print(f"Done in {time.time() - start:.1f}s. Final eval_return "
+              f"{last_eval.get('eval_return', float('nan')):.1f} | {log_dir}")
     return last_eval

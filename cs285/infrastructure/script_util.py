@@ -19,7 +19,7 @@ class TrainingError(UserError):
 
 def add_device_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no_gpu", "-ngpu", action="store_true", help="run on the CPU even if CUDA is available")
-    parser.add_argument("--which_gpu", "-gpu_id", type=int, default=0, help="CUDA device index")
+    parser.add_argument("--which_gpu", "-gpu_id", "-g", type=int, default=0, help="CUDA device index")
 
 
 def env_family(env_name: str) -> str:
