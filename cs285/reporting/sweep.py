@@ -7,8 +7,8 @@ e.g. ``lunar_gae_lambda0.95``) and each seed one ``--seed``. A switch flag
 or not, ``_flag`` / ``_no_flag`` in the name. A script without ``--exp_name``
 (hw3's ``run_hw3_dqn.py`` / ``run_hw3_sac.py``: the name is in the YAML config and
 the run dir is the course's log name) gets none; the sweep names its runs (its log
-files) after the config file, ``lunarlander_doubleq_seed1.log``, and a path value
-in the grid (``--grid config_file=a.yaml,b.yaml``) after the file's stem.
+files) after the config file, ``lunarlander_doubleq_seed1.log``; a path value in the
+grid (``--grid config_file=a.yaml,b.yaml``) adds the file's stem, ``run_hw3_dqn_a``.
 
 Resuming: before launching, every run dir under the data folder is matched to the
 planned runs by script name + every flag of its ``config.json`` (the script's own
@@ -130,11 +130,11 @@ def _identity(script: str, flags: dict[str, Any]) -> str:
     return json.dumps([os.path.basename(script), flags], sort_keys=True)
 
 
-def _name_part(value: str) -> str:
-    """A grid value as part of a run's name: a path (a YAML config) by its file's stem."""
+def _path_stem(value: str) -> Optional[str]:
+    """A path's file stem (``experiments/dqn/lunarlander.yaml`` -> ``lunarlander``), None for other values."""
     if os.sep in value or value.endswith((".yaml", ".yml")):
         return os.path.splitext(os.path.basename(value))[0]
-    return value
+    return None
 
 
 def plan(script: str, script_args: Sequence[str], grid: Sequence[tuple[str, list[str]]],
@@ -173,13 +173,14 @@ def plan(script: str, script_args: Sequence[str], grid: Sequence[tuple[str, list
                 suffix.append(name if on else f"no_{name}")
             else:
                 argv += [f"--{name}", value]
-                suffix.append(f"{name}{_name_part(value)}".replace(os.sep, "-"))
+                suffix.append(_path_stem(value) or f"{name}{value}".replace(os.sep, "-"))
         if "exp_name" in base:
             exp_name = "_".join([str(base["exp_name"])] + suffix)
             argv += ["--exp_name", exp_name]
         else:  # hw3: the YAML config names the run; the sweep's name is only for its log files
-            stem = _name_part(str(base["config_file"])) if base.get("config_file") else \
-                os.path.splitext(os.path.basename(script))[0]
+            swept = "config_file" in [n for n, _ in grid]
+            stem = _path_stem(str(base["config_file"])) if base.get("config_file") and not swept else None
+            stem = stem or os.path.splitext(os.path.basename(script))[0]
             exp_name = "_".join([stem] + suffix)
         for seed in seeds:
             run_argv = argv + ["--seed", str(seed)]
