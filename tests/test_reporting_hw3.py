@@ -76,7 +76,8 @@ def test_grades_hw3_dqn_and_sac_runs(tmp_path):
     table = grading.format_table(list(rows.values()))
     assert "final ≥ 200" in table and "—" in table and "FAIL" in table
     # the run name alone still tells env and algorithm (config.json unreadable)
-    bare = tmp_path / "x" / "hw3_dqn_dqn_MsPacmanNoFrameskip-v0_d0.99_tu2000_lr0.0001_doubleq_clip10.0_01-12-2026_10-00-00"
+    bare = tmp_path / "x" / ("hw3_dqn_dqn_MsPacmanNoFrameskip-v0_d0.99_tu2000_lr0.0001_doubleq_clip10.0"
+                             "_01-12-2026_10-00-00")
     bare.mkdir(parents=True)
     run = load_run(str(bare))
     assert run.env_name == "MsPacmanNoFrameskip-v0" and run.algorithm == "dqn" and run.status == "no metrics"

@@ -8,9 +8,10 @@ name (``dqn_LunarLander-v2_s64_l2_d0.99_doubleq``), which holds the env. hw1/hw2
 have one row per iteration and ``Eval_AverageReturn`` / ``Eval_StdReturn`` against
 ``Train_EnvstepsSoFar``; hw3 rows are keyed by env step (``step``) and log
 ``eval_return`` / ``eval/return_std``, and the config.json of a hw3 run holds the
-resolved YAML config under ``experiment`` beside the script's ``flags``. Anything else (an empty dir, a run killed before its first
-row, a half-written last line, a folder that is no run at all) still gets a
-row, with a ``status`` that says so; only a path that does not exist is an error.
+resolved YAML config under ``experiment`` beside the script's ``flags``.
+Anything else (an empty dir, a run killed before its first row, a half-written
+last line, a folder that is no run at all) still gets a row, with a ``status``
+that says so; only a path that does not exist is an error.
 
 The expert's return is, for hw1, the run's own ``Initial_DataCollection_AverageReturn``
 (the mean return of the expert data it cloned); otherwise the mean return of the
