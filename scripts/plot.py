@@ -3,9 +3,15 @@
     python scripts/plot.py data/q2_dagger_Ant-v4_* --hline expert --hline bc --bc data/q1_bc_Ant-v4_* --out dagger.png
     python scripts/plot.py 'data/q2_pg_*CartPole*' --x step --out cartpole.pdf
     python scripts/plot.py 'data/q2_pg_*lambda*' --group-by gae_lambda --last 10 --out gae.png
+    python scripts/plot.py 'data/hw3_dqn_*LunarLander*' --hline 200:handout --out ll.png
+    python scripts/plot.py 'data/hw3_dqn_*LunarLander*' --key q_values --out ll_q.png
 
 Runs whose flags differ only by --seed are one line: the mean over seeds with a
-shaded band (--band std: ±1 std, minmax: min..max). --hline draws reference
+shaded band (--band std: ±1 std, minmax: min..max). hw3 runs (hw3_dqn_, hw3_sac_)
+group by their YAML config, not the file's name: LunarLander with and without
+double-Q are two lines of one figure. The y axis is the eval return by default
+(Eval_AverageReturn; hw3: eval_return), the x axis env steps (Train_EnvstepsSoFar;
+hw3: the rows' step, which is the env step); --x step is the iteration for hw1/hw2. --hline draws reference
 lines: expert (the runs' expert return), bc (the final return of the BC runs,
 q1_, among the inputs or given with --bc), or NUMBER[:label]. --group-by FLAG
 plots the final value (mean of the last --last logged) against FLAG's value,
@@ -16,7 +22,7 @@ from __future__ import annotations
 import argparse
 
 from cs285.infrastructure.envs import UserError
-from cs285.reporting.grading import RETURN_KEY, expand_paths, load_run
+from cs285.reporting.grading import HW3_RETURN_KEY, RETURN_KEY, expand_paths, load_run
 from cs285.reporting.plotting import BANDS, plot_curves, plot_sweep, warn
 from cs285.infrastructure.script_util import run_main
 
@@ -36,8 +42,9 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("runs", nargs="+", help="run dirs, folders of runs or globs")
     p.add_argument("--out", required=True, help="figure file: .png, .pdf or .svg")
-    p.add_argument("--key", default=RETURN_KEY, help=f"the logged value on the y axis (default {RETURN_KEY})")
-    p.add_argument("--x", default="Train_EnvstepsSoFar", choices=("Train_EnvstepsSoFar", "step"))
+    p.add_argument("--key", help=f"the logged value on the y axis (default: {RETURN_KEY}; hw3: {HW3_RETURN_KEY})")
+    p.add_argument("--x", choices=("Train_EnvstepsSoFar", "step"),
+                   help="default: env steps (Train_EnvstepsSoFar; hw3: step, its rows' env step)")
     p.add_argument("--band", default="std", choices=BANDS, help="spread over seeds: ±1 std or min..max")
     p.add_argument("--hline", action="append", default=[], metavar="expert|bc|NUMBER[:label]")
     p.add_argument("--bc", nargs="+", default=[], metavar="RUN_DIR", help="BC runs for --hline bc")

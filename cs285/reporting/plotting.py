@@ -2,9 +2,13 @@
 
 Two kinds:
 - learning curves (``plot_curves``): ``key`` against ``x`` (``Train_EnvstepsSoFar``
-  or ``step``). Runs whose flags differ only by ``seed`` form one group, drawn as the
+  or ``step``). Runs whose settings differ only by ``seed`` form one group, drawn as the
   mean over seeds with a shaded band (±1 std, or min..max). Seeds are aligned on the
-  iterations every one of them logged; x is the seeds' mean at each.
+  iterations every one of them logged; x is the seeds' mean at each. A run's settings
+  are its flags, and for hw3 its YAML config too (``Run.settings``), so
+  ``use_double_q`` splits double DQN from DQN while the config file's name does not.
+  hw3 rows are keyed by env step: their ``step`` is the env-step axis, and their
+  return key is ``eval_return`` (``key`` None: each run's own return key).
 - a sweep (``plot_sweep``): the final value (mean of the last ``last`` logged) of
   each run against one flag's value, mean over seeds with error bars.
 
@@ -26,16 +30,18 @@ from typing import Any, Optional, Sequence
 import numpy as np
 
 from cs285.infrastructure.envs import UserError
-from cs285.reporting.grading import RETURN_KEY, Run, expert_return
+from cs285.reporting.grading import Run, expert_return
 
 FIGSIZE = (6.0, 4.0)  # inches: readable at a report's column width
 DPI = 150
 FORMATS = (".png", ".pdf", ".svg")
 BANDS = ("std", "minmax")
 X_LABELS = {"Train_EnvstepsSoFar": "Environment steps", "step": "Iteration"}
+ENV_STEPS = "Environment steps"
 HLINE_STYLES = (("black", "--"), ("dimgray", "-."), ("tab:red", ":"), ("tab:purple", "--"), ("tab:brown", "-."))
 DEVICE_FLAGS = ("which_gpu", "no_gpu")  # flags that don't change what is learned
-NOT_GROUPED = ("seed", *DEVICE_FLAGS)
+# config_file: hw3 runs group by the YAML config it held (Run.settings), not by the file's name
+NOT_GROUPED = ("seed", "config_file", *DEVICE_FLAGS)
 
 
 @dataclass
@@ -52,7 +58,7 @@ def warn(message: str) -> None:
 
 
 def _group_key(run: Run, drop: Sequence[str]) -> str:
-    flags = {k: v for k, v in run.flags.items() if k not in drop}
+    flags = {k: v for k, v in run.settings.items() if k not in drop}
     return json.dumps([run.algorithm.split("+")[0], flags], sort_keys=True, default=str)
 
 
@@ -60,8 +66,8 @@ def _one_per_seed(runs: list[Run]) -> list[Run]:
     """If the same flags and seed were run twice (a killed run redone), keep the finished / longer / newer."""
     best: dict[str, Run] = {}
     for run in runs:
-        key = json.dumps({k: v for k, v in run.flags.items() if k not in DEVICE_FLAGS}, sort_keys=True,
-                         default=str) if run.flags else run.path
+        key = json.dumps({k: v for k, v in run.settings.items() if k not in DEVICE_FLAGS}, sort_keys=True,
+                         default=str) if run.settings else run.path
         old = best.get(key)
         if old is None:
             best[key] = run
@@ -73,12 +79,13 @@ def _one_per_seed(runs: list[Run]) -> list[Run]:
 
 
 def group_runs(runs: list[Run], drop: Sequence[str] = NOT_GROUPED) -> list[Group]:
-    """Groups of runs equal in every flag but ``drop``, in order of first appearance, labelled.
+    """Groups of runs equal in every setting (flag, hw3 config key) but ``drop``, in order of first
+    appearance, labelled.
 
     A flag that only some of the runs record (one added to the script after the older runs) does
     not split them: it is dropped too, with a note.
     """
-    recorded = [set(run.flags) for run in runs if run.flags]
+    recorded = [set(run.settings) for run in runs if run.settings]
     partial = sorted(set().union(*recorded) - set.intersection(*recorded)) if recorded else []
     if partial:
         warn(f"not grouping by {', '.join(partial)}: only some of the runs record them")
@@ -87,7 +94,7 @@ def group_runs(runs: list[Run], drop: Sequence[str] = NOT_GROUPED) -> list[Group
     for run in runs:
         key = _group_key(run, drop)
         if key not in groups:
-            groups[key] = Group({k: v for k, v in run.flags.items() if k not in drop}, [])
+            groups[key] = Group({k: v for k, v in run.settings.items() if k not in drop}, [])
         groups[key].runs.append(run)
     out = list(groups.values())
     for g in out:
@@ -97,14 +104,18 @@ def group_runs(runs: list[Run], drop: Sequence[str] = NOT_GROUPED) -> list[Group
 
 
 def _label(groups: list[Group]) -> None:
-    """exp_name (and env when several), plus the flags that tell groups of the same name apart."""
+    """exp_name (hw3 without one: the algorithm, ``dqn+doubleq``; and env when several), plus the
+    flags that tell groups of the same name apart."""
     envs = {g.flags.get("env_name") for g in groups}
+
+    def base(g: Group) -> Optional[str]:
+        return g.flags.get("exp_name") or (g.runs[0].algorithm if g.runs[0].is_hw3 else None)
+
     for g in groups:
-        name = str(g.flags.get("exp_name") or g.runs[0].name)
+        name = str(base(g) or g.runs[0].name)
         if len(envs) > 1:
             name += f" {g.flags.get('env_name')}"
-        twins = [h for h in groups if h.flags.get("exp_name") == g.flags.get("exp_name")
-                 and h.flags.get("env_name") == g.flags.get("env_name")]
+        twins = [h for h in groups if base(h) == base(g) and h.flags.get("env_name") == g.flags.get("env_name")]
         if len(twins) > 1:
             differing = sorted(k for k in g.flags if any(h.flags.get(k) != g.flags.get(k) for h in twins))
             name += " " + ", ".join(f"{k}={g.flags.get(k)}" for k in differing)
@@ -201,9 +212,23 @@ def _title(runs: list[Run]) -> Optional[str]:
     return envs[0] if len(envs) == 1 else None
 
 
-def plot_curves(runs: list[Run], out: str, key: str = RETURN_KEY, x: str = "Train_EnvstepsSoFar",
+def _x_of(run: Run, x: Optional[str]) -> str:
+    """The row key of the x axis: ``None`` means env steps (hw3: ``step``, hw1/hw2: ``Train_EnvstepsSoFar``);
+    hw3 rows have no other env-step key, so ``Train_EnvstepsSoFar`` means ``step`` there."""
+    return run.env_steps_key if x is None or (run.is_hw3 and x == "Train_EnvstepsSoFar") else x
+
+
+def _x_label(runs: list[Run], x: Optional[str]) -> str:
+    xs = {_x_of(r, x) for r in runs}
+    if all(r.is_hw3 for r in runs) or xs == {"Train_EnvstepsSoFar"} or x is None:
+        return ENV_STEPS  # hw3's step is the env step
+    return X_LABELS.get(x, x)
+
+
+def plot_curves(runs: list[Run], out: str, key: Optional[str] = None, x: Optional[str] = None,
                 band: str = "std", hlines: Sequence[str] = (), bc_runs: Sequence[Run] = ()) -> str:
-    """Learning curves of ``key`` vs ``x``, one line per group of seeds; returns ``out``.
+    """Learning curves of ``key`` (None: each run's return key, ``Eval_AverageReturn`` or hw3's
+    ``eval_return``) vs ``x`` (None: env steps), one line per group of seeds; returns ``out``.
 
     With an ``bc`` hline, BC runs (``q1_``) among ``runs`` give that line and are not
     drawn as curves (a BC run is a single iteration).
@@ -214,32 +239,35 @@ def plot_curves(runs: list[Run], out: str, key: str = RETURN_KEY, x: str = "Trai
     uses_bc = any(parse_hline(s)[0] == "bc" for s in hlines)
     bc_runs = list(bc_runs) + ([r for r in runs if r.algorithm == "bc"] if uses_bc else [])
     curves = [r for r in runs if not (uses_bc and r.algorithm == "bc")]
-    drawable = [r for r in curves if r.series(key)]
+    drawable = [r for r in curves if r.series(key or r.return_key)]
     for r in curves:
         if r not in drawable:
-            warn(f"{r.name} logged no {key}; left out")
+            warn(f"{r.name} logged no {key or r.return_key}; left out")
     if not drawable:
-        raise UserError(f"none of the runs logged {key}")
+        raise UserError(f"none of the runs logged {key or 'an eval return'}")
     lines = resolve_hlines(hlines, drawable, bc_runs)
     fig, ax = _new_axes()
     groups = group_runs(drawable)
     for group in groups:
-        xs, ys = aligned_curves(group.runs, key, x)
+        run = group.runs[0]  # a group holds one algorithm: one return key, one x key
+        group_key, group_x = key or run.return_key, _x_of(run, x)
+        xs, ys = aligned_curves(group.runs, group_key, group_x)
         if len(xs) == 0:
-            warn(f"{group.label}: no iteration logged both {key} and {x}; left out")
+            warn(f"{group.label}: no iteration logged both {group_key} and {group_x}; left out")
             continue
         (line,) = ax.plot(xs, ys.mean(axis=0), marker="o" if len(xs) <= 20 else None, markersize=3,
                           label=group.label)
         if len(group.runs) > 1:
             low, high = _spread(ys, band)
             ax.fill_between(xs, low, high, color=line.get_color(), alpha=0.2, linewidth=0)
-    ax.set_xlabel(X_LABELS.get(x, x))
-    if x == "step":
+    ax.set_xlabel(_x_label(drawable, x))
+    if ax.get_xlabel() == "Iteration":
         from matplotlib.ticker import MaxNLocator
 
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     band_text = {"std": "mean ± std", "minmax": "mean, min..max"}[band]
-    ax.set_ylabel(key + (f" ({band_text} over seeds)" if any(len(g.runs) > 1 for g in groups) else ""),
+    y_name = key or "/".join(dict.fromkeys(r.return_key for r in drawable))
+    ax.set_ylabel(y_name + (f" ({band_text} over seeds)" if any(len(g.runs) > 1 for g in groups) else ""),
                   fontsize="small")
     return _finish(fig, ax, lines, out, _title(drawable))
 
@@ -252,10 +280,11 @@ def _sweep_x(values: list[Any]) -> tuple[list[Any], bool]:
     return (sorted(parsed) if numeric else sorted(parsed, key=str)), numeric
 
 
-def plot_sweep(runs: list[Run], out: str, flag: str, key: str = RETURN_KEY, last: int = 1, band: str = "std",
+def plot_sweep(runs: list[Run], out: str, flag: str, key: Optional[str] = None, last: int = 1, band: str = "std",
                hlines: Sequence[str] = ()) -> str:
-    """Final ``key`` (mean of the last ``last`` logged) vs the value of ``flag``; mean over seeds,
-    error bars ±std or min..max. Runs that also differ in other flags make separate series."""
+    """Final ``key`` (mean of the last ``last`` logged; None: each run's return key) vs the value of
+    ``flag`` (a flag or, for hw3, a config key); mean over seeds, error bars ±std or min..max. Runs
+    that also differ in other settings make separate series."""
     _check_out(out)
     if band not in BANDS:
         raise UserError(f"--band must be one of {', '.join(BANDS)}")
@@ -263,18 +292,18 @@ def plot_sweep(runs: list[Run], out: str, flag: str, key: str = RETURN_KEY, last
         raise UserError(f"--last must be at least 1 (got {last})")
     runs = [r for r in runs if r.final(key) is not None]
     if not runs:
-        raise UserError(f"none of the runs logged {key}")
+        raise UserError(f"none of the runs logged {key or 'an eval return'}")
     for r in runs:
-        if flag not in r.flags:
+        if flag not in r.settings:
             raise UserError(f"{r.name} has no flag {flag} in its config.json")
     lines = resolve_hlines(hlines, runs, [])
     fig, ax = _new_axes()
-    values, numeric = _sweep_x([r.flags[flag] for r in runs])
+    values, numeric = _sweep_x([r.settings[flag] for r in runs])
     series = group_runs(runs, drop=(*NOT_GROUPED, flag, "exp_name"))
     for s in series:
         xs, means, low, high = [], [], [], []
         for i, value in enumerate(values):
-            finals = np.array([r.final(key, last) for r in s.runs if r.flags[flag] == value])
+            finals = np.array([r.final(key, last) for r in s.runs if r.settings[flag] == value])
             if len(finals) == 0:
                 continue
             lo, hi = _spread(finals[:, None], band)  # (n_seeds, 1): one column
@@ -288,7 +317,8 @@ def plot_sweep(runs: list[Run], out: str, flag: str, key: str = RETURN_KEY, last
     if not numeric:
         ax.set_xticks(range(len(values)), [str(v) for v in values])
     ax.set_xlabel(flag)
-    what = key if last == 1 else f"{key}, mean of last {last}"
+    y_name = key or "/".join(dict.fromkeys(r.return_key for r in runs))
+    what = y_name if last == 1 else f"{y_name}, mean of last {last}"
     ax.set_ylabel(f"final {what}\n({'mean ± std' if band == 'std' else 'mean, min..max'} over seeds)",
                   fontsize="small")
     return _finish(fig, ax, lines, out, _title(runs))

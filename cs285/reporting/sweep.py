@@ -4,7 +4,11 @@ A sweep is ``script`` + its own arguments + ``grid`` + ``seeds``. Each grid poin
 gets ``--exp_name <base>_<flag><value>...`` (``base`` = the script's exp_name,
 e.g. ``lunar_gae_lambda0.95``) and each seed one ``--seed``. A switch flag
 (``store_true``) is swept with the values ``true``/``false``: ``--flag`` present
-or not, ``_flag`` / ``_no_flag`` in the name.
+or not, ``_flag`` / ``_no_flag`` in the name. A script without ``--exp_name``
+(hw3's ``run_hw3_dqn.py`` / ``run_hw3_sac.py``: the name is in the YAML config and
+the run dir is the course's log name) gets none; the sweep names its runs (its log
+files) after the config file, ``lunarlander_doubleq_seed1.log``; a path value in the
+grid (``--grid config_file=a.yaml,b.yaml``) adds the file's stem, ``run_hw3_dqn_a``.
 
 Resuming: before launching, every run dir under the data folder is matched to the
 planned runs by script name + every flag of its ``config.json`` (the script's own
@@ -120,7 +124,17 @@ def _parse(module: ModuleType, argv: list[str], script: str) -> dict[str, Any]:
 
 def _identity(script: str, flags: dict[str, Any]) -> str:
     # save_config writes json.dump(..., default=str): compare the same JSON round trip.
-    return json.dumps([os.path.basename(script), json.loads(json.dumps(flags, default=str))], sort_keys=True)
+    flags = json.loads(json.dumps(flags, default=str))
+    if isinstance(flags.get("config_file"), str):  # hw3: -cfg ./experiments/x.yaml is experiments/x.yaml
+        flags["config_file"] = os.path.normpath(flags["config_file"])
+    return json.dumps([os.path.basename(script), flags], sort_keys=True)
+
+
+def _path_stem(value: str) -> Optional[str]:
+    """A path's file stem (``experiments/dqn/lunarlander.yaml`` -> ``lunarlander``), None for other values."""
+    if os.sep in value or value.endswith((".yaml", ".yml")):
+        return os.path.splitext(os.path.basename(value))[0]
+    return None
 
 
 def plan(script: str, script_args: Sequence[str], grid: Sequence[tuple[str, list[str]]],
@@ -136,7 +150,14 @@ def plan(script: str, script_args: Sequence[str], grid: Sequence[tuple[str, list
     if not seeds:
         raise UserError("--seeds needs at least one seed")
     module = load_script(script)
-    base = _parse(module, script_args + ["--seed", str(seeds[0])], script)
+    try:
+        base = _parse(module, script_args + ["--seed", str(seeds[0])], script)
+    except UserError:  # a required flag (hw3's --config_file) may be the swept one: with the grid's first values
+        first = [a for name, vals in grid if vals and vals[0].lower() not in SWITCH_VALUES
+                 for a in (f"--{name}", vals[0])]
+        if not first:
+            raise
+        base = _parse(module, script_args + first + ["--seed", str(seeds[0])], script)
     for name, _ in grid:
         if name not in base:
             raise UserError(f"{os.path.basename(script)} has no flag --{name}")
@@ -152,9 +173,15 @@ def plan(script: str, script_args: Sequence[str], grid: Sequence[tuple[str, list
                 suffix.append(name if on else f"no_{name}")
             else:
                 argv += [f"--{name}", value]
-                suffix.append(f"{name}{value}".replace(os.sep, "-"))
-        exp_name = "_".join([str(base["exp_name"])] + suffix)
-        argv += ["--exp_name", exp_name]
+                suffix.append(_path_stem(value) or f"{name}{value}".replace(os.sep, "-"))
+        if "exp_name" in base:
+            exp_name = "_".join([str(base["exp_name"])] + suffix)
+            argv += ["--exp_name", exp_name]
+        else:  # hw3: the YAML config names the run; the sweep's name is only for its log files
+            swept = "config_file" in [n for n, _ in grid]
+            stem = _path_stem(str(base["config_file"])) if base.get("config_file") and not swept else None
+            stem = stem or os.path.splitext(os.path.basename(script))[0]
+            exp_name = "_".join([stem] + suffix)
         for seed in seeds:
             run_argv = argv + ["--seed", str(seed)]
             flags = {**_parse(module, run_argv, script), "seed": seed}
