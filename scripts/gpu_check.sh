@@ -4,11 +4,12 @@
 #
 #     bash scripts/gpu_check.sh            # from the repository root, with the project installed
 #
+# Needs the project's dependencies (pip install torch -e .); cs285 itself is imported from this tree.
 # Each timed line: what ran, on which device, wall seconds, exit code. A run that fails prints
 # its last lines. The hw3 runs use tiny copies of the course's configs (written to a temp dir).
 set -uo pipefail
 cd "$(dirname "$0")/.."
-export MUJOCO_GL="${MUJOCO_GL:-egl}" PYTHONUNBUFFERED=1
+export MUJOCO_GL="${MUJOCO_GL:-egl}" PYTHONUNBUFFERED=1 PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
 export CS285_DATA_DIR="$(mktemp -d)"
 tmp="$(mktemp -d)"
 trap 'rm -rf "$CS285_DATA_DIR" "$tmp"' EXIT

@@ -1,0 +1,179 @@
+"""Off-policy speed against the machine's limit: updates/s of our agents next to a plain torch update
+of the same networks, and SAC env steps/s (one update per step) next to Stable-Baselines3's SAC.
+
+    python scripts/benchmark_updates.py [--steps 2000] [--repeats 2]
+
+- SAC (256×256 ReLU, batch 256, twin Q, auto temperature; SB3's defaults): a plain torch update
+  (critic step, actor + temperature step, Polyak) vs ``SACAgent.update``; then env steps/s on
+  HalfCheetah-v4 of the hw3 loop (``off_policy.run_off_policy``) and of SB3's ``SAC.learn`` with
+  the same sizes, learning starts and batch, run in turns (``--repeats``). SB3 is optional
+  (``pip install stable-baselines3``); without it that column is skipped.
+- DQN (the Nature CNN on 4×84×84 frames, batch 32, with the target network's forward): a plain
+  torch update vs ``DQNAgent.update``.
+Torch runs on one thread (``CS285_TORCH_THREADS``, the project's default).
+"""
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+
+import numpy as np
+import torch
+from torch import nn
+
+from cs285.agents.dqn_agent import DQNAgent
+from cs285.agents.sac_agent import SACAgent
+from cs285.infrastructure import pytorch_util as ptu
+from cs285.infrastructure.checkpointing import RunCheckpoint
+from cs285.infrastructure.collector import Collector
+from cs285.infrastructure.envs import RandomActor
+from cs285.infrastructure.logger import Logger
+from cs285.infrastructure.off_policy import run_off_policy
+from cs285.infrastructure.replay_buffer import ReplayBuffer
+from cs285.infrastructure.rollouts import Batch
+from cs285.infrastructure.script_util import run_main, set_torch_threads
+
+ENV, OB, AC, HIDDEN, BATCH = "HalfCheetah-v4", 17, 6, 256, 256
+
+
+def per_second(fn, n: int) -> float:
+    fn()  # warm-up
+    start = time.perf_counter()
+    for _ in range(n):
+        fn()
+    return n / (time.perf_counter() - start)
+
+
+def plain_sac_update():
+    """One SAC update written plainly in torch (the machine's reference), as a closure."""
+    actor = ptu.build_mlp(OB, 2 * AC, 2, HIDDEN, "relu")
+    q1, q2 = (ptu.build_mlp(OB + AC, 1, 2, HIDDEN, "relu") for _ in range(2))
+    t1, t2 = (ptu.build_mlp(OB + AC, 1, 2, HIDDEN, "relu") for _ in range(2))
+    log_alpha = torch.zeros((), requires_grad=True)
+    critic_opt = torch.optim.Adam([*q1.parameters(), *q2.parameters()], 3e-4)
+    actor_opt = torch.optim.Adam([*actor.parameters(), log_alpha], 3e-4)
+    s, a, r, s2 = torch.randn(BATCH, OB), torch.rand(BATCH, AC) * 2 - 1, torch.randn(BATCH), torch.randn(BATCH, OB)
+    done = torch.zeros(BATCH)
+
+    def sample(obs):
+        mu, log_std = actor(obs).chunk(2, -1)
+        std = log_std.clamp(-20, 2).exp()
+        u = mu + std * torch.randn_like(mu)
+        logp = (-0.5 * ((u - mu) / std) ** 2 - std.log() - 0.919).sum(-1) - (2 * (0.693 - u - nn.functional.softplus(
+            -2 * u))).sum(-1)
+        return torch.tanh(u), logp
+
+    def update():
+        with torch.no_grad():
+            a2, logp2 = sample(s2)
+            sa2 = torch.cat([s2, a2], -1)
+            y = r + 0.99 * (1 - done) * (torch.min(t1(sa2), t2(sa2)).squeeze(-1) - log_alpha.exp() * logp2)
+        sa = torch.cat([s, a], -1)
+        critic_loss = ((q1(sa).squeeze(-1) - y) ** 2).mean() + ((q2(sa).squeeze(-1) - y) ** 2).mean()
+        critic_opt.zero_grad()
+        critic_loss.backward()
+        critic_opt.step()
+        a_new, logp = sample(s)
+        sa_new = torch.cat([s, a_new], -1)
+        actor_loss = (log_alpha.exp().detach() * logp - torch.min(q1(sa_new), q2(sa_new)).squeeze(-1)).mean()
+        alpha_loss = -(log_alpha * (logp.detach() - AC)).mean()
+        actor_opt.zero_grad()
+        (actor_loss + alpha_loss).backward()
+        actor_opt.step()
+        with torch.no_grad():
+            for net, target in ((q1, t1), (q2, t2)):
+                for p, tp in zip(net.parameters(), target.parameters()):
+                    tp.mul_(0.995).add_(p, alpha=0.005)
+    return update
+
+
+def plain_dqn_update():
+    def cnn():
+        return nn.Sequential(nn.Conv2d(4, 32, 8, 4), nn.ReLU(), nn.Conv2d(32, 64, 4, 2), nn.ReLU(),
+                             nn.Conv2d(64, 64, 3, 1), nn.ReLU(), nn.Flatten(), nn.Linear(3136, 512), nn.ReLU(),
+                             nn.Linear(512, 9))
+    q, target = cnn(), cnn()
+    opt = torch.optim.Adam(q.parameters(), 1e-4, eps=1e-4)
+    s, s2 = (torch.randint(0, 255, (32, 4, 84, 84), dtype=torch.uint8) for _ in range(2))
+    a, r = torch.randint(0, 9, (32,)), torch.randn(32)
+
+    def update():
+        with torch.no_grad():
+            y = r + 0.99 * target(s2.float() / 255).max(-1).values
+        loss = ((q(s.float() / 255).gather(1, a[:, None]).squeeze(1) - y) ** 2).mean()
+        opt.zero_grad()
+        loss.backward()
+        nn.utils.clip_grad_norm_(q.parameters(), 10.0)
+        opt.step()
+    return update
+
+
+def random_batch(rng, n, ob_shape, actions, dtype=np.float32) -> Batch:
+    obs = rng.integers(0, 255, (n, *ob_shape)).astype(dtype) if dtype == np.uint8 else \
+        rng.standard_normal((n, *ob_shape)).astype(dtype)
+    return Batch(obs, actions, rng.standard_normal(n).astype(np.float32), obs.copy(), np.zeros(n, bool),
+                 np.zeros(n, bool))
+
+
+def ours_sac_steps_per_second(steps: int, learning_starts: int) -> float:
+    """The hw3 loop's env steps/s with one SAC update per step, after ``learning_starts`` random steps."""
+    with Collector(ENV, seed=0) as collector, Collector(ENV, env_procs=1) as evaluator, \
+            tempfile.TemporaryDirectory() as tmp, Logger(tmp) as logger:
+        space, rng = collector.action_space, np.random.default_rng(0)
+        agent = SACAgent(OB, AC, space.low, space.high, hidden_size=HIDDEN, n_layers=2)
+        buffer = ReplayBuffer(steps + learning_starts, (OB,), (AC,))
+        buffer.insert(collector.steps(RandomActor(space), learning_starts, rng)[0])
+        start = time.perf_counter()
+        run_off_policy(collector=collector, eval_collector=evaluator, buffer=buffer,
+                       agent_update=lambda batch, step: agent.update(batch), explore=lambda step: agent,
+                       eval_actor=lambda: agent, total_steps=steps, learning_starts=0, batch_size=BATCH,
+                       eval_interval=10**9, num_eval_trajectories=1, log_interval=1000, logger=logger, rng=rng,
+                       checkpoint=RunCheckpoint(tmp, {}, 1e9), agent_state=dict, load_agent_state=lambda s: None)
+        return steps / (time.perf_counter() - start)
+
+
+def sb3_steps_per_second(steps: int, learning_starts: int) -> float | None:
+    try:
+        import gymnasium as gym
+        from stable_baselines3 import SAC
+    except ImportError:
+        return None
+    model = SAC("MlpPolicy", gym.make(ENV), learning_starts=learning_starts, batch_size=BATCH, seed=0, device="cpu",
+                policy_kwargs=dict(net_arch=[HIDDEN, HIDDEN]))
+    model.learn(learning_starts)
+    start = time.perf_counter()
+    model.learn(steps, reset_num_timesteps=False)
+    return steps / (time.perf_counter() - start)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--steps", type=int, default=2000, help="env steps (one update each) per timed SAC run")
+    p.add_argument("--repeats", type=int, default=2, help="SAC runs of ours and SB3's, in turns")
+    p.add_argument("--updates", type=int, default=200, help="updates per timed update-rate measurement")
+    args = p.parse_args()
+    set_torch_threads()
+    rng = np.random.default_rng(0)
+    torch.manual_seed(0)
+    plain = per_second(plain_sac_update(), args.updates)
+    agent = SACAgent(OB, AC, -np.ones(AC), np.ones(AC), hidden_size=HIDDEN, n_layers=2)
+    batch = random_batch(rng, BATCH, (OB,), rng.uniform(-1, 1, (BATCH, AC)).astype(np.float32))
+    ours = per_second(lambda: agent.update(batch), args.updates)
+    print(f"SAC update (256x256, batch {BATCH}): plain torch {plain:.0f}/s, SACAgent {ours:.0f}/s "
+          f"({ours / plain:.2f} of plain)")
+    dqn_plain = per_second(plain_dqn_update(), max(args.updates // 10, 10))
+    dqn = DQNAgent((4, 84, 84), 9, network="cnn", learning_rate=1e-4, adam_eps=1e-4, clip_grad_norm=10.0)
+    frames = random_batch(rng, 32, (4, 84, 84), rng.integers(0, 9, 32), dtype=np.uint8)
+    dqn_ours = per_second(lambda: dqn.update(frames, 1), max(args.updates // 10, 10))
+    print(f"DQN update (Nature CNN, batch 32): plain torch {dqn_plain:.1f}/s, DQNAgent {dqn_ours:.1f}/s "
+          f"({dqn_ours / dqn_plain:.2f} of plain)")
+    for r in range(args.repeats):
+        ours_sps = ours_sac_steps_per_second(args.steps, 1000)
+        sb3_sps = sb3_steps_per_second(args.steps, 1000)
+        sb3 = "not installed" if sb3_sps is None else f"{sb3_sps:.1f} steps/s, ours / SB3 = {ours_sps / sb3_sps:.2f}"
+        print(f"SAC on {ENV}, one update per step, run {r + 1}: ours {ours_sps:.1f} steps/s | SB3 {sb3}")
+
+
+if __name__ == "__main__":
+    run_main(main)
