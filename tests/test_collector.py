@@ -477,3 +477,19 @@ def test_lunarlander_v2_alias(capsys, monkeypatch):
     assert envs.resolve_env_id("LunarLander-v2") == "LunarLander-v3"
     assert envs.resolve_env_id("LunarLander-v2") == "LunarLander-v3"
     assert capsys.readouterr().out.count("running LunarLander-v3") == 1  # said once, not once per env
+
+
+@pytest.mark.parametrize("env_procs", [1, 2])
+def test_deterministic_requests_leave_torchs_rng_alone(env_procs):
+    """Evaluations and videos (deterministic) must not shift the random numbers training draws from torch."""
+    with Collector("CartPole-v1", env_procs=env_procs, seed=0) as collector:
+        policy = _mlp_policy("CartPole-v1")
+        before = torch.get_rng_state()
+        first = collector.episodes(policy, n_episodes=2, deterministic=True)
+        assert torch.equal(torch.get_rng_state(), before)
+        second = collector.episodes(policy, n_episodes=2, deterministic=True)
+        assert torch.equal(torch.get_rng_state(), before)
+        # each request still starts from its own reset states (the collector's stream moves on)
+        assert not np.array_equal(first[0]["observation"][0], second[0]["observation"][0])
+        collector.episodes(policy, n_episodes=1)  # a sampling request draws its seed from torch
+        assert not torch.equal(torch.get_rng_state(), before)

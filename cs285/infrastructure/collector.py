@@ -8,7 +8,9 @@
 ``policy`` is an Actor (rollouts.py: ``act(obs, rng)``) or an MLPPolicy,
 whose NumPy ``snapshot()`` is taken at the call. Every request draws its
 random numbers from one integer drawn from torch's RNG (unless given a
-``seed``), so ``--seed`` drives everything. Every rule lives here once:
+``seed``), so ``--seed`` drives everything; a deterministic request (eval,
+videos) takes its integer from the collector's own stream instead, so turning
+videos or evaluations on or off never shifts the training numbers. Every rule lives here once:
 - **The stop rule** (``_Budget``): episodes 0, 1, 2, … until ``min_steps``
   steps, or exactly ``n_episodes``. Episode k starts only once it is sure to
   be needed: the finished episodes' steps plus the time limit for each running
@@ -80,11 +82,16 @@ class Request(NamedTuple):
 class _Budget:
     """The stop rule of one request (module docstring) and its finished paths."""
 
-    def __init__(self, request: Request, max_len: int):
+    def __init__(self, request: Request, max_len: int, seeds: np.random.Generator):
         if (request.min_steps is None) == (request.n_episodes is None):
             raise ValueError("a Request needs exactly one of min_steps and n_episodes")
         self.request, self.max_len = request, max_len
-        self.seed = int(torch.randint(2**62, ())) if request.seed is None else request.seed
+        if request.seed is not None:
+            self.seed = request.seed
+        elif request.deterministic:  # its resets: from the collector's own stream, leaving torch's RNG alone
+            self.seed = int(seeds.integers(2**62))
+        else:
+            self.seed = int(torch.randint(2**62, ()))
         self.started = self.running = self.finished_steps = 0
         self.paths: dict[int, dict] = {}
 
@@ -155,6 +162,7 @@ class Collector:
             raise ValueError(f"env_procs must be at least 1, got {env_procs}")
         self.env_name, self.backend, self.num_envs = env_name, backend, num_envs
         self.seed, self.ep_len, self._env_procs = seed, ep_len, env_procs
+        self._seeds = np.random.default_rng([seed, EVAL_SEED_OFFSET])  # deterministic requests' episode seeds
         self._envs: dict[str, VecEnv] = {}
         self._pool: Optional[WorkerPool] = None
         self._episode_env = None  # whole episodes in this process when there is no pool
@@ -174,6 +182,7 @@ class Collector:
         self._env_procs, self._envs, self._pool, self._episode_env, self._running = 1, {"train": env, "eval": env}, None, None, None
         self.observation_space, self.action_space = env.observation_space, env.action_space
         self.discrete, self.max_episode_steps = env.discrete, env.max_episode_steps
+        self._seeds = np.random.default_rng(0)
         return self
 
     # ------------------------------------------------------------------ what runs
@@ -219,7 +228,7 @@ class Collector:
         actor = as_actor(policy)
         if self.discrete and any(r.action_noise_std for r in requests):
             raise ValueError("action noise needs continuous actions")
-        budgets = [_Budget(r, self.max_episode_steps) for r in requests]
+        budgets = [_Budget(r, self.max_episode_steps, self._seeds) for r in requests]
         if not self.whole_episodes:
             for b in budgets:
                 self._lockstep_episodes(self._lockstep(b.request.stream), actor, b)
