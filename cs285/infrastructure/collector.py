@@ -40,7 +40,6 @@ Backends (``describe()`` says which run):
 """
 from __future__ import annotations
 
-import collections
 from multiprocessing.connection import wait
 from typing import NamedTuple, Optional, Sequence, Union
 
