@@ -40,7 +40,8 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from cs285.agents.ppo_agent import PPOAgent  # noqa: E402
 from cs285.agents.sac_agent import SACAgent  # noqa: E402
 from cs285.infrastructure import pytorch_util as ptu  # noqa: E402
-from cs285.infrastructure.checkpointing import BEST, LATEST, RunCheckpoint  # noqa: E402
+from cs285.infrastructure.checkpointing import (BEST, LATEST, RunCheckpoint, arrays_to_tensors,  # noqa: E402
+                                              tensors_to_arrays)
 from cs285.infrastructure.collector import EVAL_SEED_OFFSET, Collector  # noqa: E402
 from cs285.infrastructure.envs import ENV_BACKENDS, RandomActor, UserError, make_env  # noqa: E402
 from cs285.infrastructure.logger import Logger  # noqa: E402
@@ -165,12 +166,12 @@ class SACLearner:
         return 1, ended, info
 
     def state(self) -> dict:
-        buffer = {k: torch.from_numpy(v) if isinstance(v, np.ndarray) else v for k, v in self.buffer.state_dict().items()}
+        buffer = arrays_to_tensors(self.buffer.state_dict())
         return {"agent": self.agent.state_dict(), "buffer": buffer, "numpy_rng": self.rng.bit_generator.state}
 
     def load(self, state: dict) -> None:
         self.agent.load_state_dict(state["agent"])
-        self.buffer.load_state_dict({k: v.numpy() if torch.is_tensor(v) else v for k, v in state["buffer"].items()})
+        self.buffer.load_state_dict(tensors_to_arrays(state["buffer"]))
         self.rng.bit_generator.state = state["numpy_rng"]
 
     def best_state(self) -> dict:

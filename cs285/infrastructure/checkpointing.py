@@ -20,6 +20,9 @@ import signal
 import time
 from typing import Any, Callable, Mapping, Optional, Sequence, Union
 
+import numpy as np
+import torch
+
 from cs285.infrastructure import pytorch_util as ptu
 from cs285.infrastructure.envs import UserError
 
@@ -99,3 +102,12 @@ class RunCheckpoint:
             best = state() if callable(state) else state
             ptu.save_checkpoint({**best, "config": self.config, "score": self.best_score}, self.best_path)
         return self.best_score
+
+
+def arrays_to_tensors(state: dict) -> dict:
+    """NumPy arrays as tensors, so a weights-only torch checkpoint can hold them (and back: ``tensors_to_arrays``)."""
+    return {k: torch.from_numpy(v) if isinstance(v, np.ndarray) else v for k, v in state.items()}
+
+
+def tensors_to_arrays(state: dict) -> dict:
+    return {k: v.numpy() if torch.is_tensor(v) else v for k, v in state.items()}

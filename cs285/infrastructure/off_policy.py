@@ -27,7 +27,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from cs285.infrastructure.checkpointing import LATEST, RunCheckpoint
+from cs285.infrastructure.checkpointing import LATEST, RunCheckpoint, arrays_to_tensors, tensors_to_arrays
 from cs285.infrastructure.collector import Collector
 from cs285.infrastructure.logger import Logger
 from cs285.infrastructure.rollouts import Actor, Batch, path_returns
@@ -69,15 +69,6 @@ def resumable_logdir(prefix: str, log_name: str, flags: dict, experiment: Option
         except (OSError, ValueError, KeyError):
             continue
     return None
-
-
-def arrays_to_tensors(state: dict) -> dict:
-    """NumPy arrays as tensors, so a weights-only torch checkpoint can hold them (and back: ``tensors_to_arrays``)."""
-    return {k: torch.from_numpy(v) if isinstance(v, np.ndarray) else v for k, v in state.items()}
-
-
-def tensors_to_arrays(state: dict) -> dict:
-    return {k: v.numpy() if torch.is_tensor(v) else v for k, v in state.items()}
 
 
 def run_off_policy(
