@@ -296,3 +296,28 @@ def test_run_hw3_sac_tiny(tmp_path, monkeypatch):
     keys = set().union(*rows)
     assert {"eval_return", "eval_ep_len", "eval/return_std", "train_return", "train_ep_len", "actor_loss",
             "entropy", "critic_loss", "q_values", "target_values", "actor_lr", "critic_lr"} <= keys
+
+
+def test_max_env_steps_ends_the_run_early_with_the_config_unchanged(tmp_path, monkeypatch):
+    sys.path.insert(0, os.path.join(ROOT, "scripts"))
+    import run_hw3_sac
+
+    from cs285.infrastructure.logger import read_metrics
+    from cs285.infrastructure.run_config import is_finished, load_config
+    from cs285.reporting.grading import load_run
+
+    monkeypatch.setenv("CS285_DATA_DIR", str(tmp_path))
+    cfg = tmp_path / "tiny.yaml"
+    cfg.write_text("base_config: sac\nenv_name: Pendulum-v1\nexp_name: cut\ntotal_steps: 100000\nrandom_steps: 50\n"
+                   "training_starts: 100\nhidden_size: 16\nbatch_size: 32\ntarget_update_period: 100\n")
+    run_hw3_sac.run(run_hw3_sac.parse_args(["-cfg", str(cfg), "-ei", "100", "-neval", "1", "--log_interval", "50",
+                                            "--max_env_steps", "250"]), seed=1)
+    [run_dir] = glob.glob(str(tmp_path / "hw3_sac_cut_*"))
+    # steps 0..249: evaluations at 0, 100, 200 and the last training row at 200
+    assert max(r["step"] for r in read_metrics(run_dir)) == 200
+    assert [r["step"] for r in read_metrics(run_dir) if "eval_return" in r] == [0, 100, 200]
+    config = load_config(run_dir)
+    assert config["experiment"]["total_steps"] == 100000 and config["flags"]["max_env_steps"] == 250
+    assert is_finished(run_dir) and load_run(run_dir).status == "ok"
+    with pytest.raises(SystemExit):
+        run_hw3_sac.parse_args(["-cfg", str(cfg), "--max_env_steps", "0"])

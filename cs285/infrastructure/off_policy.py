@@ -152,11 +152,14 @@ def add_experiment_args(parser: argparse.ArgumentParser, eval_interval: int) -> 
     parser.add_argument("--seed", type=int, nargs="+", default=[1], help="one run per seed")
     add_device_args(parser)
     parser.add_argument("--log_interval", type=int, default=1000, help="env steps between training-scalar rows")
+    parser.add_argument("--max_env_steps", type=int, default=None,
+                        help="end the run after this many env steps, the config (total_steps and the schedules "
+                             "built on it) unchanged: the handout's shortened runs (e.g. Humanoid at 500000)")
 
 
 def check_experiment_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> argparse.Namespace:
-    for flag in ("eval_interval", "num_eval_trajectories", "log_interval"):
-        if getattr(args, flag) < 1:
+    for flag in ("eval_interval", "num_eval_trajectories", "log_interval", "max_env_steps"):
+        if getattr(args, flag) is not None and getattr(args, flag) < 1:
             parser.error(f"--{flag} must be at least 1 (got {getattr(args, flag)})")
     if args.num_render_trajectories < 0:
         parser.error(f"--num_render_trajectories must be at least 0 (got {args.num_render_trajectories})")
@@ -181,8 +184,9 @@ def run_experiment(args: argparse.Namespace, seed: int, *, prefix: str, log_name
         checkpoint = RunCheckpoint(log_dir, {**flags, "experiment": config}, checkpoint_minutes)
         start = time.time()
         with Logger(log_dir) as logger:
-            last_eval = run_off_policy(collector=collector, eval_collector=eval_collector, total_steps=config[
-                "total_steps"], batch_size=config["batch_size"], eval_interval=args.eval_interval,
+            total_steps = min(config["total_steps"], args.max_env_steps or config["total_steps"])
+            last_eval = run_off_policy(collector=collector, eval_collector=eval_collector, total_steps=total_steps,
+                batch_size=config["batch_size"], eval_interval=args.eval_interval,
                 num_eval_trajectories=args.num_eval_trajectories, log_interval=args.log_interval, logger=logger,
                 rng=np.random.default_rng(seed), checkpoint=checkpoint, video=video, **loop)
     finally:

@@ -179,6 +179,8 @@ def load_run(path: str) -> Run:
     last = int(run.rows[-1]["step"])
     if run.is_hw3:  # rows keyed by env step, from 0 to total_steps - 1
         n_iter, done, unit = run.experiment.get("total_steps"), last, " steps"
+        if isinstance(n_iter, int) and run.flags.get("max_env_steps"):  # a shortened run ends there
+            n_iter = min(n_iter, int(run.flags["max_env_steps"]))
     else:  # rows keyed by iteration, from 0 to n_iter - 1
         n_iter, done, unit = run.flags.get("n_iter"), last + 1, ""
     if not run.finished and not (isinstance(n_iter, int) and last + 1 >= n_iter):
