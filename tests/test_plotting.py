@@ -89,7 +89,7 @@ def test_seed_run_twice_keeps_the_finished_one_and_errors_are_one_line(tmp_path)
     assert {r.name for r in group.runs} == {finished.name, other.name}
     xs, ys = plotting.aligned_curves(group.runs, "Eval_AverageReturn", "Train_EnvstepsSoFar")
     assert list(xs) == [100, 200, 300] and list(ys.mean(axis=0)) == [2.0, 3.0, 4.0]
-    low, high = plotting._spread(ys, "std")
+    low, high = plotting.band_edges(ys, "std")
     assert np.allclose(high - low, 2.0)  # std of (1, 3) is 1 at every step
 
     with pytest.raises(UserError, match="suffix"):

@@ -100,7 +100,7 @@ def test_double_q_and_plain_dqn_are_two_groups_with_bands(tmp_path):
         assert list(xs) == [0, 10000, 20000]  # the env steps the evals were logged at
         offset = 100.0 * g.runs[0].settings["use_double_q"]
         assert list(ys.mean(axis=0)) == [offset + 1.5, offset + 2.5, offset + 3.5]
-        low, high = plotting._spread(ys, "std")
+        low, high = plotting.band_edges(ys, "std")
         assert np.allclose(high - low, 1.0)  # std of (1, 2) is 0.5: a band, not a line
     assert plotting._x_label(runs, None) == "Environment steps"
 

@@ -137,7 +137,7 @@ def aligned_curves(runs: list[Run], key: str, x: str) -> tuple[np.ndarray, np.nd
     return xs.mean(axis=0), ys
 
 
-def _spread(ys: np.ndarray, band: str) -> tuple[np.ndarray, np.ndarray]:
+def band_edges(ys: np.ndarray, band: str) -> tuple[np.ndarray, np.ndarray]:
     """Lower and upper edge of the band over seeds (axis 0)."""
     if band == "minmax":
         return ys.min(axis=0), ys.max(axis=0)
@@ -178,15 +178,21 @@ def resolve_hlines(specs: Sequence[str], runs: list[Run], bc_runs: list[Run]) ->
     return lines
 
 
-def _new_axes():
+def new_figure(ncols: int = 1):
+    """A figure of ``ncols`` FIGSIZE panels side by side on matplotlib's Agg canvas: (fig, [axes])."""
     try:
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
     except ImportError:
         raise UserError("plotting needs matplotlib: pip install -e '.[plot]'") from None
-    fig = Figure(figsize=FIGSIZE, dpi=DPI, layout="constrained")
+    fig = Figure(figsize=(FIGSIZE[0] * ncols, FIGSIZE[1]), dpi=DPI, layout="constrained")
     FigureCanvasAgg(fig)
-    return fig, fig.add_subplot()
+    return fig, [fig.add_subplot(1, ncols, i + 1) for i in range(ncols)]
+
+
+def _new_axes():
+    fig, (ax,) = new_figure()
+    return fig, ax
 
 
 def _check_out(out: str) -> None:
@@ -194,17 +200,25 @@ def _check_out(out: str) -> None:
         raise UserError(f"--out {out}: the file type follows the suffix, one of {', '.join(FORMATS)}")
 
 
-def _finish(fig, ax, lines: list[tuple[float, str]], out: str, title: Optional[str]) -> str:
+def draw_hlines(ax, lines: list[tuple[float, str]]) -> None:
     for i, (y, label) in enumerate(lines):
         color, style = HLINE_STYLES[i % len(HLINE_STYLES)]
         ax.axhline(y, color=color, linestyle=style, linewidth=1.2, label=f"{label}: {y:.0f}")
+
+
+def save_figure(fig, out: str) -> str:
+    os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
+    fig.savefig(out)
+    return out
+
+
+def _finish(fig, ax, lines: list[tuple[float, str]], out: str, title: Optional[str]) -> str:
+    draw_hlines(ax, lines)
     if title:
         ax.set_title(title)
     ax.grid(alpha=0.3)
     ax.legend(fontsize="small", frameon=False)
-    os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
-    fig.savefig(out)
-    return out
+    return save_figure(fig, out)
 
 
 def _title(runs: list[Run]) -> Optional[str]:
@@ -258,7 +272,7 @@ def plot_curves(runs: list[Run], out: str, key: Optional[str] = None, x: Optiona
         (line,) = ax.plot(xs, ys.mean(axis=0), marker="o" if len(xs) <= 20 else None, markersize=3,
                           label=group.label)
         if len(group.runs) > 1:
-            low, high = _spread(ys, band)
+            low, high = band_edges(ys, band)
             ax.fill_between(xs, low, high, color=line.get_color(), alpha=0.2, linewidth=0)
     ax.set_xlabel(_x_label(drawable, x))
     if ax.get_xlabel() == "Iteration":
@@ -281,10 +295,10 @@ def _sweep_x(values: list[Any]) -> tuple[list[Any], bool]:
 
 
 def plot_sweep(runs: list[Run], out: str, flag: str, key: Optional[str] = None, last: int = 1, band: str = "std",
-               hlines: Sequence[str] = ()) -> str:
+               hlines: Sequence[str] = (), log_x: bool = False) -> str:
     """Final ``key`` (mean of the last ``last`` logged; None: each run's return key) vs the value of
     ``flag`` (a flag or, for hw3, a config key); mean over seeds, error bars ±std or min..max. Runs
-    that also differ in other settings make separate series."""
+    that also differ in other settings make separate series. ``log_x``: a log-scaled (numeric) x axis."""
     _check_out(out)
     if band not in BANDS:
         raise UserError(f"--band must be one of {', '.join(BANDS)}")
@@ -306,7 +320,7 @@ def plot_sweep(runs: list[Run], out: str, flag: str, key: Optional[str] = None, 
             finals = np.array([r.final(key, last) for r in s.runs if r.settings[flag] == value])
             if len(finals) == 0:
                 continue
-            lo, hi = _spread(finals[:, None], band)  # (n_seeds, 1): one column
+            lo, hi = band_edges(finals[:, None], band)  # (n_seeds, 1): one column
             xs.append(value if numeric else i)
             means.append(finals.mean())
             low.append(finals.mean() - lo[0])
@@ -316,6 +330,10 @@ def plot_sweep(runs: list[Run], out: str, flag: str, key: Optional[str] = None, 
         ax.errorbar(xs, means, yerr=[low, high], marker="o", markersize=4, capsize=3, label=label)
     if not numeric:
         ax.set_xticks(range(len(values)), [str(v) for v in values])
+    elif log_x:
+        ax.set_xscale("log")
+        ax.set_xticks(values, [f"{v:g}" for v in values])
+        ax.minorticks_off()
     ax.set_xlabel(flag)
     y_name = key or "/".join(dict.fromkeys(r.return_key for r in runs))
     what = y_name if last == 1 else f"{y_name}, mean of last {last}"

@@ -73,6 +73,8 @@ class SweepResult:
     skipped: list[PlannedRun] = field(default_factory=list)
     succeeded: list[PlannedRun] = field(default_factory=list)
     failed: list[tuple[PlannedRun, str]] = field(default_factory=list)  # (run, its log file)
+    dirs: dict[PlannedRun, str] = field(default_factory=dict)  # the finished run dir of each planned run
+    script: str = ""  # the script's path
 
 
 def resolve_script(script: str) -> str:
@@ -302,52 +304,91 @@ def _launch_ray(commands: list[tuple[PlannedRun, list[str], str]], env: dict[str
             ray.cancel(ref, force=True)
 
 
+@dataclass(frozen=True)
+class SweepSpec:
+    """One sweep: ``script`` (a name in scripts/ or a path) + its arguments, ``grid`` specs
+    (``"gae_lambda=0,0.98"``) and seeds."""
+
+    script: str
+    args: tuple[str, ...] = ()
+    grid: tuple[str, ...] = ()
+    seeds: tuple[int, ...] = (1,)
+
+    def command(self) -> str:
+        """The sweep.py command line that runs this sweep."""
+        grid = f" --grid {' '.join(self.grid)}" if self.grid else ""
+        return (f"python scripts/sweep.py {os.path.basename(self.script)} {' '.join(self.args)}{grid} "
+                f"--seeds {' '.join(map(str, self.seeds))}").replace("  ", " ")
+
+
 def run_sweep(script: str, script_args: Sequence[str], grid_specs: Sequence[str], seeds: Sequence[int],
               jobs: Optional[int] = None, launcher: str = "local", address: Optional[str] = None,
               root: Optional[str] = None, dry_run: bool = False) -> SweepResult:
     """Plan the sweep, skip the complete runs, launch the rest; see the module docstring."""
+    spec = SweepSpec(script, tuple(script_args), tuple(grid_specs), tuple(seeds))
+    return run_sweeps([spec], jobs, launcher, address, root, dry_run)[0]
+
+
+def run_sweeps(specs: Sequence[SweepSpec], jobs: Optional[int] = None, launcher: str = "local",
+               address: Optional[str] = None, root: Optional[str] = None,
+               dry_run: bool = False) -> list[SweepResult]:
+    """Several sweeps as one queue of runs on one pool of workers (a run planned twice runs once);
+    one ``SweepResult`` per spec, its ``dirs`` holding the finished run dir of each planned run."""
     if launcher not in LAUNCHERS:
         raise UserError(f"--launcher must be one of {', '.join(LAUNCHERS)}")
     if jobs is not None and jobs < 1:
         raise UserError(f"--jobs must be at least 1 (got {jobs})")
     if address and launcher != "ray":
         raise UserError("--address is for --launcher ray")
-    script = resolve_script(script)
     root = os.path.abspath(root or data_dir())
-    planned = plan(script, script_args, parse_grid(grid_specs), seeds)
-    result = SweepResult(planned)
-    module = load_script(script)
-    found = existing_runs(root, module)
-    todo = []
-    for run in planned:
-        if any(is_finished(d) for d in found.get(run.identity, [])):
-            result.skipped.append(run)
-        else:
-            todo.append(run)
+    results, modules, todo = [], {}, {}  # todo: identity -> (run, script, module)
+    for spec in specs:
+        script = resolve_script(spec.script)
+        planned = plan(script, spec.args, parse_grid(spec.grid), spec.seeds)
+        result = SweepResult(planned)
+        if script not in modules:
+            modules[script] = load_script(script)
+        finished = _finished_dirs(root, modules[script], planned)
+        for run in planned:
+            if run in finished:
+                result.skipped.append(run)
+            else:
+                todo.setdefault(run.identity, (run, script, modules[script]))
+        result.dirs = finished
+        result.script = script
+        results.append(result)
+    n_planned = len({run.identity for r in results for run in r.planned})
     workers = jobs if launcher == "ray" else (jobs or os.cpu_count() or 1)
     where = f"{workers} local workers" if launcher == "local" else f"Ray at {address or 'a new local instance'}"
-    print(f"sweep: {len(planned)} runs, {len(result.skipped)} complete, {len(todo)} to run with {where}; "
+    print(f"sweep: {n_planned} runs, {n_planned - len(todo)} complete, {len(todo)} to run with {where}; "
           f"logs in {root}", flush=True)
     commands = [(run, [sys.executable, script, *run.argv], os.path.join(root, LOG_DIR, run.log_name))
-                for run in todo]
+                for run, script, _ in todo.values()]
     if dry_run:
         for _, command, _ in commands:
             print(" ".join(command[1:]))
-        return result
+        return results
     if not todo:
-        return result
+        return results
 
-    bar = tqdm(total=len(planned), initial=len(result.skipped), desc="sweep", unit="run", disable=None)
+    bar = tqdm(total=n_planned, initial=n_planned - len(todo), desc="sweep", unit="run", disable=None)
+    owners = {identity: [r for r in results if any(p.identity == identity for p in r.planned)]
+              for identity in todo}
+    failures = []
 
     def on_done(run: PlannedRun, code: int, log_path: str) -> None:
         if code == 0:
-            result.succeeded.append(run)
-            _file_log(root, run, log_path, module)
+            _file_log(root, run, log_path, todo[run.identity][2])
         else:
-            result.failed.append((run, log_path))
             tqdm.write(f"failed (exit {code}): {run.exp_name} seed {run.seed}; see {log_path}")
+            failures.append(run)
+        for result in owners[run.identity]:
+            if code == 0:
+                result.succeeded.append(run)
+            else:
+                result.failed.append((run, log_path))
         bar.update(1)
-        bar.set_postfix(failed=len(result.failed))
+        bar.set_postfix(failed=len(failures))
 
     try:
         if launcher == "local":
@@ -358,7 +399,20 @@ def run_sweep(script: str, script_args: Sequence[str], grid_specs: Sequence[str]
             _launch_ray(commands, _worker_env(root, 1), workers, address, on_done)
     finally:
         bar.close()
-    return result
+        for result in results:
+            result.dirs = _finished_dirs(root, modules[result.script], result.planned)
+    return results
+
+
+def _finished_dirs(root: str, module: ModuleType, planned: Sequence[PlannedRun]) -> dict[PlannedRun, str]:
+    """The newest finished run dir of each planned run that has one."""
+    found = existing_runs(root, module)
+    dirs = {}
+    for run in planned:
+        done = [d for d in found.get(run.identity, []) if is_finished(d)]
+        if done:
+            dirs[run] = max(done, key=os.path.getmtime)
+    return dirs
 
 
 def _file_log(root: str, run: PlannedRun, log_path: str, module: ModuleType) -> None:
