@@ -25,7 +25,7 @@ def main() -> None:
     p.add_argument("--env", "--env_name", dest="env_name", required=True)
     p.add_argument("--n_episodes", type=int, default=10)
     p.add_argument("--ep_len", type=int, help="max episode length (default: the env's limit)")
-    p.add_argument("--video", help="also record the first episode to this .mp4")
+    p.add_argument("--video", help="also record the first episode to this .mp4 (or a small .gif)")
     args = p.parse_args()
     torch.set_num_threads(1)
     policy, what = load_policy(args.policy)
