@@ -1,0 +1,47 @@
+"""A homework's report in one command: run what its deliverables need, write reports/<hw>/report.md.
+
+    python scripts/report.py hw1                 # ~110 short runs, 3 seeds
+    python scripts/report.py hw1 --dry-run       # the commands still to run
+    python scripts/report.py hw1 --seeds 1 2 3 4 5 --jobs 2
+    python scripts/report.py hw1 --launcher ray --address HOST:6379
+
+The runs go to data/ (or $CS285_DATA_DIR) through the resumable sweep: calling it again after a
+kill runs only what did not finish, and redrawing a report costs no training. The report holds
+every figure as PNG and PDF, the tables, a GIF per task, a grade line per experiment and, for
+each, the exact commands behind it.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+import sys
+
+from cs285.infrastructure.script_util import run_main
+from cs285.reporting import report, report_hw1
+from cs285.reporting.sweep import LAUNCHERS
+
+HOMEWORKS = {"hw1": ("CS285 hw1: imitation learning", report_hw1.experiments)}
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("homework", choices=sorted(HOMEWORKS))
+    p.add_argument("--seeds", nargs="+", type=int, default=[1, 2, 3], help="one run per seed of every experiment")
+    p.add_argument("--out", help="default: reports/<homework>")
+    p.add_argument("--jobs", type=int, help="runs at once (local default: the number of cores; ray: no cap)")
+    p.add_argument("--launcher", choices=LAUNCHERS, default="local")
+    p.add_argument("--address", help="with --launcher ray: the cluster (default: start a local instance)")
+    p.add_argument("--dry_run", "--dry-run", action="store_true", help="print the commands left to run and stop")
+    args = p.parse_args()
+    title, experiments = HOMEWORKS[args.homework]
+    out = args.out or os.path.join(report.REPORTS_DIR, args.homework)
+    command = "python scripts/report.py " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    path = report.build_report(args.homework, title, experiments(args.seeds), command, out, args.jobs,
+                               args.launcher, args.address, args.dry_run)
+    if path:
+        print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    run_main(main)
