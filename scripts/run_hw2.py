@@ -13,6 +13,15 @@ used with continuous actions only. As in the course, evaluation samples from
 the stochastic policy. Each iteration prints its time split (update,
 sampling, logging).
 
+Time limits: an episode the env's time limit (or --ep_len) ends is truncated,
+not terminated, so reward-to-go with a baseline, the baseline's targets, GAE
+and the actor-critic targets add γ·V(s_T) of its real last observation.
+``--truncation_as_termination`` gives the course's treatment instead (its
+``terminal`` includes time limits): every episode end is terminal, nothing
+bootstraps from V(s_T), and the course's estimator is reproduced exactly. It
+turns episode ends only: a segment's cut (below) ends no episode, so it still
+bootstraps (Collector.segments applies the rule before marking the cuts).
+
 ``--rollouts segments`` (the default of ppo) samples -b steps as --num_envs
 segments of equal length from envs that keep running between batches; each
 cut is marked truncated, so it bootstraps from V like a time limit, and the
@@ -115,6 +124,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="initialize the policy's output layer 100x smaller (near-uniform initial policy)")
     p.add_argument("--normalize_rewards", action="store_true",
                    help="divide rewards by the running std of the discounted return (any method)")
+    p.add_argument("--truncation_as_termination", action="store_true",
+                   help="the course's treatment of time limits: an episode ended by the time limit (--ep_len or "
+                        "the env's) is terminal, so reward-to-go, the baseline's targets, GAE and the actor-critic "
+                        "targets never bootstrap from V(s_T) (default: they do). A segment's cut (--rollouts "
+                        "segments) ends no episode and still bootstraps")
     p.add_argument("--rollouts", choices=("episodes", "segments"), default=None,
                    help="sample complete episodes (the course's way; default except for ppo) or equal-length "
                         "segments from envs that keep running, bootstrapped at each cut (default for ppo)")
@@ -184,6 +198,11 @@ def ignored_flag_notes(args: argparse.Namespace, parser: argparse.ArgumentParser
              for d, reason in AGENTS[args.pg_method].IGNORED_FLAGS.items() if d in changed]
     notes += [f"--pg_method {args.pg_method} ignores {flag[d]}: it is an option of --pg_method {' / '.join(m)}"
               for d, m in METHOD_FLAGS.items() if d in changed and args.pg_method not in m]
+    bootstraps = args.pg_method in ("ppo", "ac") or (args.use_baseline and (args.use_reward_to_go
+                                                                            or args.gae_lambda is not None))
+    if args.truncation_as_termination and not bootstraps:
+        notes.append(f"--pg_method {args.pg_method} ignores --truncation_as_termination: without -rtg or "
+                     "--gae_lambda on a --use_baseline critic no estimate bootstraps from V(s_T)")
     return notes
 
 
@@ -300,8 +319,12 @@ def run(args: argparse.Namespace, seed: int) -> dict[str, float]:
         if not train:
             return eval_paths, None
         if not segments:
-            return eval_paths, (results[0], Batch.from_paths(results[0]), total_steps(results[0]))
-        batch, ended = collector.segments(agent.policy, steps_per_env, action_noise_std=args.action_noise_std)
+            batch = Batch.from_paths(results[0])
+            if args.truncation_as_termination:
+                batch = batch.truncations_as_terminations()
+            return eval_paths, (results[0], batch, total_steps(results[0]))
+        batch, ended = collector.segments(agent.policy, steps_per_env, action_noise_std=args.action_noise_std,
+                                          truncation_as_termination=args.truncation_as_termination)
         recent_episodes.extend(ended)
         return eval_paths, (list(recent_episodes), batch, len(batch.rewards))
 

@@ -63,6 +63,18 @@ def test_baseline_bootstraps_truncation_not_termination():
     np.testing.assert_allclose(adv, q - V_CONST, rtol=1e-6)
 
 
+def test_truncation_as_termination_stops_the_bootstrap_at_the_time_limit():
+    """--truncation_as_termination (the course's rule): the truncated episode's ends no longer add γ·V(s_5)."""
+    agent = _agent(use_reward_to_go=True, use_baseline=True)
+    _constant_critic(agent, V_CONST)
+    batch = _batch().truncations_as_terminations()
+    np.testing.assert_array_equal(batch.terminated | batch.truncated, _batch().terminated | _batch().truncated)
+    q, _, _ = agent.estimate_advantages(batch)
+    # Terminated episode as before: [1.75, 1.5, 1]. Truncated one now ends like a termination:
+    # t=4: 1 (no 0.5·V(s_5)); t=3: 1 + 0.5·1 = 1.5 (2.0 and 2.0 with the bootstrap, above).
+    np.testing.assert_allclose(q, [1.75, 1.5, 1.0, 1.5, 1.0], rtol=1e-6)
+
+
 @pytest.mark.parametrize("gae_lambda, expected", [
     # δ_t = r_t + γ(1 − terminated_t)·2 − 2: 0 inside episodes and at the truncation,
     # 1 − 2 = −1 at the termination.

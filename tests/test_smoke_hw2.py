@@ -76,6 +76,22 @@ def test_cartpole_smoke_run_writes_every_key(data_dir):
     assert config["flags"]["seed"] == 1 and config["flags"]["use_reward_to_go"]
 
 
+def test_truncation_as_termination_is_recorded_and_changes_only_the_bootstrap(data_dir):
+    base = ["--env", "Pendulum-v1", "-n", "2", "-b", "400", "-eb", "200", "-rtg", "--use_baseline",
+            "--ep_len", "100", "--exp_name", "trunc"]
+    plain = run_hw2.run(run_hw2.parse_args(base), seed=1)
+    course = run_hw2.run(run_hw2.parse_args(base + ["--truncation_as_termination"]), seed=1)
+    configs = {json.loads((d / "config.json").read_text())["flags"]["truncation_as_termination"]
+               for d in data_dir.iterdir()}
+    assert configs == {True, False}
+    # Pendulum never terminates: every episode ends at the 100-step limit, so the first batch is the same
+    # and only the baseline's bootstrap differs; the Baseline Loss of iteration 1 tells the runs apart.
+    assert plain["Train_AverageReturn"] != course["Train_AverageReturn"] or \
+        plain["Baseline Loss"] != course["Baseline Loss"]
+    with pytest.raises(UserError, match="complete episodes"):
+        run_hw2.parse_args(base + ["--truncation_as_termination", "--rollouts", "segments"])
+
+
 def test_env_processes_do_not_change_the_numbers(data_dir):
     rows = {}
     for procs in ("1", "2"):

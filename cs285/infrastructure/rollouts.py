@@ -31,6 +31,16 @@ class Batch(NamedTuple):
     terminated: np.ndarray  # (N,) bool: the task ended, no bootstrap
     truncated: np.ndarray  # (N,) bool: a time limit or a cut, bootstrap from next_observations
 
+    def truncations_as_terminations(self) -> "Batch":
+        """The course's hw2 treatment of time limits (its ``terminal`` includes them): every episode end is
+        terminal, terminated ← terminated ∨ truncated and truncated ← 0, so no estimator bootstraps from
+        V(s_T) after a time limit; the ends stay where they were (terminated ∨ truncated is unchanged).
+
+        For complete episodes, whose every truncation is a time limit; segments are cut where no episode
+        ends, so ``Collector.segments(truncation_as_termination=True)`` applies it before marking its cuts.
+        """
+        return self._replace(terminated=self.terminated | self.truncated, truncated=np.zeros_like(self.truncated))
+
     @classmethod
     def from_paths(cls, paths: list[dict]) -> "Batch":
         """Paths concatenated along time."""
