@@ -18,10 +18,11 @@ import shlex
 import sys
 
 from cs285.infrastructure.script_util import run_main
-from cs285.reporting import report, report_hw1
+from cs285.reporting import report, report_hw1, report_hw2
 from cs285.reporting.sweep import LAUNCHERS
 
-HOMEWORKS = {"hw1": ("CS285 hw1: imitation learning", report_hw1.experiments)}
+HOMEWORKS = {"hw1": ("CS285 hw1: imitation learning", report_hw1.experiments),
+             "hw2": ("CS285 hw2: policy gradients", report_hw2.experiments)}
 
 
 def main() -> None:

@@ -132,6 +132,26 @@ class Section:
         return "\n\n".join(out)
 
 
+def policy_gif(section: Section, run: Run, name: str, caption: str, size: int = 224) -> None:
+    """``figures/<name>.gif``: one deterministic eval episode (reset seed 0) of ``run``'s last saved policy
+    (``--save_params``), rendered at ``size`` px (the GIF: half that); loaded only when the GIF is missing."""
+    from cs285.infrastructure.video import save_policy_video
+    from cs285.policies.load import load_policy
+
+    policies = sorted((f for f in os.listdir(run.path) if f.startswith("policy_itr_")),
+                      key=lambda f: int(f[len("policy_itr_"):].split(".")[0]))
+    if not policies:
+        section.text(f"*No saved policy in {run.path} for a GIF.*")
+        return
+
+    def make(path: str) -> None:
+        policy, _ = load_policy(os.path.join(run.path, policies[-1]))
+        save_policy_video(run.env_name, policy, path, ep_len=run.flags.get("ep_len"), size=size)
+
+    section.gif(name, f"{caption}, seed {run.flags.get('seed')}, {policies[-1]}: one deterministic eval episode "
+                f"(reset seed 0)", make)
+
+
 def _prepare(preps: Sequence[Prep], jobs: int, dry_run: bool) -> None:
     todo = list({p.out: p for p in preps if not os.path.exists(p.out)}.values())
     if not todo:

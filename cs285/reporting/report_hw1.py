@@ -12,10 +12,9 @@ from typing import Sequence
 
 import numpy as np
 
-from cs285.policies.load import load_policy
 from cs285.reporting import plotting
 from cs285.reporting.grading import Run, expert_return
-from cs285.reporting.report import Experiment, Prep, Section, inputs_dir
+from cs285.reporting.report import Experiment, Prep, Section, inputs_dir, policy_gif
 from cs285.reporting.sweep import SweepSpec
 
 TASKS = ("Ant-v4", "HalfCheetah-v4", "Hopper-v4", "Walker2d-v4")
@@ -43,18 +42,7 @@ def _bc_spec(env: str, seeds: tuple[int, ...]) -> SweepSpec:
 
 
 def _policy_gif(section: Section, run: Run, what: str) -> None:
-    from cs285.infrastructure.video import save_policy_video
-
-    policies = sorted((f for f in os.listdir(run.path) if f.startswith("policy_itr_")),
-                      key=lambda f: int(f[len("policy_itr_"):].split(".")[0]))
-    if not policies:
-        section.text(f"*No saved policy in {run.path} for a GIF.*")
-        return
-    env = run.env_name
-    policy, _ = load_policy(os.path.join(run.path, policies[-1]))
-    section.gif(f"{what}_{env}", f"{'BC' if what == 'bc' else 'DAgger'} on {env}, seed {run.flags.get('seed')}, "
-                f"{policies[-1]}: one deterministic eval episode (reset seed 0)",
-                lambda path: save_policy_video(env, policy, path, size=224))  # GIF: 112 px
+    policy_gif(section, run, f"{what}_{run.env_name}", f"{'BC' if what == 'bc' else 'DAgger'} on {run.env_name}")
 
 
 def _write_bc_table(section: Section) -> None:

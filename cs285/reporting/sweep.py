@@ -116,8 +116,8 @@ def _has_option(argv: Sequence[str], name: str) -> bool:
 def _parse(module: ModuleType, argv: list[str], script: str) -> dict[str, Any]:
     """The script's flags for ``argv``; argparse's complaint (usage + message) becomes one line."""
     errors = io.StringIO()
-    try:
-        with contextlib.redirect_stderr(errors):
+    try:  # the script's notes on its flags are for its own run, not for every planned one
+        with contextlib.redirect_stderr(errors), contextlib.redirect_stdout(io.StringIO()):
             return vars(module.parse_args(argv))
     except SystemExit:
         message = (errors.getvalue().strip().splitlines() or ["invalid arguments"])[-1]
@@ -178,7 +178,8 @@ def plan(script: str, script_args: Sequence[str], grid: Sequence[tuple[str, list
                 suffix.append(_path_stem(value) or f"{name}{value}".replace(os.sep, "-"))
         if "exp_name" in base:
             exp_name = "_".join([str(base["exp_name"])] + suffix)
-            argv += ["--exp_name", exp_name]
+            if suffix or not _has_option(argv, "exp_name"):  # no grid: the script's own --exp_name stays
+                argv += ["--exp_name", exp_name]
         else:  # hw3: the YAML config names the run; the sweep's name is only for its log files
             swept = "config_file" in [n for n, _ in grid]
             stem = _path_stem(str(base["config_file"])) if base.get("config_file") and not swept else None
