@@ -247,6 +247,23 @@ def test_segments_are_env_major_cut_and_continued():
     np.testing.assert_array_equal(ended[1]["reward"], np.concatenate([first.rewards[5:], second.rewards[5:7]]))
 
 
+def test_truncation_as_termination_turns_time_limits_but_not_cuts():
+    # Pendulum with ep_len=3, one env. Segment 1 (5 steps): the limit ends row 2, row 4 is a cut (the
+    # episode has 2 of its 3 steps). Segment 2 (1 step): the limit ends that episode on the segment's last
+    # step, a time limit and no cut. Each row's flags as (terminated, truncated).
+    batches = {}
+    for course in (False, True):
+        with Collector("Pendulum-v1", num_envs=1, seed=0, ep_len=3) as collector:
+            batches[course] = [collector.segments(ZerosActor(1), t_len, truncation_as_termination=course)[0]
+                               for t_len in (5, 1)]
+    flags = {c: [list(zip(b.terminated.tolist(), b.truncated.tolist())) for b in bs] for c, bs in batches.items()}
+    step, truncated, terminal = (False, False), (False, True), (True, False)
+    assert flags[False] == [[step, step, truncated, step, truncated], [truncated]]
+    assert flags[True] == [[step, step, terminal, step, truncated], [terminal]]  # the cut at row 4 stays
+    for plain, course in zip(batches[False], batches[True]):
+        np.testing.assert_array_equal(plain.next_observations, course.next_observations)
+
+
 def test_segments_restart_terminated_episodes():
     # CartPole pushed left falls within ~10 steps: episodes end inside a 40-step segment and restart.
     with Collector("CartPole-v1", num_envs=1, seed=3) as collector:

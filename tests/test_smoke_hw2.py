@@ -5,12 +5,14 @@ import os
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from cs285.infrastructure.script_util import run_seeds
 from cs285.infrastructure.envs import UserError
 from cs285.infrastructure.logger import read_metrics
 from cs285.infrastructure.script_util import TrainingError
+from test_pg_agent import _agent, _constant_critic
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "scripts"))
 import run_hw2  # noqa: E402
@@ -76,20 +78,47 @@ def test_cartpole_smoke_run_writes_every_key(data_dir):
     assert config["flags"]["seed"] == 1 and config["flags"]["use_reward_to_go"]
 
 
-def test_truncation_as_termination_is_recorded_and_changes_only_the_bootstrap(data_dir):
-    base = ["--env", "Pendulum-v1", "-n", "2", "-b", "400", "-eb", "200", "-rtg", "--use_baseline",
-            "--ep_len", "100", "--exp_name", "trunc"]
-    plain = run_hw2.run(run_hw2.parse_args(base), seed=1)
-    course = run_hw2.run(run_hw2.parse_args(base + ["--truncation_as_termination"]), seed=1)
-    configs = {json.loads((d / "config.json").read_text())["flags"]["truncation_as_termination"]
-               for d in data_dir.iterdir()}
-    assert configs == {True, False}
-    # Pendulum never terminates: every episode ends at the 100-step limit, so the first batch is the same
-    # and only the baseline's bootstrap differs; the Baseline Loss of iteration 1 tells the runs apart.
-    assert plain["Train_AverageReturn"] != course["Train_AverageReturn"] or \
-        plain["Baseline Loss"] != course["Baseline Loss"]
-    with pytest.raises(UserError, match="complete episodes"):
-        run_hw2.parse_args(base + ["--truncation_as_termination", "--rollouts", "segments"])
+# Pendulum never terminates, so every episode ends at --ep_len. With reward 1, γ = 0.5 and a constant critic
+# V = 2 = r/(1 − γ): reward-to-go_t = (1 − γ^{T−t})/(1 − γ) = 2 − 2·0.5^{T−t} where an end is terminal, and
+# + γ^{T−t}·V = 2 at every step where it bootstraps.
+# episodes (-b 8, --ep_len 4): two 4-step episodes, both ended by the limit (rows 3 and 7).
+EPISODES_COURSE = [1.875, 1.75, 1.5, 1.0] * 2  # 2 − 2/16, 2 − 2/8, 2 − 2/4, 2 − 2/2
+# segments (one env, -b 8, --ep_len 6): the limit ends rows 0-5, the cut at row 7 bootstraps either way.
+SEGMENTS_COURSE = [1.96875, 1.9375, 1.875, 1.75, 1.5, 1.0, 2.0, 2.0]  # 2 − 2/64, …, 2 − 2/2 | 1 + 0.5·2, 1 + 0.5·2
+
+
+@pytest.mark.parametrize("method, rollouts, flag", [(m, "episodes", True) for m in run_hw2.PG_METHODS if m != "ppo"]
+                         + [(m, "segments", True) for m in ("vanilla", "ppo")]
+                         + [("vanilla", "episodes", False), ("ppo", "segments", False)])
+def test_truncation_as_termination_reaches_the_agent_and_is_recorded(method, rollouts, flag, data_dir, monkeypatch):
+    ep_len = 4 if rollouts == "episodes" else 6
+    args = run_hw2.parse_args(["--env", "Pendulum-v1", "-n", "1", "-b", "8", "-eb", "4", "--ep_len", str(ep_len),
+                               "-rtg", "--use_baseline", "--pg_method", method, "--rollouts", rollouts,
+                               "--num_envs", "1", "--critic_updates_per_iter", "2", "--ppo_epochs", "1",
+                               "--exp_name", "trunc"] + ["--truncation_as_termination"] * flag)
+    batches = []
+    make_agent = run_hw2.make_agent
+
+    def recording_agent(*a, **kw):
+        agent = make_agent(*a, **kw)
+        update = agent.update
+        agent.update = lambda batch: batches.append(batch) or update(batch)
+        return agent
+
+    monkeypatch.setattr(run_hw2, "make_agent", recording_agent)
+    run_hw2.run(args, seed=1)
+    (run_dir,) = list(data_dir.iterdir())
+    assert json.loads((run_dir / "config.json").read_text())["flags"]["truncation_as_termination"] is flag
+    (batch,) = batches
+    ends = np.zeros(8, dtype=bool)
+    ends[ep_len - 1::ep_len] = True
+    ends[-1] = True  # the last step: a limit (episodes) or the cut (segments)
+    np.testing.assert_array_equal(batch.terminated | batch.truncated, ends)  # the ends never move
+    estimator = _agent(use_reward_to_go=True, use_baseline=True)
+    _constant_critic(estimator, 2.0)
+    q, _, _ = estimator.estimate_advantages(batch._replace(rewards=np.ones(8)))
+    course = EPISODES_COURSE if rollouts == "episodes" else SEGMENTS_COURSE
+    np.testing.assert_allclose(q, course if flag else [2.0] * 8, rtol=1e-6)
 
 
 def test_env_processes_do_not_change_the_numbers(data_dir):
@@ -176,6 +205,10 @@ def test_the_run_says_which_sampler_runs_and_records_it(data_dir, capsys):
     (["--clip_eps", "0.3", "--n_step", "2"], ["vanilla ignores --clip_eps: it is an option of --pg_method ppo",
                                               "vanilla ignores --n_step: it is an option of --pg_method ac"]),
     (["--pg_method", "trpo", "--npg_step_size", "0.2"], ["trpo ignores --npg_step_size"]),
+    # no critic, or one whose targets are full returns: nothing bootstraps from V(s_T) to turn off
+    (["--truncation_as_termination", "-rtg"], ["vanilla ignores --truncation_as_termination"]),
+    (["--pg_method", "is", "--use_baseline", "--truncation_as_termination"],
+     ["is ignores --truncation_as_termination"]),
 ])
 def test_a_flag_the_method_ignores_is_named(flags, notes, capsys):
     run_hw2.parse_args(["--env", "CartPole-v1", *flags])
@@ -187,6 +220,9 @@ def test_a_flag_the_method_ignores_is_named(flags, notes, capsys):
 def test_no_note_for_flags_the_method_uses(capsys):
     run_hw2.parse_args(["--env", "CartPole-v1", "-rtg", "--use_baseline", "-bgs", "7", "-lr", "0.1"])
     run_hw2.parse_args(["--env", "CartPole-v1", "--pg_method", "trpo", "--max_kl", "0.02", "--cg_iters", "5"])
+    for flags in (["-rtg", "--use_baseline"], ["--use_baseline", "--gae_lambda", "0.9"], ["--pg_method", "ppo"],
+                  ["--pg_method", "ac"]):
+        run_hw2.parse_args(["--env", "CartPole-v1", "--truncation_as_termination", *flags])
     assert "Note:" not in capsys.readouterr().out
 
 

@@ -321,19 +321,26 @@ class Collector:
     # ------------------------------------------------------------------ segments and single steps
 
     def segments(self, policy, steps_per_env: int, rng: Optional[np.random.Generator] = None,
-                 action_noise_std: float = 0.0) -> tuple[Batch, list[dict]]:
+                 action_noise_std: float = 0.0, truncation_as_termination: bool = False) -> tuple[Batch, list[dict]]:
         """(steps_per_env · num_envs) steps of envs that keep running across calls, env-major (each env's
         steps contiguous in time), and the episodes that ended, as {"reward": (T,)} records.
 
         An episode that ends inside keeps its own flag and the env starts a new one at once; the last
         step of each env's segment, if its episode goes on, is marked truncated: the episode is cut
         there (an estimator bootstraps with V(next_observation)) and the next call continues it.
+        ``truncation_as_termination`` (the course's rule, run_hw2's flag) makes the env's own
+        truncations (time limits) terminations before the cuts are marked: a cut ends no episode,
+        so it still bootstraps.
         """
         steps, ended = self._advance(policy, steps_per_env, rng, action_noise_std)
-        steps["truncated"][-1] |= ~steps["terminated"][-1]  # the cut at the segment's end
         n, t_len = self.num_envs, steps_per_env
         env_major = lambda x: np.swapaxes(x, 0, 1).reshape(n * t_len, *x.shape[2:])  # noqa: E731
-        return Batch.from_dict({k: env_major(v) for k, v in steps.items()}), ended
+        batch = Batch.from_dict({k: env_major(v) for k, v in steps.items()})
+        if truncation_as_termination:
+            batch = batch.truncations_as_terminations()
+        last = np.arange(t_len - 1, n * t_len, t_len)  # each env's last step
+        batch.truncated[last] |= ~batch.terminated[last]  # the cut at the segment's end
+        return batch, ended
 
     def steps(self, policy, n: int = 1, rng: Optional[np.random.Generator] = None,
               action_noise_std: float = 0.0) -> tuple[Batch, list[dict]]:
