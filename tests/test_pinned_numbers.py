@@ -6,13 +6,16 @@ file was written by ``python tests/test_pinned_numbers.py --write`` on the
 commit that introduced it; rewrite it only when a change of stream is meant,
 and say which and why in the commit.
 
-The numbers are kept per CPU capability (torch's ``get_cpu_capability()``: AVX2,
-AVX512): MKL, oneDNN and OpenBLAS pick their kernels by the CPU's instruction set,
-their sums round differently, and the chaotic MuJoCo episodes turn a last-bit
-difference into another episode within a few iterations (Hopper's third DAgger
-evaluation, 1076.5 on the AVX2 machine that wrote the first pins, 1317.6 on an
-AVX512 one, from the same code). ``--write`` rewrites this machine's entry only;
-a CPU with no entry skips the test, saying so.
+The numbers are kept per CPU: MKL, oneDNN and OpenBLAS pick their kernels by the
+CPU's instruction set and maker, their sums round differently, and the chaotic
+MuJoCo episodes turn a last-bit difference into another episode within a few
+iterations (Hopper's third DAgger evaluation, 1076.5 on the AVX2 machine that wrote
+the first pins, 1317.6 on an AVX512 one, from the same code; an AMD EPYC AVX512
+machine differs from that one in PPO's Approx KL at the sixth digit). An entry is
+keyed by torch's ``get_cpu_capability()`` and, for entries written since, the CPU's
+vendor, family and model (``AVX512 AuthenticAMD 25/17``); the most specific entry a
+CPU has is used. ``--write`` writes this CPU's specific entry; a CPU with no entry
+skips the test, saying so.
 """
 import json
 import os
@@ -57,14 +60,35 @@ def cpu_capability() -> str:
     return torch.backends.cpu.get_cpu_capability()
 
 
+def cpu_key() -> str:
+    """'<capability> <vendor> <family>/<model>' from /proc/cpuinfo; the capability alone where it has none."""
+    fields = {}
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                key, _, value = line.partition(":")
+                fields.setdefault(key.strip(), value.strip())
+    except OSError:
+        pass
+    if "vendor_id" not in fields:
+        return cpu_capability()
+    return f"{cpu_capability()} {fields['vendor_id']} {fields.get('cpu family', '?')}/{fields.get('model', '?')}"
+
+
+def pinned_entry(pinned: dict) -> str | None:
+    """The most specific key of ``pinned`` that this CPU matches, or None."""
+    return next((k for k in (cpu_key(), cpu_capability()) if k in pinned), None)
+
+
 @pytest.mark.parametrize("name", sorted(RUNS))
 def test_fixed_seed_runs_give_the_pinned_numbers(name, data_dir):
     with open(PINNED) as f:
         pinned = json.load(f)
-    if cpu_capability() not in pinned:
-        pytest.skip(f"no pinned numbers for a {cpu_capability()} CPU (have {', '.join(sorted(pinned))}): "
+    entry = pinned_entry(pinned)
+    if entry is None:
+        pytest.skip(f"no pinned numbers for a {cpu_key()} CPU (have {', '.join(sorted(pinned))}): "
                     f"python tests/test_pinned_numbers.py --write adds them")
-    expected = pinned[cpu_capability()][name]
+    expected = pinned[entry][name]
     rows = run_metrics(name)
     assert [sorted(r) for r in rows] == [sorted(r) for r in expected]
     for row, want in zip(rows, expected):
@@ -80,11 +104,11 @@ if __name__ == "__main__" and sys.argv[1:] == ["--write"]:
     torch.set_num_threads(1)
     with open(PINNED) as f:
         pinned = json.load(f)
-    out = pinned[cpu_capability()] = {}
+    out = pinned[cpu_key()] = {}
     for run_name in sorted(RUNS):
         with tempfile.TemporaryDirectory() as tmp:
             os.environ["CS285_DATA_DIR"] = tmp
             out[run_name] = run_metrics(run_name)
     with open(PINNED, "w") as f:
         json.dump(pinned, f, indent=1, sort_keys=True)
-    print(f"wrote the {cpu_capability()} entry of {PINNED}")
+    print(f"wrote the {cpu_key()} entry of {PINNED}")
