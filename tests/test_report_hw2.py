@@ -16,8 +16,6 @@ from cs285.reporting.sweep import SweepResult  # noqa: E402
 
 ROOT = os.path.join(os.path.dirname(__file__), "..")
 RUN_HW2 = sweep.load_script(sweep.resolve_script("run_hw2.py"))
-HAS_TRUNCATION = "truncation_as_termination" in vars(RUN_HW2.parse_args(["--env_name", "CartPole-v0"]))
-needs_truncation = pytest.mark.skipif(not HAS_TRUNCATION, reason="run_hw2.py has no --truncation_as_termination yet")
 
 
 def _planned(spec):
@@ -65,19 +63,18 @@ def _figures_exist(tmp_path, *names):
 def test_the_plan_runs_the_handouts_commands_lunarlander_and_pendulum_on_five_seeds(data_dir):
     experiments = report_hw2.experiments([1, 2, 3])
     assert [e.key for e in experiments] == ["cartpole", "cheetah", "lunar_gae", "lunar_truncation", "pendulum",
-                                            "humanoid"]
-    # without the truncation run, which needs run_hw2's --truncation_as_termination (the next test)
-    planned = {e.key: {run.identity for s in e.sweeps if report_hw2.TRUNCATION not in s.args for run in _planned(s)}
-               for e in experiments}
-    # CartPole 2 batches x 4 estimators, HalfCheetah 3 settings: x 3 seeds; LunarLander 5 λ, InvertedPendulum 2
-    # settings: x 5 seeds; Humanoid x 3 seeds
+                                            "humanoid", "solved_lunar", "solved_humanoid"]
+    planned = {e.key: {run.identity for s in e.sweeps for run in _planned(s)} for e in experiments}
+    # CartPole 2 batches x 4 estimators, HalfCheetah 3 settings: x 3 seeds; LunarLander 5 λ + the truncation
+    # runs, InvertedPendulum 2 settings, LunarLander's PPO: x 5 seeds; Humanoid x 3 seeds, its PPO x 1
     assert {k: len(v) for k, v in planned.items()} == {"cartpole": 24, "cheetah": 9, "lunar_gae": 25,
-                                                        "lunar_truncation": 5, "pendulum": 10, "humanoid": 3}
-    assert planned["lunar_truncation"] <= planned["lunar_gae"]  # the default λ = 0.98 runs are shared
-    assert len(set().union(*planned.values())) == 71
+                                                        "lunar_truncation": 10, "pendulum": 10, "humanoid": 3,
+                                                        "solved_lunar": 5, "solved_humanoid": 1}
+    assert len(planned["lunar_truncation"] - planned["lunar_gae"]) == 5  # the default λ = 0.98 runs are shared
+    assert len(set().union(*planned.values())) == 82
     # --save_params (for the GIFs) on one setting per task, and only there
     saving = {s.args[-1] for e in experiments for s in e.sweeps if "--save_params" in s.args}
-    assert saving == set(report_hw2.GIF_RUNS) and len(saving) == 6
+    assert saving == set(report_hw2.GIF_RUNS) and len(saving) == 8
     lunar = [s for e in experiments if e.key == "lunar_gae" for s in e.sweeps]
     assert {s.seeds for s in lunar} == {(1, 2, 3, 4, 5)}
     assert report_hw2.at_least_five([1, 2, 3]) == (1, 2, 3, 4, 5)
@@ -91,20 +88,19 @@ def test_the_plan_runs_the_handouts_commands_lunarlander_and_pendulum_on_five_se
     assert lam.argv[:-2] == ("--env_name", "LunarLander-v2", "--ep_len", "1000", "--discount", "0.99", "-n", "300",
                              "-l", "3", "-s", "128", "-b", "2000", "-lr", "0.001", "-rtg", "--use_baseline",
                              "--gae_lambda", "0.95", "--exp_name", "lunar_lander_lambda0.95")
-    humanoid = vars(RUN_HW2.parse_args(list(_planned(experiments[-1].sweeps[0])[0].argv)))
+    humanoid = vars(RUN_HW2.parse_args(list(_planned(_experiment("humanoid", [1]).sweeps[0])[0].argv)))
     assert (humanoid["n_iter"], humanoid["batch_size"], humanoid["gae_lambda"], humanoid["discount"],
             humanoid["baseline_gradient_steps"], humanoid["save_params"]) == (21, 50000, 0.97, 0.99, 50, True)
 
 
-@needs_truncation
-def test_the_truncation_runs_plan_and_the_dry_run_prints_all_76_and_starts_nothing(data_dir):
+def test_the_truncation_runs_plan_and_the_dry_run_prints_all_82_and_starts_nothing(data_dir):
     (spec,) = [s for e in report_hw2.experiments([1, 2, 3]) for s in e.sweeps if report_hw2.TRUNCATION in s.args]
     runs = _planned(spec)
     assert len(runs) == 5 and vars(RUN_HW2.parse_args(list(runs[0].argv)))["truncation_as_termination"]
     out = subprocess.run([sys.executable, os.path.join(ROOT, "scripts", "report.py"), "hw2", "--dry-run"],
                          capture_output=True, text=True, check=True, cwd=ROOT).stdout
-    assert "sweep: 76 runs, 0 complete, 76 to run" in out
-    assert out.count("run_hw2.py") == 76 and "--exp_name humanoid" in out
+    assert "sweep: 82 runs, 0 complete, 82 to run" in out
+    assert out.count("run_hw2.py") == 82 and "--exp_name humanoid" in out
     assert not data_dir.exists() or not os.listdir(data_dir)
 
 
@@ -174,7 +170,6 @@ def test_lunar_lambda_table_reference_and_grade(tmp_path):
     _figures_exist(tmp_path, "lunar_gae_lambda")
 
 
-@needs_truncation
 def test_lunar_truncation_beside_the_default(tmp_path):
     section = section_of(_experiment("lunar_truncation", [1, 2, 3]), tmp_path, lunar_rows)
     name = report_hw2.TRUNCATION_VARIANTS[1][0]
@@ -221,3 +216,38 @@ def test_humanoid_iterations_0_to_20_and_the_300_check(tmp_path):
     assert report_hw2.HUMANOID_HANDOUT in text and "236 vs 225" in text
     assert "No saved policy" in text  # the hand-made runs have none: no GIF, one line instead
     _figures_exist(tmp_path, "humanoid_eval", "humanoid_training")
+
+
+def test_solved_settings_plan_ppo_on_the_faster_backend_where_it_is_installed(monkeypatch):
+    lunar = vars(RUN_HW2.parse_args(list(_planned(_experiment("solved_lunar", [1]).sweeps[0])[0].argv)))
+    assert (lunar["pg_method"], lunar["normalize_rewards"], lunar["n_iter"] * lunar["batch_size"]) == \
+        ("ppo", True, 245 * 4096)
+    monkeypatch.setitem(sys.modules, "envpool", None)  # import envpool fails: the gymnasium backend
+    assert report_hw2.envpool_backend() == ()
+    (spec,) = _experiment("solved_humanoid", [4, 5]).sweeps
+    assert "--env_backend" not in spec.args and spec.seeds == (4,)  # one run, the first seed
+
+
+def test_solved_lunar_last_10_on_every_seed(tmp_path):
+    def rows_of(exp_name, seed):  # seed s: 195 + s at each of 12 evaluations; the wall time 100 s a row
+        return [{**r, "TimeSinceStart": 100.0 * (r["step"] + 1)} for r in rows([195.0 + seed] * 12, 4096)]
+
+    section = section_of(_experiment("solved_lunar", [1, 2, 3]), tmp_path, rows_of)
+    report_hw2._write_solved_lunar(section)
+    text = _text(section)
+    assert "| lunar_lander_ppo | mean of the last 10 | 1 2 3 4 5 | 196.0 / 197.0 / 198.0 / 199.0 / 200.0 |" in text
+    assert "≥ 200 on 1 of 5 seeds" in text and "1200 / 1200 / 1200 / 1200 / 1200 s" in text
+    _figures_exist(tmp_path, "lunar_ppo")
+
+
+def test_solved_humanoid_steps_and_seconds_to_600(tmp_path):
+    def rows_of(exp_name, seed):  # eval 100 i at iteration i, 700 s an iteration: 600 first at i = 6 (4900 s)
+        return [{**r, "TimeSinceStart": 700.0 * (r["step"] + 1)} for r in rows([100.0 * i for i in range(8)], 8192)]
+
+    section = section_of(_experiment("solved_humanoid", [1]), tmp_path, rows_of)
+    report_hw2._write_solved_humanoid(section)
+    text = _text(section)
+    # iteration 6: 7 x 8192 = 57344 env steps, 4900 s: past the hour
+    assert "| 1 | 57344 | 4900 | 700.0 | 700.0 | 5600 |" in text
+    assert "within 60 minutes of wall time on 0 of 1 seeds" in text
+    _figures_exist(tmp_path, "humanoid_ppo")
