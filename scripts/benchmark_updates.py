@@ -10,6 +10,9 @@ of the same networks, and SAC env steps/s (one update per step) next to Stable-B
   (``pip install stable-baselines3``); without it that column is skipped.
 - DQN (the Nature CNN on 4×84×84 frames, batch 32, with the target network's forward): a plain
   torch update vs ``DQNAgent.update``.
+- The floor of a SAC update: only the matrix products it cannot do without (``sac_gemms``), timed
+  back to back on preallocated tensors, with their GFLOP/s; no update of these networks and batch
+  that multiplies its matrices with torch can be faster.
 Torch runs on one thread (``CS285_TORCH_THREADS``, the project's default).
 """
 from __future__ import annotations
@@ -86,6 +89,43 @@ def plain_sac_update():
                 for p, tp in zip(net.parameters(), target.parameters()):
                     tp.mul_(0.995).add_(p, alpha=0.005)
     return update
+
+
+def sac_gemms() -> list[tuple[int, int, int]]:
+    """(m, k, n) of the matrix products one SAC update cannot do without: the critic step (actor and target
+    critics forward on s'; both critics forward, their input and weight gradients) and the actor step
+    (actor forward and backward; both critics forward and their input gradients down to the action, no
+    weight gradients: SACAgent skips those, plain_sac_update's autograd computes them)."""
+    actor = [(OB, HIDDEN), (HIDDEN, HIDDEN), (HIDDEN, 2 * AC)]
+    critic = [(OB + AC, HIDDEN), (HIDDEN, HIDDEN), (HIDDEN, 1)]
+
+    def forward(layers):
+        return [(BATCH, i, o) for i, o in layers]
+
+    def input_grads(layers, of_first: bool):
+        return [(BATCH, o, i) for n, (i, o) in enumerate(layers) if n > 0 or of_first]
+
+    def weight_grads(layers):
+        return [(o, BATCH, i) for i, o in layers]
+
+    critic_step = forward(actor) + 2 * forward(critic) + 2 * (forward(critic) + input_grads(critic, False)
+                                                              + weight_grads(critic))
+    actor_step = (forward(actor) + input_grads(actor, False) + weight_grads(actor)
+                  + 2 * (forward(critic) + input_grads(critic, True)))
+    return critic_step + actor_step
+
+
+def gemm_floor(shapes: list[tuple[int, int, int]], n: int) -> tuple[float, float]:
+    """(ms for all ``shapes`` back to back, GFLOP/s): torch.mm into preallocated outputs, best of ``n``."""
+    operands = [(torch.randn(m, k), torch.randn(k, n_), torch.empty(m, n_)) for m, k, n_ in shapes]
+    flops = sum(2 * m * k * n_ for m, k, n_ in shapes)
+    best = float("inf")
+    for _ in range(n):
+        start = time.perf_counter()
+        for a, b, out in operands:
+            torch.mm(a, b, out=out)
+        best = min(best, time.perf_counter() - start)
+    return 1000 * best, flops / best / 1e9
 
 
 def plain_dqn_update():
@@ -171,6 +211,11 @@ def main() -> None:
     ours = per_second(lambda: agent.update(batch), args.updates)
     print(f"SAC update (256x256, batch {BATCH}): plain torch {plain:.0f}/s, SACAgent {ours:.0f}/s "
           f"({ours / plain:.2f} of plain)")
+    shapes = sac_gemms()
+    floor_ms, gflops = gemm_floor(shapes, args.updates)
+    print(f"SAC update's {len(shapes)} matrix products alone ({sum(2 * m * k * n for m, k, n in shapes) / 1e6:.0f} "
+          f"MFLOP): {floor_ms:.2f} ms ({gflops:.0f} GFLOP/s), {1000 / floor_ms:.0f} updates/s at most; "
+          f"SACAgent's update is {1000 / ours:.2f} ms")
     dqn_plain = per_second(plain_dqn_update(), max(args.updates // 10, 10))
     dqn = DQNAgent((4, 84, 84), 9, network="cnn", learning_rate=1e-4, adam_eps=1e-4, clip_grad_norm=10.0)
     frames = random_batch(rng, 32, (4, 84, 84), rng.integers(0, 9, 32), dtype=np.uint8)
