@@ -14,7 +14,7 @@ Every run is ``scripts/run_hw2.py`` with the handout's command and ``--exp_name`
 - Humanoid-v4: the handout's command cut to iterations 0-20 (``-n 21``), where the handout
   says it "should reach 300 by 20 iterations, or you probably have a bug".
 - Solved (not in the handout): settings that do reach the two noisy targets, for a learner who wants
-  to see the task solved: PPO with reward scaling on LunarLander (five seeds, the mean of the last 10
+  to see the task solved: PPO with γ = 0.999 on LunarLander (five seeds, the mean of the last 10
   evaluations ≥ 200) and PPO on Humanoid (one seed, an eval return ≥ 600 within the hour), on
   envpool where it is installed (``pip install -e .[fast]``), on gymnasium otherwise.
 
@@ -84,12 +84,14 @@ HUMANOID_HANDOUT = "should reach 300 by 20 iterations, or you probably have a bu
 HUMANOID_ITERS = (0, 10, 19, 20)  # the table's iterations (19: the issue's reference)
 HUMANOID_REFERENCE = ("The issue's reference, one seed of this project beside the course's solved code at "
                       "iteration 19: training return 236 vs 225, eval return 243 vs 234; neither reaches 300.")
-# Settings that do reach the noisy targets (the issue's part 3), beside the handout's: PPO with reward
-# scaling, on envpool where it is installed (pip install -e .[fast]; the gymnasium backend otherwise)
-SOLVED_LUNAR = ("--env_name", "LunarLander-v2", "--ep_len", "1000", "--pg_method", "ppo", "-n", "245", "-b", "4096",
-                "--num_envs", "16", "--ppo_minibatch_size", "512", "-lr", "3e-4", "-blr", "3e-4", "--discount", "0.99",
-                "--gae_lambda", "0.98", "-na", "--normalize_rewards", "--ent_coef", "0.01", "--scalar_log_freq", "5",
-                "-eb", "5000")
+# Settings that do reach the noisy targets (the issue's part 3), beside the handout's, on envpool where it
+# is installed (pip install -e .[fast]; the gymnasium backend otherwise). LunarLander: PPO with γ = 0.999
+# (the handout's 0.99 discounts the landing's +100 to little over a long hover), 16 envs x 1024 steps a
+# batch, minibatches of 64, 4 epochs, an entropy bonus; ~1.5M env steps. Humanoid: PPO with observation
+# and reward scaling.
+SOLVED_LUNAR = ("--env_name", "LunarLander-v2", "--ep_len", "1000", "--pg_method", "ppo", "-n", "92", "-b", "16384",
+                "--num_envs", "16", "--ppo_minibatch_size", "64", "--ppo_epochs", "4", "-lr", "3e-4", "-blr", "3e-4",
+                "--discount", "0.999", "--gae_lambda", "0.98", "-na", "--ent_coef", "0.01", "-eb", "5000")
 SOLVED_LUNAR_VARIANTS = (("lunar_lander_ppo", ()),)
 SOLVED_LUNAR_BAR = 200.0  # the mean of the last LUNAR_LAST evaluations, on every seed
 SOLVED_HUMANOID = ("--env_name", "Humanoid-v4", "--pg_method", "ppo", "-n", "610", "-b", "8192", "--num_envs", "32",
@@ -329,13 +331,13 @@ def _write_humanoid(section: Section) -> None:
 
 def _write_solved_lunar(section: Section) -> None:
     runs = section.runs()
-    _curves(section, "lunar_ppo", "LunarLander: PPO with reward scaling, eval return against env steps",
+    _curves(section, "lunar_ppo", "LunarLander: PPO with γ = 0.999, eval return against env steps",
             runs, [f"{SOLVED_LUNAR_BAR:.0f}:target"])
     section.table(RETURN_HEADER, _return_rows("lunar_lander_ppo", runs))
     last = [r.final(last=LUNAR_LAST) for r in runs]
     met = sum(v is not None and v >= SOLVED_LUNAR_BAR for v in last)
     wall = [r.final(WALL_KEY) for r in runs]
-    section.text(f"**Grade:** the mean of the last {LUNAR_LAST} evaluations (every 5th iteration: the last ~200k env "
+    section.text(f"**Grade:** the mean of the last {LUNAR_LAST} evaluations (one an iteration: the last ~160k env "
                  f"steps) ≥ {SOLVED_LUNAR_BAR:.0f} on {met} of {len(runs)} seeds, against the handout's command's "
                  f"best setting above. Wall time a run: {_per_seed(wall, 0)} s.")
     _gif_of(section, SOLVED_LUNAR_VARIANTS, "LunarLander, PPO")
@@ -387,7 +389,7 @@ def experiments(seeds: Sequence[int]) -> list[Experiment]:
         Experiment("humanoid", "Humanoid: the first 20 iterations",
                    f"(Extra credit, 1000 iterations in the handout.) The handout's command; it {HUMANOID_HANDOUT}.",
                    _specs(HUMANOID, HUMANOID_VARIANTS, seeds), _write_humanoid),
-        Experiment("solved_lunar", "LunarLander solved: PPO with reward scaling",
+        Experiment("solved_lunar", "LunarLander solved: PPO with γ = 0.999",
                    f"(Not in the handout.) A setting that reaches the target reliably: a mean of the last "
                    f"{LUNAR_LAST} evaluations ≥ {SOLVED_LUNAR_BAR:.0f} on each of {len(five)} seeds.",
                    _specs(SOLVED_LUNAR + envpool_backend(), SOLVED_LUNAR_VARIANTS, five), _write_solved_lunar),
