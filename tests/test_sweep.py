@@ -33,7 +33,10 @@ TINY_SCRIPT = textwrap.dedent('''
         p.add_argument("--use_trick", action="store_true")
         p.add_argument("--n_iter", type=int, default=3)
         p.add_argument("--seed", type=int, nargs="+", default=[1])
-        return p.parse_args(argv)
+        args = p.parse_args(argv)
+        if args.use_trick:
+            print("Note: tiny ignores --use_trick")  # like run_hw2's notes on flags a method ignores
+        return args
 
     if __name__ == "__main__":
         args = parse_args()
@@ -141,6 +144,13 @@ def test_a_flag_added_to_the_script_later_keeps_finished_runs_complete(tiny, dat
     # asking for a value of the new flag that the old run did not have is a new run
     other = sweep.run_sweep(tiny, ["--exp_name", "t", "--new_option", "on"], ["lr=0.1"], [1], jobs=1, dry_run=True)
     assert not other.skipped
+
+
+def test_the_scripts_notes_on_finished_runs_stay_out_of_the_sweeps_output(tiny, data_dir, capsys):
+    sweep.run_sweep(tiny, ["--exp_name", "t", "--use_trick"], ["lr=0.1"], [1], jobs=1)
+    capsys.readouterr()
+    again = sweep.run_sweep(tiny, ["--exp_name", "t"], ["lr=0.2"], [1], jobs=1, dry_run=True)  # reads the old run
+    assert not again.skipped and "Note:" not in capsys.readouterr().out
 
 
 def test_a_real_hw1_run_is_recognised_as_complete(data_dir, hopper_expert, monkeypatch):

@@ -203,8 +203,8 @@ def _with_new_flags(module: ModuleType, command: str, saved: dict[str, Any]) -> 
     argv = command.split()
     start = next((i + 1 for i, token in enumerate(argv) if token.endswith(".py")), len(argv))
     try:
-        with contextlib.redirect_stderr(io.StringIO()):
-            now = vars(module.parse_args(argv[start:]))
+        with contextlib.redirect_stderr(io.StringIO()), contextlib.redirect_stdout(io.StringIO()):
+            now = vars(module.parse_args(argv[start:]))  # quiet: the script's notes are the old run's
     except (SystemExit, UserError):
         return saved
     return {**now, **saved}
