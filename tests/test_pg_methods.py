@@ -411,6 +411,24 @@ def test_normalizing_policy_sampler_update_and_checkpoint_agree(discrete, tmp_pa
     np.testing.assert_allclose(loaded.act(obs, None), expected, rtol=1e-4, atol=1e-5)
 
 
+def test_a_policy_sized_by_a_discrete_space_saves_and_reloads(tmp_path):
+    import gymnasium as gym
+
+    n = gym.spaces.Discrete(3).n  # a NumPy integer, as run_hw2 reads it off CartPole and LunarLander
+    agent = PGAgent(OB_DIM, n, True, 2, 16, 1e-2)
+    path = str(tmp_path / "policy.pt")
+    agent.save(path)
+    loaded, _ = load_policy(path)  # a weights-only load: a NumPy scalar in the config would be refused
+    obs = np.zeros((4, OB_DIM), dtype=np.float32)
+    np.testing.assert_array_equal(loaded.act(obs, None), agent.policy.snapshot().act(obs, None))
+    # a checkpoint of an earlier version, whose config kept the NumPy integer, still loads
+    old = {"kind": "MLPPolicy", "config": {**agent.policy.config, "ac_dim": np.int64(3)},
+           "state_dict": agent.policy.state_dict()}
+    torch.save(old, path)
+    loaded, _ = load_policy(path)
+    np.testing.assert_array_equal(loaded.act(obs, None), agent.policy.snapshot().act(obs, None))
+
+
 # ------------------------------------------------------------------ run_hw2.py
 
 METHOD_KEYS = {

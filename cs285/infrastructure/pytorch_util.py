@@ -127,9 +127,18 @@ def save_checkpoint(obj: dict, path: str) -> None:
     os.replace(tmp, path)
 
 
+def _numpy_scalar_globals() -> list:
+    """What a NumPy integer scalar unpickles through (earlier versions stored a Discrete space's n, an
+    np.int64, in discrete policies' configs): the scalar constructor and the integer dtypes, no code."""
+    core = getattr(np, "_core", None) or np.core
+    return [core.multiarray.scalar, np.dtype, *{type(np.dtype(t)) for t in (np.int32, np.int64)}]
+
+
 def load_checkpoint(path: str) -> dict:
-    """Read a ``save_checkpoint`` file without running code from it (``weights_only=True``)."""
-    return torch.load(path, map_location="cpu", weights_only=True)
+    """Read a ``save_checkpoint`` file without running code from it (``weights_only=True``; NumPy
+    integer scalars allowed besides tensors and plain types)."""
+    with torch.serialization.safe_globals(_numpy_scalar_globals()):
+        return torch.load(path, map_location="cpu", weights_only=True)
 
 
 def from_numpy(data: np.ndarray | torch.Tensor | float, dtype: torch.dtype = torch.float32) -> torch.Tensor:

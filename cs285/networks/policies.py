@@ -34,6 +34,8 @@ class MLPPolicy(nn.Module):
         is nearly uniform / centred on 0 whatever the observation (Andrychowicz et al. 2021, "What
         matters in on-policy RL", found this among the most helpful choices for PPO)."""
         super().__init__()
+        # plain Python types: a Discrete space's n is a NumPy integer, which a weights-only load refuses
+        ac_dim, ob_dim, discrete = int(ac_dim), int(ob_dim), bool(discrete)
         self.ac_dim, self.ob_dim, self.discrete = ac_dim, ob_dim, discrete
         self.config = dict(ac_dim=ac_dim, ob_dim=ob_dim, discrete=discrete, n_layers=n_layers, layer_size=layer_size,
                            normalize_obs=normalize_obs)
