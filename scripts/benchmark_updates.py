@@ -115,17 +115,20 @@ def sac_gemms() -> list[tuple[int, int, int]]:
     return critic_step + actor_step
 
 
+def gemm_flops(shapes: list[tuple[int, int, int]]) -> int:
+    return sum(2 * m * k * n for m, k, n in shapes)
+
+
 def gemm_floor(shapes: list[tuple[int, int, int]], n: int) -> tuple[float, float]:
     """(ms for all ``shapes`` back to back, GFLOP/s): torch.mm into preallocated outputs, best of ``n``."""
     operands = [(torch.randn(m, k), torch.randn(k, n_), torch.empty(m, n_)) for m, k, n_ in shapes]
-    flops = sum(2 * m * k * n_ for m, k, n_ in shapes)
     best = float("inf")
     for _ in range(n):
         start = time.perf_counter()
         for a, b, out in operands:
             torch.mm(a, b, out=out)
         best = min(best, time.perf_counter() - start)
-    return 1000 * best, flops / best / 1e9
+    return 1000 * best, gemm_flops(shapes) / best / 1e9
 
 
 def plain_dqn_update():
@@ -213,7 +216,7 @@ def main() -> None:
           f"({ours / plain:.2f} of plain)")
     shapes = sac_gemms()
     floor_ms, gflops = gemm_floor(shapes, args.updates)
-    print(f"SAC update's {len(shapes)} matrix products alone ({sum(2 * m * k * n for m, k, n in shapes) / 1e6:.0f} "
+    print(f"SAC update's {len(shapes)} matrix products alone ({gemm_flops(shapes) / 1e6:.0f} "
           f"MFLOP): {floor_ms:.2f} ms ({gflops:.0f} GFLOP/s), {1000 / floor_ms:.0f} updates/s at most; "
           f"SACAgent's update is {1000 / ours:.2f} ms")
     dqn_plain = per_second(plain_dqn_update(), max(args.updates // 10, 10))
