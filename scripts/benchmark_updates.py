@@ -8,8 +8,8 @@ of the same networks, and SAC env steps/s (one update per step) next to Stable-B
   HalfCheetah-v4 of the hw3 loop (``off_policy.run_off_policy``) and of SB3's ``SAC.learn`` with
   the same sizes, learning starts and batch, run in turns (``--repeats``). SB3 is optional
   (``pip install stable-baselines3``); without it that column is skipped.
-- DQN (the Nature CNN on 4×84×84 frames, batch 32, with the target network's forward): a plain
-  torch update vs ``DQNAgent.update``.
+- DQN (the Nature CNN on 4×84×84 frames, batch 32, double Q as the course's mspacman.yaml: the
+  online and the target network's forward on s'): a plain torch update vs ``DQNAgent.update``.
 - The floor of a SAC update: only the matrix products it cannot do without (``sac_gemms``), timed
   back to back on preallocated tensors, with their GFLOP/s; no update of these networks and batch
   that multiplies its matrices with torch can be faster.
@@ -141,9 +141,10 @@ def plain_dqn_update():
     s, s2 = (torch.randint(0, 255, (32, 4, 84, 84), dtype=torch.uint8) for _ in range(2))
     a, r = torch.randint(0, 9, (32,)), torch.randn(32)
 
-    def update():
+    def update():  # double Q, as the course's mspacman.yaml
         with torch.no_grad():
-            y = r + 0.99 * target(s2.float() / 255).max(-1).values
+            a2 = q(s2.float() / 255).argmax(-1, keepdim=True)
+            y = r + 0.99 * target(s2.float() / 255).gather(1, a2).squeeze(1)
         loss = ((q(s.float() / 255).gather(1, a[:, None]).squeeze(1) - y) ** 2).mean()
         opt.zero_grad()
         loss.backward()
@@ -220,10 +221,11 @@ def main() -> None:
           f"MFLOP): {floor_ms:.2f} ms ({gflops:.0f} GFLOP/s), {1000 / floor_ms:.0f} updates/s at most; "
           f"SACAgent's update is {1000 / ours:.2f} ms")
     dqn_plain = per_second(plain_dqn_update(), max(args.updates // 10, 10))
-    dqn = DQNAgent((4, 84, 84), 9, network="cnn", learning_rate=1e-4, adam_eps=1e-4, clip_grad_norm=10.0)
+    dqn = DQNAgent((4, 84, 84), 9, network="cnn", learning_rate=1e-4, adam_eps=1e-4, clip_grad_norm=10.0,
+                   use_double_q=True)
     frames = random_batch(rng, 32, (4, 84, 84), rng.integers(0, 9, 32), dtype=np.uint8)
     dqn_ours = per_second(lambda: dqn.update(frames, 1), max(args.updates // 10, 10))
-    print(f"DQN update (Nature CNN, batch 32): plain torch {dqn_plain:.1f}/s, DQNAgent {dqn_ours:.1f}/s "
+    print(f"DQN update (Nature CNN, batch 32, double Q): plain torch {dqn_plain:.1f}/s, DQNAgent {dqn_ours:.1f}/s "
           f"({dqn_ours / dqn_plain:.2f} of plain)")
     for r in range(args.repeats):  # in turns: ours, then SB3's
         ours = ours_sac_rates(args.steps, 1000)

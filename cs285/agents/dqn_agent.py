@@ -20,8 +20,9 @@ course's LambdaLR stepped once per update; ``update`` reports the rate it used.
 
 Speed: the Q-network's weights and gradients live in one flat buffer
 (``ptu.flatten_parameters``), so zeroing, the gradient norm, the clip and the
-(fused) Adam step are one kernel each; with double Q the online network sees s and s'
-in one forward pass; the scalars come back in one transfer.
+(fused) Adam step are one kernel each; the scalars come back in one transfer. With double
+Q the online network scores s' in its own no-grad pass: one pass over s and s' together
+would carry s' through the backward too (1.5x slower for the Nature CNN, 1.3x for the MLP).
 """
 from __future__ import annotations
 
@@ -128,16 +129,13 @@ class DQNAgent:
         return int(self.actor(epsilon).act(np.asarray(observation)[None], rng)[0])
 
     # ---- learning -----------------------------------------------------------------------
-    def target_values(self, rewards: torch.Tensor, next_obs: torch.Tensor, terminated: torch.Tensor,
-                      next_q_online: Optional[torch.Tensor] = None) -> torch.Tensor:
+    def target_values(self, rewards: torch.Tensor, next_obs: torch.Tensor, terminated: torch.Tensor) -> torch.Tensor:
         """y = r + γ (1 − terminated) Q_targ(s', a*), (N,), with terminated (N,) bool; a* = argmax Q(s', ·)
-        (``next_q_online`` (N, num_actions), else computed) with double Q; argmax Q_targ(s', ·) without."""
+        with double Q, argmax Q_targ(s', ·) without."""
         with torch.no_grad():
             next_q_target = self.target_critic(next_obs)  # (N, num_actions)
             if self.use_double_q:
-                if next_q_online is None:
-                    next_q_online = self.critic(next_obs)
-                next_q = next_q_target.gather(1, next_q_online.argmax(-1, keepdim=True)).squeeze(1)
+                next_q = next_q_target.gather(1, self.critic(next_obs).argmax(-1, keepdim=True)).squeeze(1)
             else:
                 next_q = next_q_target.max(-1).values
             return torch.add(rewards, torch.where(terminated, 0.0, next_q), alpha=self.discount)
@@ -156,14 +154,8 @@ class DQNAgent:
         lr = self.learning_rate * self.lr_multiplier(self.num_updates)
         self.optimizer.param_groups[0]["lr"] = lr
 
-        if self.use_double_q:  # one forward pass of the online network over s and s'
-            n = len(actions)
-            q_both = self.critic(torch.cat([obs, next_obs]))
-            qa_values, next_q_online = q_both[:n], q_both[n:].detach()
-        else:
-            qa_values, next_q_online = self.critic(obs), None
-        y = self.target_values(rewards, next_obs, terminated, next_q_online)
-        q_values = qa_values.gather(1, actions[:, None]).squeeze(1)  # Q(s_i, a_i), (N,)
+        y = self.target_values(rewards, next_obs, terminated)
+        q_values = self.critic(obs).gather(1, actions[:, None]).squeeze(1)  # Q(s_i, a_i), (N,)
         loss = F.mse_loss(q_values, y)
 
         self.flat_grad.zero_()
