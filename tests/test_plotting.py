@@ -113,3 +113,13 @@ def test_a_flag_only_newer_runs_record_does_not_split_seeds(tmp_path, capsys):
     groups = plotting.group_runs(runs)
     assert sorted(len(g.runs) for g in groups) == [1, 3]  # learning_rate still splits; rollouts does not
     assert "not grouping by rollouts" in capsys.readouterr().err
+
+
+def test_runs_of_different_algorithms_need_no_note_for_their_different_flags(tmp_path, capsys):
+    pg = fake_run(tmp_path, "q2_pg_humanoid", {"exp_name": "humanoid", "env_name": "Humanoid-v4", "seed": 1,
+                                               "use_reward_to_go": True, "n_iter": 20}, [1, 2])
+    sac = fake_run(tmp_path, "hw3_sac_humanoid", {"exp_name": "sac_humanoid", "env_name": "Humanoid-v4", "seed": 1,
+                                                  "base_config": "sac", "temperature": 0.05}, [3, 4])
+    groups = plotting.group_runs([pg, sac])
+    assert len(groups) == 2
+    assert "not grouping" not in capsys.readouterr().err

@@ -57,9 +57,14 @@ def warn(message: str) -> None:
     print(f"note: {message}", file=sys.stderr)
 
 
+def _family(run: Run) -> str:
+    """The algorithm without its options (``pg``, ``sac``, ...): runs of different families never group."""
+    return run.algorithm.split("+")[0]
+
+
 def _group_key(run: Run, drop: Sequence[str]) -> str:
     flags = {k: v for k, v in run.settings.items() if k not in drop}
-    return json.dumps([run.algorithm.split("+")[0], flags], sort_keys=True, default=str)
+    return json.dumps([_family(run), flags], sort_keys=True, default=str)
 
 
 def _one_per_seed(runs: list[Run]) -> list[Run]:
@@ -82,19 +87,24 @@ def group_runs(runs: list[Run], drop: Sequence[str] = NOT_GROUPED) -> list[Group
     """Groups of runs equal in every setting (flag, hw3 config key) but ``drop``, in order of first
     appearance, labelled.
 
-    A flag that only some of the runs record (one added to the script after the older runs) does
-    not split them: it is dropped too, with a note.
+    A flag that only some of the runs of one algorithm record (one added to the script after the
+    older runs) does not split them: it is dropped too, with a note. Runs of different algorithms
+    (hw2's PG beside hw3's SAC) never share a group, so their different flags need no note.
     """
-    recorded = [set(run.settings) for run in runs if run.settings]
-    partial = sorted(set().union(*recorded) - set.intersection(*recorded)) if recorded else []
-    if partial:
-        warn(f"not grouping by {', '.join(partial)}: only some of the runs record them")
-    drop = (*drop, *partial)
+    recorded: dict[str, list[set[str]]] = {}
+    for run in runs:
+        if run.settings:
+            recorded.setdefault(_family(run), []).append(set(run.settings))
+    partial = {family: sorted(set().union(*sets) - set.intersection(*sets)) for family, sets in recorded.items()}
+    for family, flags in partial.items():
+        if flags:
+            warn(f"not grouping by {', '.join(flags)}: only some of the {family} runs record them")
     groups: dict[str, Group] = {}
     for run in runs:
-        key = _group_key(run, drop)
+        run_drop = (*drop, *partial.get(_family(run), ()))
+        key = _group_key(run, run_drop)
         if key not in groups:
-            groups[key] = Group({k: v for k, v in run.settings.items() if k not in drop}, [])
+            groups[key] = Group({k: v for k, v in run.settings.items() if k not in run_drop}, [])
         groups[key].runs.append(run)
     out = list(groups.values())
     for g in out:
