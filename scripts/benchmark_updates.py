@@ -1,7 +1,7 @@
 """Off-policy speed against the machine's limit: updates/s of our agents next to a plain torch update
 of the same networks, and SAC env steps/s (one update per step) next to Stable-Baselines3's SAC.
 
-    python scripts/benchmark_updates.py [--steps 2000] [--repeats 2]
+    python scripts/benchmark_updates.py [--steps 2000] [--repeats 2] [--only sac|dqn]
 
 - SAC (256×256 ReLU, batch 256, twin Q, auto temperature; SB3's defaults): a plain torch update
   (critic step, actor + temperature step, Polyak) vs ``SACAgent.update``; then env steps/s on
@@ -203,12 +203,34 @@ def sb3_sac_rates(steps: int, learning_starts: int) -> tuple[float, float] | Non
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--steps", type=int, default=2000, help="env steps (one update each) per timed SAC run")
-    p.add_argument("--repeats", type=int, default=2, help="SAC runs of ours and SB3's, in turns")
+    p.add_argument("--repeats", type=int, default=2, help="timings of ours and the other (SB3, plain torch), in turns")
     p.add_argument("--updates", type=int, default=200, help="updates per timed update-rate measurement")
+    p.add_argument("--only", choices=("sac", "dqn"), help="time one agent's part alone")
     args = p.parse_args()
     set_torch_threads()
     rng = np.random.default_rng(0)
     torch.manual_seed(0)
+    if args.only != "sac":
+        dqn_rates(rng, max(args.updates // 10, 10), args.repeats)
+    if args.only != "dqn":
+        sac_rates(rng, args)
+
+
+def dqn_rates(rng: np.random.Generator, updates: int, repeats: int) -> None:
+    """The DQN update, plain torch then DQNAgent, ``repeats`` times in turns."""
+    plain = plain_dqn_update()
+    dqn = DQNAgent((4, 84, 84), 9, network="cnn", learning_rate=1e-4, adam_eps=1e-4, clip_grad_norm=10.0,
+                   use_double_q=True)
+    frames = random_batch(rng, 32, (4, 84, 84), rng.integers(0, 9, 32), dtype=np.uint8)
+    for r in range(repeats):
+        dqn_plain = per_second(plain, updates)
+        dqn_ours = per_second(lambda: dqn.update(frames, 1), updates)
+        print(f"DQN update (Nature CNN, batch 32, double Q), turn {r + 1}: plain torch {dqn_plain:.1f}/s, "
+              f"DQNAgent {dqn_ours:.1f}/s ({dqn_ours / dqn_plain:.2f} of plain)")
+
+
+def sac_rates(rng: np.random.Generator, args: argparse.Namespace) -> None:
+    """The SAC update against plain torch and the matrix-product floor; then the loop against SB3, in turns."""
     plain = per_second(plain_sac_update(), args.updates)
     agent = SACAgent(OB, AC, -np.ones(AC), np.ones(AC), hidden_size=HIDDEN, n_layers=2)
     batch = random_batch(rng, BATCH, (OB,), rng.uniform(-1, 1, (BATCH, AC)).astype(np.float32))
@@ -220,13 +242,6 @@ def main() -> None:
     print(f"SAC update's {len(shapes)} matrix products alone ({gemm_flops(shapes) / 1e6:.0f} "
           f"MFLOP): {floor_ms:.2f} ms ({gflops:.0f} GFLOP/s), {1000 / floor_ms:.0f} updates/s at most; "
           f"SACAgent's update is {1000 / ours:.2f} ms")
-    dqn_plain = per_second(plain_dqn_update(), max(args.updates // 10, 10))
-    dqn = DQNAgent((4, 84, 84), 9, network="cnn", learning_rate=1e-4, adam_eps=1e-4, clip_grad_norm=10.0,
-                   use_double_q=True)
-    frames = random_batch(rng, 32, (4, 84, 84), rng.integers(0, 9, 32), dtype=np.uint8)
-    dqn_ours = per_second(lambda: dqn.update(frames, 1), max(args.updates // 10, 10))
-    print(f"DQN update (Nature CNN, batch 32, double Q): plain torch {dqn_plain:.1f}/s, DQNAgent {dqn_ours:.1f}/s "
-          f"({dqn_ours / dqn_plain:.2f} of plain)")
     for r in range(args.repeats):  # in turns: ours, then SB3's
         ours = ours_sac_rates(args.steps, 1000)
         sb3 = sb3_sac_rates(args.steps, 1000)
@@ -234,7 +249,6 @@ def main() -> None:
                                                       f"{ours[0] / sb3[0]:.2f} wall, {ours[1] / sb3[1]:.2f} CPU")
         print(f"SAC on {ENV}, one update per step, run {r + 1}: ours {ours[0]:.1f} steps/s ({ours[1]:.1f} per CPU-s) "
               f"| SB3 {theirs}")
-
 
 if __name__ == "__main__":
     run_main(main)
