@@ -5,6 +5,7 @@
     python scripts/plot.py 'data/q2_pg_*lambda*' --group-by gae_lambda --last 10 --out gae.png
     python scripts/plot.py 'data/hw3_dqn_*LunarLander*' --hline 200:handout --out ll.png
     python scripts/plot.py 'data/hw3_dqn_*LunarLander*' --key q_values --out ll_q.png
+    python scripts/plot.py 'data/hw3_dqn_*MsPacman*' --key train_return --key eval_return --out pacman.png
 
 Runs whose flags differ only by --seed are one line: the mean over seeds with a
 shaded band (--band std: ±1 std, minmax: min..max). hw3 runs (hw3_dqn_, hw3_sac_)
@@ -42,7 +43,9 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("runs", nargs="+", help="run dirs, folders of runs or globs")
     p.add_argument("--out", required=True, help="figure file: .png, .pdf or .svg")
-    p.add_argument("--key", help=f"the logged value on the y axis (default: {RETURN_KEY}; hw3: {HW3_RETURN_KEY})")
+    p.add_argument("--key", action="append", default=[],
+                   help=f"the logged value on the y axis (default: {RETURN_KEY}; hw3: {HW3_RETURN_KEY}); "
+                        "repeat it for several on one axis, e.g. --key train_return --key eval_return")
     p.add_argument("--x", choices=("Train_EnvstepsSoFar", "step"),
                    help="default: env steps (Train_EnvstepsSoFar; hw3: step, its rows' env step)")
     p.add_argument("--band", default="std", choices=BANDS, help="spread over seeds: ±1 std or min..max")
@@ -55,9 +58,11 @@ def main() -> None:
     if not runs:
         raise UserError("no run with metrics among the inputs")
     if args.group_by:
-        out = plot_sweep(runs, args.out, args.group_by, args.key, args.last, args.band, args.hline)
+        if len(args.key) > 1:
+            raise UserError("--group-by plots one value: give one --key")
+        out = plot_sweep(runs, args.out, args.group_by, (args.key or [None])[0], args.last, args.band, args.hline)
     else:
-        out = plot_curves(runs, args.out, args.key, args.x, args.band, args.hline, load_runs(args.bc))
+        out = plot_curves(runs, args.out, args.key or None, args.x, args.band, args.hline, load_runs(args.bc))
     print(f"wrote {out}")
 
 

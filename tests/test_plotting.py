@@ -123,3 +123,31 @@ def test_runs_of_different_algorithms_need_no_note_for_their_different_flags(tmp
     groups = plotting.group_runs([pg, sac])
     assert len(groups) == 2
     assert "not grouping" not in capsys.readouterr().err
+
+
+def test_several_keys_draw_a_line_each_on_one_axis(tmp_path, monkeypatch, capsys):
+    d = tmp_path / "hw3_dqn_pacman"
+    d.mkdir()
+    flags = {"exp_name": "dqn", "env_name": "MsPacmanNoFrameskip-v0", "seed": 1, "base_config": "dqn_atari"}
+    (d / "config.json").write_text(json.dumps({"flags": flags}))
+    rows = [{"step": 0, "eval_return": 100.0}, {"step": 700, "train_return": 210.0},
+            {"step": 1500, "train_return": 250.0}, {"step": 2000, "eval_return": 400.0}]
+    (d / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    drawn = {}
+
+    def capture(fig, ax, lines, out, title):
+        drawn.update({line.get_label(): (list(line.get_xdata()), list(line.get_ydata())) for line in ax.get_lines()})
+        drawn["ylabel"] = ax.get_ylabel()
+        return out
+
+    monkeypatch.setattr(plotting, "_finish", capture)
+    plotting.plot_curves([load_run(str(d))], str(tmp_path / "p.png"), ["train_return", "eval_return"])
+    assert drawn["dqn: train_return"] == ([700, 1500], [210.0, 250.0])
+    assert drawn["dqn: eval_return"] == ([0, 2000], [100.0, 400.0])
+    assert drawn["ylabel"] == "train_return/eval_return"
+    with pytest.raises(UserError, match="none of the runs logged q_values or grad_norm"):
+        plotting.plot_curves([load_run(str(d))], str(tmp_path / "p.png"), ["q_values", "grad_norm"])
+    plot = os.path.join(os.path.dirname(__file__), "..", "scripts", "plot.py")
+    out = subprocess.run([sys.executable, plot, str(d), "--group-by", "seed", "--key", "a", "--key", "b",
+                          "--out", str(tmp_path / "s.png")], capture_output=True, text=True)
+    assert out.returncode != 0 and "give one --key" in out.stderr and "Traceback" not in out.stderr

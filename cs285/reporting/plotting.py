@@ -25,7 +25,7 @@ import json
 import os
 import sys
 from dataclasses import dataclass
-from typing import Any, Optional, Sequence
+from typing import Any, Optional, Sequence, Union
 
 import numpy as np
 
@@ -249,10 +249,11 @@ def _x_label(runs: list[Run], x: Optional[str]) -> str:
     return X_LABELS.get(x, x)
 
 
-def plot_curves(runs: list[Run], out: str, key: Optional[str] = None, x: Optional[str] = None,
+def plot_curves(runs: list[Run], out: str, key: Union[None, str, Sequence[str]] = None, x: Optional[str] = None,
                 band: str = "std", hlines: Sequence[str] = (), bc_runs: Sequence[Run] = ()) -> str:
     """Learning curves of ``key`` (None: each run's return key, ``Eval_AverageReturn`` or hw3's
-    ``eval_return``) vs ``x`` (None: env steps), one line per group of seeds; returns ``out``.
+    ``eval_return``; several keys: a line for each, on one axis, as the handout's train_return
+    beside eval_return) vs ``x`` (None: env steps), one line per group of seeds; returns ``out``.
 
     With an ``bc`` hline, BC runs (``q1_``) among ``runs`` give that line and are not
     drawn as curves (a BC run is a single iteration).
@@ -260,37 +261,43 @@ def plot_curves(runs: list[Run], out: str, key: Optional[str] = None, x: Optiona
     _check_out(out)
     if band not in BANDS:
         raise UserError(f"--band must be one of {', '.join(BANDS)}")
+    keys = [key] if key is None or isinstance(key, str) else list(key)
     uses_bc = any(parse_hline(s)[0] == "bc" for s in hlines)
     bc_runs = list(bc_runs) + ([r for r in runs if r.algorithm == "bc"] if uses_bc else [])
     curves = [r for r in runs if not (uses_bc and r.algorithm == "bc")]
-    drawable = [r for r in curves if r.series(key or r.return_key)]
+    drawable = [r for r in curves if any(r.series(k or r.return_key) for k in keys)]
     for r in curves:
-        if r not in drawable:
-            warn(f"{r.name} logged no {key or r.return_key}; left out")
+        for k in keys:
+            if not r.series(k or r.return_key):
+                warn(f"{r.name} logged no {k or r.return_key}" + ("" if r in drawable else "; left out"))
     if not drawable:
-        raise UserError(f"none of the runs logged {key or 'an eval return'}")
+        raise UserError(f"none of the runs logged {' or '.join(k or 'an eval return' for k in keys)}")
     lines = resolve_hlines(hlines, drawable, bc_runs)
     fig, ax = _new_axes()
     groups = group_runs(drawable)
     for group in groups:
         run = group.runs[0]  # a group holds one algorithm: one return key, one x key
-        group_key, group_x = key or run.return_key, _x_of(run, x)
-        xs, ys = aligned_curves(group.runs, group_key, group_x)
-        if len(xs) == 0:
-            warn(f"{group.label}: no iteration logged both {group_key} and {group_x}; left out")
-            continue
-        (line,) = ax.plot(xs, ys.mean(axis=0), marker="o" if len(xs) <= 20 else None, markersize=3,
-                          label=group.label)
-        if len(group.runs) > 1:
-            low, high = band_edges(ys, band)
-            ax.fill_between(xs, low, high, color=line.get_color(), alpha=0.2, linewidth=0)
+        for k in keys:
+            group_key, group_x = k or run.return_key, _x_of(run, x)
+            logged = [r for r in group.runs if r.series(group_key)]
+            if not logged:
+                continue
+            xs, ys = aligned_curves(logged, group_key, group_x)
+            label = group.label + (f": {group_key}" if len(keys) > 1 else "")
+            if len(xs) == 0:
+                warn(f"{label}: no iteration logged both {group_key} and {group_x}; left out")
+                continue
+            (line,) = ax.plot(xs, ys.mean(axis=0), marker="o" if len(xs) <= 20 else None, markersize=3, label=label)
+            if len(logged) > 1:
+                low, high = band_edges(ys, band)
+                ax.fill_between(xs, low, high, color=line.get_color(), alpha=0.2, linewidth=0)
     ax.set_xlabel(_x_label(drawable, x))
     if ax.get_xlabel() == "Iteration":
         from matplotlib.ticker import MaxNLocator
 
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     band_text = {"std": "mean ± std", "minmax": "mean, min..max"}[band]
-    y_name = key or "/".join(dict.fromkeys(r.return_key for r in drawable))
+    y_name = "/".join(dict.fromkeys(k or r.return_key for k in keys for r in drawable))
     ax.set_ylabel(y_name + (f" ({band_text} over seeds)" if any(len(g.runs) > 1 for g in groups) else ""),
                   fontsize="small")
     return _finish(fig, ax, lines, out, _title(drawable))
