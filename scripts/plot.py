@@ -48,6 +48,7 @@ def main() -> None:
                         "repeat it for several on one axis, e.g. --key train_return --key eval_return")
     p.add_argument("--x", choices=("Train_EnvstepsSoFar", "step"),
                    help="default: env steps (Train_EnvstepsSoFar; hw3: step, its rows' env step)")
+    p.add_argument("--x_max", type=float, help="draw no point past this x (env steps or iteration)")
     p.add_argument("--band", default="std", choices=BANDS, help="spread over seeds: ±1 std or min..max")
     p.add_argument("--hline", action="append", default=[], metavar="expert|bc|NUMBER[:label]")
     p.add_argument("--bc", nargs="+", default=[], metavar="RUN_DIR", help="BC runs for --hline bc")
@@ -62,7 +63,8 @@ def main() -> None:
             raise UserError("--group-by plots one value: give one --key")
         out = plot_sweep(runs, args.out, args.group_by, (args.key or [None])[0], args.last, args.band, args.hline)
     else:
-        out = plot_curves(runs, args.out, args.key or None, args.x, args.band, args.hline, load_runs(args.bc))
+        out = plot_curves(runs, args.out, args.key or None, args.x, args.band, args.hline, load_runs(args.bc),
+                          args.x_max)
     print(f"wrote {out}")
 
 

@@ -125,7 +125,7 @@ def test_runs_of_different_algorithms_need_no_note_for_their_different_flags(tmp
     assert "not grouping" not in capsys.readouterr().err
 
 
-def test_several_keys_draw_a_line_each_on_one_axis(tmp_path, monkeypatch, capsys):
+def test_several_keys_draw_a_line_each_on_one_axis_up_to_x_max(tmp_path, monkeypatch, capsys):
     d = tmp_path / "hw3_dqn_pacman"
     d.mkdir()
     flags = {"exp_name": "dqn", "env_name": "MsPacmanNoFrameskip-v0", "seed": 1, "base_config": "dqn_atari"}
@@ -145,6 +145,9 @@ def test_several_keys_draw_a_line_each_on_one_axis(tmp_path, monkeypatch, capsys
     assert drawn["dqn: train_return"] == ([700, 1500], [210.0, 250.0])
     assert drawn["dqn: eval_return"] == ([0, 2000], [100.0, 400.0])
     assert drawn["ylabel"] == "train_return/eval_return"
+    plotting.plot_curves([load_run(str(d))], str(tmp_path / "p.png"), ["train_return", "eval_return"], x_max=1500)
+    assert drawn["dqn: train_return"] == ([700, 1500], [210.0, 250.0])
+    assert drawn["dqn: eval_return"] == ([0], [100.0])
     with pytest.raises(UserError, match="none of the runs logged q_values or grad_norm"):
         plotting.plot_curves([load_run(str(d))], str(tmp_path / "p.png"), ["q_values", "grad_norm"])
     plot = os.path.join(os.path.dirname(__file__), "..", "scripts", "plot.py")

@@ -250,13 +250,15 @@ def _x_label(runs: list[Run], x: Optional[str]) -> str:
 
 
 def plot_curves(runs: list[Run], out: str, key: Union[None, str, Sequence[str]] = None, x: Optional[str] = None,
-                band: str = "std", hlines: Sequence[str] = (), bc_runs: Sequence[Run] = ()) -> str:
+                band: str = "std", hlines: Sequence[str] = (), bc_runs: Sequence[Run] = (),
+                x_max: Optional[float] = None) -> str:
     """Learning curves of ``key`` (None: each run's return key, ``Eval_AverageReturn`` or hw3's
     ``eval_return``; several keys: a line for each, on one axis, as the handout's train_return
     beside eval_return) vs ``x`` (None: env steps), one line per group of seeds; returns ``out``.
 
     With an ``bc`` hline, BC runs (``q1_``) among ``runs`` give that line and are not
-    drawn as curves (a BC run is a single iteration).
+    drawn as curves (a BC run is a single iteration). ``x_max``: points past it are not drawn
+    (a 500k-step run beside a 5M-step one).
     """
     _check_out(out)
     if band not in BANDS:
@@ -283,6 +285,8 @@ def plot_curves(runs: list[Run], out: str, key: Union[None, str, Sequence[str]] 
             if not logged:
                 continue
             xs, ys = aligned_curves(logged, group_key, group_x)
+            if x_max is not None:
+                xs, ys = xs[xs <= x_max], ys[:, xs <= x_max]
             label = group.label + (f": {group_key}" if len(keys) > 1 else "")
             if len(xs) == 0:
                 warn(f"{label}: no iteration logged both {group_key} and {group_x}; left out")
