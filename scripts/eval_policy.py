@@ -4,38 +4,22 @@
     python scripts/eval_policy.py --policy random --env MsPacmanNoFrameskip-v0 --n_episodes 30
 
 Reads shipped experts, course-schema expert pickles and ``--save_params``
-checkpoints (policy_itr_*.pt); ``random`` plays uniform random actions (drawn from
-a stream seeded 0), the floor a learning curve should rise above. Episode i starts
-from ``env.reset(seed=i)``.
+checkpoints (policy_itr_*.pt); ``random`` plays uniform random actions (from a
+stream seeded 0), the floor a learning curve should rise above. Episode
+i starts from ``env.reset(seed=i)``.
 """
 from __future__ import annotations
 
 import argparse
 
-import gymnasium as gym
 import numpy as np
 import torch
 
 from cs285.infrastructure import utils
-from cs285.infrastructure.envs import UserError, VecEnv
+from cs285.infrastructure.envs import RandomActor, VecEnv
 from cs285.infrastructure.script_util import run_main
 from cs285.infrastructure.video import save_policy_video
 from cs285.policies.load import load_policy
-
-
-class UniformRandomActor:
-    """The Actor protocol with uniform random actions of ``space`` (Discrete: 0..n-1; Box: within its
-    bounds) from its own stream seeded ``seed``, so deterministic episodes (rng None) are random too."""
-
-    def __init__(self, space: gym.Space, seed: int = 0):
-        if not isinstance(space, (gym.spaces.Discrete, gym.spaces.Box)):
-            raise UserError(f"--policy random needs a Discrete or Box action space, not {type(space).__name__}")
-        self.space, self.rng = space, np.random.default_rng(seed)
-
-    def act(self, obs: np.ndarray, rng=None) -> np.ndarray:
-        if isinstance(self.space, gym.spaces.Discrete):
-            return self.rng.integers(0, self.space.n, size=len(obs), dtype=np.int64)
-        return self.rng.uniform(self.space.low, self.space.high, (len(obs), *self.space.shape)).astype(np.float32)
 
 
 def main() -> None:
@@ -50,10 +34,12 @@ def main() -> None:
     # One env per episode, env i seeded with i: episode i is the same whatever n is.
     env = VecEnv(args.env_name, args.n_episodes, seed=0, ep_len=args.ep_len)
     if args.policy == "random":
-        policy, what = UniformRandomActor(env.action_space), f"uniform random actions of {env.action_space}"
+        policy, what = RandomActor(env.action_space), f"uniform random actions of {env.action_space}"
     else:
         policy, what = load_policy(args.policy)
-    paths = utils.sample_n_trajectories(env, policy, args.n_episodes, deterministic=True)
+    # a policy acts deterministically; random actions draw from a stream seeded 0
+    sampling = {"seed": 0} if args.policy == "random" else {"deterministic": True}
+    paths = utils.sample_n_trajectories(env, policy, args.n_episodes, **sampling)
     returns = utils.path_returns(paths)
     lengths = [len(p["reward"]) for p in paths]
     print(f"{args.policy}: {what}")

@@ -1,4 +1,4 @@
-"""eval_policy.py's uniform random policy: actions in the space, from a seeded stream."""
+"""eval_policy.py --policy random: RandomActor's actions in the space, from a seeded stream."""
 import os
 import subprocess
 import sys
@@ -6,24 +6,23 @@ import sys
 import gymnasium as gym
 import numpy as np
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "scripts"))
-from eval_policy import UniformRandomActor  # noqa: E402
+from cs285.infrastructure.envs import RandomActor
 
 EVAL_POLICY = os.path.join(os.path.dirname(__file__), "..", "scripts", "eval_policy.py")
 
 
 def test_random_actions_cover_the_space_and_repeat_with_the_seed():
-    discrete = UniformRandomActor(gym.spaces.Discrete(3), seed=0)
-    a = discrete.act(np.zeros((3000, 4)), None)
+    discrete = RandomActor(gym.spaces.Discrete(3))
+    a = discrete.act(np.zeros((3000, 4)), np.random.default_rng(0))
     assert a.dtype == np.int64 and set(a.tolist()) == {0, 1, 2}
     assert abs(np.mean(a == 2) - 1 / 3) < 0.03
-    box = UniformRandomActor(gym.spaces.Box(np.array([-2.0, 0.0]), np.array([2.0, 1.0])), seed=0)
-    b = box.act(np.zeros((4000, 3)), None)
+    box = RandomActor(gym.spaces.Box(np.array([-2.0, 0.0]), np.array([2.0, 1.0])))
+    b = box.act(np.zeros((4000, 3)), np.random.default_rng(0))
     assert b.shape == (4000, 2) and b.dtype == np.float32
     assert (b[:, 0] >= -2).all() and (b[:, 0] <= 2).all() and (b[:, 1] >= 0).all() and (b[:, 1] <= 1).all()
     assert abs(b[:, 0].mean()) < 0.1 and abs(b[:, 1].mean() - 0.5) < 0.03  # uniform means: 0 and 0.5
-    again = UniformRandomActor(gym.spaces.Box(np.array([-2.0, 0.0]), np.array([2.0, 1.0])), seed=0)
-    assert np.array_equal(again.act(np.zeros((4000, 3)), None), b)
+    again = RandomActor(gym.spaces.Box(np.array([-2.0, 0.0]), np.array([2.0, 1.0])))
+    assert np.array_equal(again.act(np.zeros((4000, 3)), np.random.default_rng(0)), b)
 
 
 def test_the_script_scores_a_random_policy_and_refuses_a_missing_file():
