@@ -26,9 +26,9 @@ import numpy as np
 import torch
 
 from cs285.infrastructure import utils
-from cs285.infrastructure.collector import Collector
-from cs285.infrastructure.envs import ENV_BACKENDS, default_num_procs, make_env, make_vec_env, random_actions
-from cs285.infrastructure.script_util import run_main
+from cs285.envs.collector import Collector
+from cs285.envs.make import ENV_BACKENDS, default_num_procs, make_env, make_vec_env, random_actions
+from cs285.trainers.script_util import run_main
 from cs285.networks.policies import MLPPolicy
 
 
@@ -71,7 +71,7 @@ def raw_rate(env_name: str, steps: int, backend: str, num_envs: int, seed: int =
 
 def _raw_envpool_rate(env_name: str, steps: int, num_envs: int, actions: np.ndarray, seed: int) -> Rate:
     """actions: (calls, num_envs, ac_dim)."""
-    from cs285.infrastructure.envpool_env import DEFAULT_NUM_THREADS, import_envpool
+    from cs285.envs.envpool_env import DEFAULT_NUM_THREADS, import_envpool
 
     pool = import_envpool().make(env_name, env_type="gymnasium", num_envs=num_envs, batch_size=num_envs,
                                  num_threads=min(DEFAULT_NUM_THREADS, num_envs), seed=seed)

@@ -28,14 +28,14 @@ from torch import nn
 from cs285.agents.dqn_agent import DQNAgent
 from cs285.agents.sac_agent import SACAgent
 from cs285.infrastructure import pytorch_util as ptu
-from cs285.infrastructure.checkpointing import RunCheckpoint
-from cs285.infrastructure.collector import Collector
-from cs285.infrastructure.envs import RandomActor
+from cs285.trainers.checkpointing import RunCheckpoint
+from cs285.envs.collector import Collector
+from cs285.envs.make import RandomActor
 from cs285.infrastructure.logger import Logger
-from cs285.infrastructure.off_policy import run_off_policy
+from cs285.trainers.off_policy import run_off_policy
 from cs285.infrastructure.replay_buffer import ReplayBuffer
 from cs285.infrastructure.rollouts import Batch
-from cs285.infrastructure.script_util import run_main, set_torch_threads
+from cs285.trainers.script_util import run_main, set_torch_threads
 
 ENV, OB, AC, HIDDEN, BATCH = "HalfCheetah-v4", 17, 6, 256, 256
 

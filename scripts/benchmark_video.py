@@ -19,8 +19,8 @@ import time
 import numpy as np
 
 from cs285.infrastructure.logger import Logger
-from cs285.infrastructure.script_util import run_main
-from cs285.infrastructure.video import frame_skip_for, make_render_env, video_fps
+from cs285.trainers.script_util import run_main
+from cs285.envs.video import frame_skip_for, make_render_env, video_fps
 
 
 def render_rollout(env, steps: int, frame_skip: int, rng: np.random.Generator) -> np.ndarray:

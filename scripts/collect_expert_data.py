@@ -14,9 +14,9 @@ import numpy as np
 import torch
 
 from cs285.infrastructure import utils
-from cs285.infrastructure.envs import VecEnv
+from cs285.envs.make import VecEnv
 from cs285.infrastructure.expert_data import save_expert_data
-from cs285.infrastructure.script_util import default_expert_data, default_expert_policy, require_file, run_main
+from cs285.trainers.script_util import default_expert_data, default_expert_policy, require_file, run_main
 from cs285.policies.loaded_gaussian_policy import LoadedGaussianPolicy
 
 

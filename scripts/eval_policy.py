@@ -16,9 +16,9 @@ import numpy as np
 import torch
 
 from cs285.infrastructure import utils
-from cs285.infrastructure.envs import RandomActor, VecEnv
-from cs285.infrastructure.script_util import run_main
-from cs285.infrastructure.video import save_policy_video
+from cs285.envs.make import RandomActor, VecEnv
+from cs285.trainers.script_util import run_main
+from cs285.envs.video import save_policy_video
 from cs285.policies.load import load_policy
 
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 import argparse
 
 from cs285.reporting.grading import format_table, grade, rows_as_json
-from cs285.infrastructure.script_util import run_main
+from cs285.trainers.script_util import run_main
 
 
 def main() -> None:

@@ -22,10 +22,10 @@ from __future__ import annotations
 
 import argparse
 
-from cs285.infrastructure.envs import UserError
+from cs285.infrastructure.errors import UserError
 from cs285.reporting.grading import HW3_RETURN_KEY, RETURN_KEY, expand_paths, load_run
 from cs285.reporting.plotting import BANDS, plot_curves, plot_sweep, warn
-from cs285.infrastructure.script_util import run_main
+from cs285.trainers.script_util import run_main
 
 
 def load_runs(patterns: list[str]) -> list:

@@ -17,7 +17,7 @@ import os
 import shlex
 import sys
 
-from cs285.infrastructure.script_util import run_main
+from cs285.trainers.script_util import run_main
 from cs285.reporting import report, report_hw1, report_hw2
 from cs285.reporting.sweep import LAUNCHERS
 

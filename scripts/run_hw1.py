@@ -20,17 +20,18 @@ from tqdm import tqdm
 
 from cs285.agents.bc_agent import BCAgent
 from cs285.infrastructure import utils
-from cs285.infrastructure.collector import Collector
-from cs285.infrastructure.envs import UserError, resolve_env_id
+from cs285.envs.collector import Collector
+from cs285.envs.make import resolve_env_id
+from cs285.infrastructure.errors import UserError
 from cs285.infrastructure.expert_data import load_expert_data
 from cs285.infrastructure.logger import Logger
 from cs285.infrastructure.replay_buffer import ReplayBuffer
-from cs285.infrastructure.training_logs import check_losses_finite, iteration_logs, print_and_log
-from cs285.infrastructure.run_config import make_logdir, mark_finished, save_config
-from cs285.infrastructure.script_util import (add_device_args, default_expert_data,
+from cs285.trainers.training_logs import check_losses_finite, iteration_logs, print_and_log
+from cs285.trainers.run_config import make_logdir, mark_finished, save_config
+from cs285.trainers.script_util import (add_device_args, default_expert_data,
                                               default_expert_policy, require_file, run_main,
                                               run_seeds)
-from cs285.infrastructure.video import VideoRecorder
+from cs285.envs.video import VideoRecorder
 from cs285.policies.loaded_gaussian_policy import LoadedGaussianPolicy
 
 
@@ -58,7 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, nargs="+", default=[1], help="one run per seed")
     p.add_argument("--env_procs", type=int, default=None,
                    help="processes running whole episodes (default: every core on Linux); the numbers do not "
-                        "depend on it (cs285/infrastructure/collector.py)")
+                        "depend on it (cs285/envs/collector.py)")
     return p
 
 

@@ -32,7 +32,7 @@ in --env_procs processes (default: every core on Linux), each episode seeded on 
 own, so the numbers are the same for any number of processes; the eval
 episodes of one iteration are sampled together with the next batch (same
 weights). The run's first lines name the sampler; config.json records it
-(its ``sampler`` entry: backend, processes, envs). See cs285/infrastructure/collector.py.
+(its ``sampler`` entry: backend, processes, envs). See cs285/envs/collector.py.
 
 ``--pg_method`` picks the policy update (one agent file each in cs285/agents/);
 all of them take the hw2 flags above; a flag the chosen method does not use
@@ -74,15 +74,16 @@ from cs285.agents.npg_trpo_agent import NaturalPGAgent
 from cs285.agents.pg_agent import PGAgent
 from cs285.agents.ppo_agent import PPOAgent
 from cs285.infrastructure import utils
-from cs285.infrastructure.collector import Collector, Request
-from cs285.infrastructure.envs import ENV_BACKENDS, UserError
+from cs285.envs.collector import Collector, Request
+from cs285.envs.make import ENV_BACKENDS
+from cs285.infrastructure.errors import UserError
 from cs285.infrastructure.logger import Logger
 from cs285.infrastructure.rollouts import Batch, total_steps
-from cs285.infrastructure.run_config import make_logdir, mark_finished, save_config
-from cs285.infrastructure.script_util import add_device_args, run_main, run_seeds
-from cs285.infrastructure.training_logs import (ConstantCriticWatch, check_losses_finite, iteration_logs,
+from cs285.trainers.run_config import make_logdir, mark_finished, save_config
+from cs285.trainers.script_util import add_device_args, run_main, run_seeds
+from cs285.trainers.training_logs import (ConstantCriticWatch, check_losses_finite, iteration_logs,
                                                  print_and_log)
-from cs285.infrastructure.video import VideoRecorder
+from cs285.envs.video import VideoRecorder
 
 N_SAMPLING_ENVS = 16  # training envs stepped together: one policy call per vectorized step
 PG_METHODS = ("vanilla", "is", "npg", "trpo", "ppo", "ac")
@@ -137,11 +138,11 @@ def build_parser() -> argparse.ArgumentParser:
                         "and of complete episodes on envpool")
     p.add_argument("--env_backend", choices=ENV_BACKENDS, default="gymnasium",
                    help="simulator of the training and eval envs; envpool: faster, some ids only, "
-                        "pip install -e .[fast] (cs285/infrastructure/envpool_env.py)")
+                        "pip install -e .[fast] (cs285/envs/envpool_env.py)")
     p.add_argument("--env_procs", type=int, default=None,
                    help="processes that step the gymnasium envs; the numbers do not depend on it. Default: every "
                         "core on Linux for complete episodes (each process runs whole episodes), 1 for the "
-                        "lock-step envs of --rollouts segments (cs285/infrastructure/collector.py)")
+                        "lock-step envs of --rollouts segments (cs285/envs/collector.py)")
 
     g = p.add_argument_group("is: importance-sampled PG")
     g.add_argument("--n_policy_steps", type=int, default=5, help="gradient steps K per batch")

@@ -18,7 +18,7 @@ keys: ``train_return`` / ``train_ep_len`` per finished episode, every
 ``grad_norm``, ``epsilon``, ``lr``, and every ``--eval_interval`` steps
 ``eval_return``, ``eval_ep_len``, ``eval/{return,ep_len}_{std,max,min}`` of
 episodes played ε-greedy with ε = 0.02, as the course's ``get_action`` does.
-The step loop is the shared off-policy one (cs285/infrastructure/off_policy.py):
+The step loop is the shared off-policy one (cs285/trainers/off_policy.py):
 one env step, one update from ``learning_starts`` on. Re-running a stopped
 command resumes it from its checkpoint.
 """
@@ -31,13 +31,13 @@ import numpy as np
 from cs285.agents.dqn_agent import EVAL_EPSILON, DQNAgent
 from cs285.env_configs import dqn_config
 from cs285.infrastructure import utils
-from cs285.infrastructure.collector import EVAL_SEED_OFFSET, Collector
-from cs285.infrastructure.envs import UserError
-from cs285.infrastructure.experiment_config import load_experiment
+from cs285.envs.collector import EVAL_SEED_OFFSET, Collector
+from cs285.infrastructure.errors import UserError
+from cs285.trainers.experiment_config import load_experiment
 from cs285.infrastructure.frame_replay_buffer import FrameStackReplayBuffer
-from cs285.infrastructure.off_policy import add_experiment_args, check_experiment_args, run_experiment
+from cs285.trainers.off_policy import add_experiment_args, check_experiment_args, run_experiment
 from cs285.infrastructure.replay_buffer import ReplayBuffer
-from cs285.infrastructure.script_util import run_main, run_seeds
+from cs285.trainers.script_util import run_main, run_seeds
 
 LOGDIR_PREFIX = "hw3_dqn_"  # the course's ("keep for autograder")
 REPLAY_CAPACITY = 1_000_000  # the course's ReplayBuffer default

@@ -4,7 +4,7 @@
 
 The YAML names ``base_config: sac`` and sets its keys (cs285/env_configs/sac_config.py: every key,
 its default, and where this project differs from the course). At each env step (the course's
-2023 loop, cs285/infrastructure/off_policy.py): uniform random actions for ``random_steps`` steps,
+2023 loop, cs285/trainers/off_policy.py): uniform random actions for ``random_steps`` steps,
 then a sample of the policy; from ``training_starts`` on, one ``SACAgent.update`` per step on a
 ``batch_size`` batch (``num_critic_updates`` critic steps, one actor step, the target update);
 its scalars every ``--log_interval`` steps; every ``--eval_interval`` steps ``-neval`` episodes of
@@ -18,12 +18,13 @@ import argparse
 
 from cs285.agents.sac_agent import SACAgent
 from cs285.env_configs.sac_config import BASE_CONFIGS, agent_kwargs, check_sac_config, log_name
-from cs285.infrastructure.collector import EVAL_SEED_OFFSET, Collector
-from cs285.infrastructure.envs import RandomActor, UserError
-from cs285.infrastructure.experiment_config import load_experiment
-from cs285.infrastructure.off_policy import add_experiment_args, check_experiment_args, run_experiment
+from cs285.envs.collector import EVAL_SEED_OFFSET, Collector
+from cs285.envs.make import RandomActor
+from cs285.infrastructure.errors import UserError
+from cs285.trainers.experiment_config import load_experiment
+from cs285.trainers.off_policy import add_experiment_args, check_experiment_args, run_experiment
 from cs285.infrastructure.replay_buffer import ReplayBuffer
-from cs285.infrastructure.script_util import run_main, run_seeds
+from cs285.trainers.script_util import run_main, run_seeds
 from cs285.infrastructure.utils import seed_everything
 
 LOGDIR_PREFIX = "hw3_sac_"  # the course's (kept for its autograder)

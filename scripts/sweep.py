@@ -17,7 +17,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from cs285.infrastructure.script_util import run_main
+from cs285.trainers.script_util import run_main
 from cs285.reporting.sweep import LAUNCHERS, run_sweep
 
 

@@ -40,15 +40,16 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from cs285.agents.ppo_agent import PPOAgent  # noqa: E402
 from cs285.agents.sac_agent import SACAgent  # noqa: E402
 from cs285.infrastructure import pytorch_util as ptu  # noqa: E402
-from cs285.infrastructure.checkpointing import (BEST, LATEST, RunCheckpoint, arrays_to_tensors,  # noqa: E402
+from cs285.trainers.checkpointing import (BEST, LATEST, RunCheckpoint, arrays_to_tensors,  # noqa: E402
                                               tensors_to_arrays)
-from cs285.infrastructure.collector import EVAL_SEED_OFFSET, Collector  # noqa: E402
-from cs285.infrastructure.envs import ENV_BACKENDS, RandomActor, UserError, make_env  # noqa: E402
+from cs285.envs.collector import EVAL_SEED_OFFSET, Collector  # noqa: E402
+from cs285.envs.make import ENV_BACKENDS, RandomActor, make_env  # noqa: E402
+from cs285.infrastructure.errors import UserError  # noqa: E402
 from cs285.infrastructure.logger import Logger  # noqa: E402
 from cs285.infrastructure.replay_buffer import ReplayBuffer  # noqa: E402
 from cs285.infrastructure.rollouts import path_returns  # noqa: E402
-from cs285.infrastructure.run_config import save_config  # noqa: E402
-from cs285.infrastructure.script_util import run_main  # noqa: E402
+from cs285.trainers.run_config import save_config  # noqa: E402
+from cs285.trainers.script_util import run_main  # noqa: E402
 from cs285.infrastructure.utils import seed_everything  # noqa: E402
 
 LOG_EVERY = 1000  # env steps between training-scalar rows

@@ -20,7 +20,7 @@ def data_dir(tmp_path, monkeypatch):
 def hopper_expert(tmp_path):
     """A small random-weight Hopper expert in the course schema and 2 short trajectories of it."""
     from cs285.infrastructure import utils
-    from cs285.infrastructure.envs import VecEnv
+    from cs285.envs.make import VecEnv
     from cs285.infrastructure.expert_data import save_expert_data
     from cs285.policies.loaded_gaussian_policy import LoadedGaussianPolicy, save_expert_policy
 

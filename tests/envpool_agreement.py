@@ -8,7 +8,7 @@ not observed), only statistics compare: ``episode_stats`` runs a fixed policy
 (``fixed_policy``) through the sampler on one backend, so that two backends
 can be compared by their return, length, episode ends and reset-observation
 distributions (``compare_stats``). Findings are summarized in
-cs285/infrastructure/envpool_env.py's docstring; ``python tests/envpool_agreement.py
+cs285/envs/envpool_env.py's docstring; ``python tests/envpool_agreement.py
 [--envs …]`` prints them. A validation harness for tests/test_envpool_env.py, not
 part of the runtime package.
 """
@@ -21,8 +21,8 @@ import numpy as np
 import gymnasium as gym
 
 from cs285.infrastructure import utils
-from cs285.infrastructure.envpool_env import EnvpoolVecEnv
-from cs285.infrastructure.envs import make_env, make_vec_env, random_actions
+from cs285.envs.envpool_env import EnvpoolVecEnv
+from cs285.envs.make import make_env, make_vec_env, random_actions
 
 # MuJoCo v4 tasks whose observation starts with qpos[k:], qvel: k root coordinates
 # (x, or x and y) are left out, and no dynamics or reward depends on them.

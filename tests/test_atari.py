@@ -138,7 +138,7 @@ def test_frame_buffer_memory_is_one_frame_a_step():
 def pacman():
     pytest.importorskip("ale_py")
     pytest.importorskip("cv2")
-    from cs285.infrastructure.atari import make_atari_env
+    from cs285.envs.atari import make_atari_env
 
     env = make_atari_env("MsPacmanNoFrameskip-v0", seed=0)
     yield env
@@ -186,8 +186,8 @@ def test_make_env_builds_atari_and_the_collector_steps_it():
     pytest.importorskip("ale_py")
     pytest.importorskip("cv2")
     from actors import ZerosActor
-    from cs285.infrastructure.collector import Collector
-    from cs285.infrastructure.envs import make_env
+    from cs285.envs.collector import Collector
+    from cs285.envs.make import make_env
 
     env = make_env("MsPacmanNoFrameskip-v0", seed=0)
     assert env.observation_space.shape == (4, 84, 84)
@@ -207,7 +207,7 @@ def test_old_id_runs_as_v5_with_a_notice_when_ale_py_drops_it(monkeypatch, capsy
     pytest.importorskip("ale_py")
     import gymnasium as gym
 
-    from cs285.infrastructure import atari
+    from cs285.envs import atari
 
     monkeypatch.setattr(atari, "_noted", set())
     for _ in range(2):  # still registered (ale-py 0.12): the course's settings, one line for gymnasium's warning

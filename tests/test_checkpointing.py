@@ -5,10 +5,10 @@ import signal
 import pytest
 import torch
 
-from cs285.infrastructure import checkpointing
+from cs285.trainers import checkpointing
 from cs285.infrastructure import pytorch_util as ptu
-from cs285.infrastructure.checkpointing import BEST, LATEST, RunCheckpoint
-from cs285.infrastructure.envs import UserError
+from cs285.trainers.checkpointing import BEST, LATEST, RunCheckpoint
+from cs285.infrastructure.errors import UserError
 
 CONFIG = {"env": "Hopper-v4", "seed": 1, "total_steps": 100}
 

@@ -10,9 +10,10 @@ import torch
 
 from actors import UniformActor, ZerosActor
 from cs285.infrastructure import utils
-from cs285.infrastructure.collector import ACTION_NOISE_SEED_OFFSET, Collector, Request, run_episode
-from cs285.infrastructure.envs import UserError, VecEnv, default_num_procs, make_env
-from cs285.infrastructure.process_env import ProcessVecEnv
+from cs285.envs.collector import ACTION_NOISE_SEED_OFFSET, Collector, Request, run_episode
+from cs285.envs.make import VecEnv, default_num_procs, make_env
+from cs285.infrastructure.errors import UserError
+from cs285.envs.process_env import ProcessVecEnv
 from cs285.infrastructure.rollouts import PATH_KEYS
 from cs285.networks.policies import MLPPolicy
 
@@ -488,7 +489,7 @@ def test_unknown_env_names_close_matches():
 
 
 def test_lunarlander_v2_alias(capsys, monkeypatch):
-    from cs285.infrastructure import envs
+    from cs285.envs import make as envs
 
     monkeypatch.setattr(envs, "_noted_aliases", set())
     assert envs.resolve_env_id("LunarLander-v2") == "LunarLander-v3"

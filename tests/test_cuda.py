@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from cs285.infrastructure import pytorch_util as ptu
-from cs285.infrastructure.collector import Collector
+from cs285.envs.collector import Collector
 from cs285.infrastructure.rollouts import Batch
 
 pytestmark = [pytest.mark.cuda,

@@ -10,8 +10,8 @@ from torch import nn
 
 from cs285.env_configs import dqn_config
 from cs285.agents.dqn_agent import EVAL_EPSILON, DQNAgent, EpsilonGreedyActor
-from cs285.infrastructure.envs import UserError
-from cs285.infrastructure.experiment_config import load_experiment
+from cs285.infrastructure.errors import UserError
+from cs285.trainers.experiment_config import load_experiment
 from cs285.infrastructure.replay_buffer import ReplayBuffer
 from cs285.infrastructure.rollouts import Batch
 from cs285.infrastructure.schedules import PiecewiseSchedule, constant
@@ -296,7 +296,7 @@ def test_smoke_cartpole_writes_the_courses_keys_and_log_dir(tmp_path, data_dir):
     import re
 
     from cs285.infrastructure.logger import read_metrics
-    from cs285.infrastructure.run_config import is_finished
+    from cs285.trainers.run_config import is_finished
 
     run_hw3_dqn = pytest.importorskip("run_hw3_dqn")
     config = tmp_path / "smoke.yaml"
@@ -322,8 +322,8 @@ def test_smoke_cartpole_writes_the_courses_keys_and_log_dir(tmp_path, data_dir):
 
 
 def test_lunarlander_v2_runs_v3():
-    from cs285.infrastructure.collector import Collector
-    from cs285.infrastructure.envs import resolve_env_id
+    from cs285.envs.collector import Collector
+    from cs285.envs.make import resolve_env_id
 
     assert resolve_env_id("LunarLander-v2") == "LunarLander-v3"  # the course's id; notes it once per process
     with Collector("LunarLander-v2", env_procs=1) as collector:

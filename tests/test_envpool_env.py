@@ -8,8 +8,9 @@ import pytest
 
 from actors import UniformActor, ZerosActor
 from cs285.infrastructure import utils
-from cs285.infrastructure.collector import Collector
-from cs285.infrastructure.envs import UserError, VecEnv, make_vec_env
+from cs285.envs.collector import Collector
+from cs285.envs.make import VecEnv, make_vec_env
+from cs285.infrastructure.errors import UserError
 from cs285.infrastructure.rollouts import PATH_KEYS
 
 # scripts/: run_hw2 (envpool_agreement, the validation harness, lives beside this file)
@@ -80,7 +81,7 @@ def test_termination_is_not_truncation():
 
 @needs_envpool
 def test_lunar_lander_discrete_actions_and_subsets():
-    from cs285.infrastructure.envpool_env import EnvpoolVecEnv
+    from cs285.envs.envpool_env import EnvpoolVecEnv
 
     env = make_vec_env("LunarLander-v2", 3, seed=0, backend="envpool")  # the old id runs v3, as on gymnasium
     assert isinstance(env, EnvpoolVecEnv) and env.env_name == "LunarLander-v3"
@@ -153,7 +154,7 @@ def test_hopper_terminates_with_each_env_stepped_separately():
 
 @needs_envpool
 def test_same_seed_same_paths_whatever_the_thread_count():
-    from cs285.infrastructure.envpool_env import EnvpoolVecEnv
+    from cs285.envs.envpool_env import EnvpoolVecEnv
 
     def run(seed, num_threads):
         env = EnvpoolVecEnv("Hopper-v4", 4, seed=seed, ep_len=30, num_threads=num_threads)
@@ -190,7 +191,7 @@ def test_collector_on_envpool_is_lockstep_over_its_envs():
 
 @needs_envpool
 def test_first_reset_of_env_i_depends_only_on_seed_plus_i():
-    from cs285.infrastructure.envpool_env import EnvpoolVecEnv
+    from cs285.envs.envpool_env import EnvpoolVecEnv
 
     a, b = EnvpoolVecEnv("Hopper-v4", 3, seed=5), EnvpoolVecEnv("Hopper-v4", 3, seed=5)
     ob_a = a.reset_one(2)
@@ -202,7 +203,7 @@ def test_first_reset_of_env_i_depends_only_on_seed_plus_i():
 
 @needs_envpool
 def test_no_auto_reset_and_observations_stay_put():
-    from cs285.infrastructure.envpool_env import EnvpoolVecEnv
+    from cs285.envs.envpool_env import EnvpoolVecEnv
 
     env = EnvpoolVecEnv("HalfCheetah-v4", 2, seed=0, ep_len=3)
     with pytest.raises(RuntimeError, match="reset_one"):

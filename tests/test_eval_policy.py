@@ -6,7 +6,7 @@ import sys
 import gymnasium as gym
 import numpy as np
 
-from cs285.infrastructure.envs import RandomActor
+from cs285.envs.make import RandomActor
 
 EVAL_POLICY = os.path.join(os.path.dirname(__file__), "..", "scripts", "eval_policy.py")
 

@@ -7,7 +7,7 @@ import warnings
 import numpy as np
 import pytest
 
-from cs285.infrastructure.envs import UserError
+from cs285.infrastructure.errors import UserError
 from cs285.infrastructure.expert_data import load_expert_data, save_expert_data
 from cs285.infrastructure.safe_pickle import UnsafePickleError, safe_dump, safe_load
 from cs285.policies.loaded_gaussian_policy import LoadedGaussianPolicy, save_expert_policy

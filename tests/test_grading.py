@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 
 from cs285.reporting import grading
-from cs285.infrastructure.envs import UserError
+from cs285.infrastructure.errors import UserError
 from cs285.infrastructure.expert_data import load_expert_data
 from cs285.infrastructure.logger import read_metrics
-from cs285.infrastructure.run_config import mark_finished
+from cs285.trainers.run_config import mark_finished
 from cs285.infrastructure.utils import path_returns
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "scripts"))

@@ -7,7 +7,7 @@ import sys
 import imageio.v3 as iio
 import pytest
 
-from cs285.infrastructure.envs import UserError
+from cs285.infrastructure.errors import UserError
 from cs285.infrastructure.logger import read_metrics
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "scripts"))

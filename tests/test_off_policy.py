@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 
 from actors import ZerosActor
-from cs285.infrastructure.checkpointing import RunCheckpoint
-from cs285.infrastructure.collector import Collector
+from cs285.trainers.checkpointing import RunCheckpoint
+from cs285.envs.collector import Collector
 from cs285.infrastructure.logger import Logger, read_metrics
-from cs285.infrastructure.off_policy import eval_logs, resumable_logdir, run_off_policy
+from cs285.trainers.off_policy import eval_logs, resumable_logdir, run_off_policy
 from cs285.infrastructure.replay_buffer import ReplayBuffer
-from cs285.infrastructure.run_config import mark_finished, save_config
+from cs285.trainers.run_config import mark_finished, save_config
 
 
 def test_eval_logs_are_the_courses_keys():

@@ -176,7 +176,7 @@ def test_update_on_paths_equals_update_on_the_concatenation():
 
 
 def test_constant_critic_note_once_after_patience(capsys):
-    from cs285.infrastructure.training_logs import ConstantCriticWatch
+    from cs285.trainers.training_logs import ConstantCriticWatch
 
     watch = ConstantCriticWatch("try X", patience=3)
     flat = {"Baseline Explained Variance": 1e-8}

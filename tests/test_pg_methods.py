@@ -17,7 +17,7 @@ from cs285.agents.npg_trpo_agent import NaturalPGAgent, natural_gradient_step
 from cs285.agents.pg_agent import PGAgent
 from cs285.agents.pg_losses import importance_sampled_pg_loss, pg_surrogate_loss, ppo_clip_loss
 from cs285.agents.ppo_agent import PPOAgent
-from cs285.infrastructure.envs import UserError
+from cs285.infrastructure.errors import UserError
 from cs285.infrastructure.estimators import bootstrapped_reward_to_go_batch, n_step_targets
 from cs285.infrastructure.logger import read_metrics
 from cs285.infrastructure.optim_util import fisher_vector_product

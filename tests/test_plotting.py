@@ -11,9 +11,9 @@ from PIL import Image
 pytest.importorskip("matplotlib", reason="plotting needs matplotlib (pip install -e '.[plot]')")
 
 from cs285.reporting import plotting  # noqa: E402
-from cs285.infrastructure.envs import UserError  # noqa: E402
+from cs285.infrastructure.errors import UserError  # noqa: E402
 from cs285.reporting.grading import expand_paths, expert_return, load_run  # noqa: E402
-from cs285.infrastructure.run_config import mark_finished  # noqa: E402
+from cs285.trainers.run_config import mark_finished  # noqa: E402
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "scripts"))
 import run_hw1  # noqa: E402

@@ -9,7 +9,7 @@ import pytest
 
 pytest.importorskip("matplotlib", reason="the report's figures need matplotlib (pip install -e '.[plot]')")
 
-from cs285.infrastructure.run_config import mark_finished  # noqa: E402
+from cs285.trainers.run_config import mark_finished  # noqa: E402
 from cs285.reporting import report_hw2, sweep  # noqa: E402
 from cs285.reporting.report import FIGURES, Section  # noqa: E402
 from cs285.reporting.sweep import SweepResult  # noqa: E402

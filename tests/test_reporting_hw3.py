@@ -10,7 +10,7 @@ from PIL import Image
 
 from cs285.reporting import grading, plotting, sweep
 from cs285.reporting.grading import expand_paths, load_run
-from cs285.infrastructure.run_config import mark_finished
+from cs285.trainers.run_config import mark_finished
 
 ROOT = os.path.join(os.path.dirname(__file__), "..")
 PLOT = os.path.join(ROOT, "scripts", "plot.py")

@@ -214,7 +214,7 @@ def test_ppo_expert_resumes_with_the_same_agent_and_exports_its_policy(tmp_path,
 
 
 def test_a_sac_run_dir_is_not_resumed_as_ppo(tmp_path):
-    from cs285.infrastructure.envs import UserError
+    from cs285.infrastructure.errors import UserError
 
     out = str(tmp_path / "run")
     train_expert.main(TINY + ["--total_steps", "120", "--out_dir", out])

@@ -12,8 +12,8 @@ import torch
 
 from cs285.agents.sac_agent import SACAgent, gaussian_log_prob, q_backup, squashed_gaussian_log_prob
 from cs285.env_configs.sac_config import BASE_CONFIGS, agent_kwargs, check_sac_config, log_name
-from cs285.infrastructure.envs import UserError
-from cs285.infrastructure.experiment_config import load_experiment
+from cs285.infrastructure.errors import UserError
+from cs285.trainers.experiment_config import load_experiment
 from cs285.infrastructure.rollouts import Batch
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -303,7 +303,7 @@ def test_max_env_steps_ends_the_run_early_with_the_config_unchanged(tmp_path, mo
     import run_hw3_sac
 
     from cs285.infrastructure.logger import read_metrics
-    from cs285.infrastructure.run_config import is_finished, load_config
+    from cs285.trainers.run_config import is_finished, load_config
     from cs285.reporting.grading import load_run
 
     monkeypatch.setenv("CS285_DATA_DIR", str(tmp_path))

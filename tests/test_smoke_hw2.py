@@ -8,10 +8,10 @@ import sys
 import numpy as np
 import pytest
 
-from cs285.infrastructure.script_util import run_seeds
-from cs285.infrastructure.envs import UserError
+from cs285.trainers.script_util import run_seeds
+from cs285.infrastructure.errors import UserError
 from cs285.infrastructure.logger import read_metrics
-from cs285.infrastructure.script_util import TrainingError
+from cs285.infrastructure.errors import TrainingError
 from test_pg_agent import _agent, _constant_critic
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "scripts"))

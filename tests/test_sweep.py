@@ -8,9 +8,9 @@ import textwrap
 import pytest
 
 from cs285.reporting import sweep
-from cs285.infrastructure.envs import UserError
+from cs285.infrastructure.errors import UserError
 from cs285.infrastructure.logger import read_metrics
-from cs285.infrastructure.run_config import DONE_FILE, load_config
+from cs285.trainers.run_config import DONE_FILE, load_config
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "scripts"))
 import run_hw1  # noqa: E402
@@ -22,7 +22,7 @@ SWEEP = os.path.join(os.path.dirname(__file__), "..", "scripts", "sweep.py")
 # a blink. TINY_CRASH="<lr>,<seed>" makes that run die after its first row, like a kill.
 TINY_SCRIPT = textwrap.dedent('''
     import argparse, json, os, sys, time
-    from cs285.infrastructure.run_config import make_logdir, mark_finished, save_config
+    from cs285.trainers.run_config import make_logdir, mark_finished, save_config
 
     def parse_args(argv=None):
         p = argparse.ArgumentParser()

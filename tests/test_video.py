@@ -11,9 +11,10 @@ from PIL import Image
 from tensorboard.backend.event_processing import event_accumulator
 
 from actors import ZerosActor
-from cs285.infrastructure.envs import UserError
+from cs285.infrastructure.errors import UserError
 from cs285.infrastructure.logger import Logger
-from cs285.infrastructure.video import VideoRecorder, encode_mp4, frame_skip_for, make_render_env, video_fps
+from cs285.envs.video import VideoRecorder, frame_skip_for, make_render_env, video_fps
+from cs285.infrastructure.media import encode_mp4
 
 import mujoco  # noqa: E402,F401  (imported after envs.py has set MUJOCO_GL; see test_no_gl_backend)
 
@@ -147,7 +148,7 @@ def test_cartpole_renders_or_says_what_to_install():
 def test_camera_tracks_the_robot_over_a_long_floor():
     import mujoco
 
-    from cs285.infrastructure.video import FLOOR_DRAWN_M, make_render_env
+    from cs285.envs.video import FLOOR_DRAWN_M, make_render_env
 
     env = make_render_env("HalfCheetah-v4", 64, 64)
     try:

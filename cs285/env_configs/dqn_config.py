@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from cs285.infrastructure.experiment_config import Param, param, required
+from cs285.trainers.experiment_config import Param, param, required
 from cs285.infrastructure.schedules import PiecewiseSchedule, constant
 
 BASE_CONFIGS: dict[str, dict[str, Param]] = {

@@ -15,8 +15,8 @@ from __future__ import annotations
 from typing import Any
 
 from cs285.agents.sac_agent import ACTOR_GRADIENT_TYPES, BACKUP_TYPES
-from cs285.infrastructure.envs import UserError
-from cs285.infrastructure.experiment_config import Param, param, required
+from cs285.infrastructure.errors import UserError
+from cs285.trainers.experiment_config import Param, param, required
 
 SAC_CONFIG: dict[str, Param] = {
     "env_name": required(str),

@@ -23,7 +23,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from cs285.infrastructure.envs import UserError
+from cs285.infrastructure.errors import UserError
 from cs285.infrastructure.safe_pickle import safe_dump, safe_load
 
 STEP_KEYS = ("observation", "action", "reward", "next_observation")

@@ -25,7 +25,7 @@ from PIL import Image
 from tensorboardX import SummaryWriter
 from tensorboardX.proto.summary_pb2 import Summary
 
-from cs285.infrastructure.video import encode_gif, encode_mp4, iter_tiled
+from cs285.infrastructure.media import encode_gif, encode_mp4, iter_tiled
 
 METRICS_JSONL = "metrics.jsonl"
 METRICS_CSV = "metrics.csv"
@@ -57,7 +57,7 @@ class Logger:
         ``frames``: (n_videos, T, H, W, 3) uint8, or a list of n (T_i, H, W, 3)
         arrays (a shorter rollout holds its last frame). Writes
         ``videos/<name>_step<step>.mp4`` (n*W wide, ``fps``) and a smaller
-        animated GIF (see ``video.encode_gif``) to TensorBoard under tag ``name``.
+        animated GIF (see ``media.encode_gif``) to TensorBoard under tag ``name``.
         """
         videos = [np.asarray(v, dtype=np.uint8) for v in frames]
         path = os.path.join(self.log_dir, VIDEO_DIR, f"{name.replace('/', '_')}_step{int(step)}.mp4")

@@ -21,7 +21,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from cs285.infrastructure.envs import UserError
+from cs285.infrastructure.errors import UserError
 
 PICKLE_PROTOCOL = 2  # what the course's expert files use; readable by any Python 3
 

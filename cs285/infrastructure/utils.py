@@ -7,8 +7,8 @@ from typing import Optional, Union
 import numpy as np
 import torch
 
-from cs285.infrastructure.collector import Collector
-from cs285.infrastructure.envs import VecEnv
+from cs285.envs.collector import Collector
+from cs285.envs.make import VecEnv
 from cs285.infrastructure.rollouts import path_returns, total_steps
 
 

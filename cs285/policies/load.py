@@ -11,7 +11,7 @@ import os
 import zipfile
 
 from cs285.infrastructure import pytorch_util as ptu
-from cs285.infrastructure.envs import UserError
+from cs285.infrastructure.errors import UserError
 from cs285.infrastructure.rollouts import Actor
 from cs285.networks.policies import MLPPolicy
 from cs285.policies.loaded_gaussian_policy import LoadedGaussianPolicy

@@ -42,7 +42,7 @@ from typing import Any, Mapping, Optional, Sequence
 
 import numpy as np
 
-from cs285.infrastructure.envs import UserError
+from cs285.infrastructure.errors import UserError
 from cs285.infrastructure.safe_pickle import safe_dump, safe_load
 
 NONLINEARITIES = ("tanh", "lrelu", "relu")

@@ -29,10 +29,10 @@ from typing import Any, Optional
 
 import numpy as np
 
-from cs285.infrastructure.envs import UserError
+from cs285.infrastructure.errors import UserError
 from cs285.infrastructure.logger import METRICS_JSONL, read_metrics
-from cs285.infrastructure.run_config import CONFIG_FILE, is_finished
-from cs285.infrastructure.script_util import default_expert_data, env_family
+from cs285.trainers.run_config import CONFIG_FILE, is_finished
+from cs285.trainers.script_util import default_expert_data, env_family
 
 # Longest prefix first: q2_pg_ runs are hw2, plain q2_ runs are DAgger.
 RUN_PREFIXES = (("q2_pg_", "pg"), ("q1_", "bc"), ("q2_", "dagger"), ("hw3_dqn_", "dqn"), ("hw3_sac_", "sac"))

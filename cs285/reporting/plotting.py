@@ -29,7 +29,7 @@ from typing import Any, Optional, Sequence, Union
 
 import numpy as np
 
-from cs285.infrastructure.envs import UserError
+from cs285.infrastructure.errors import UserError
 from cs285.reporting.grading import Run, expert_return
 
 FIGSIZE = (6.0, 4.0)  # inches: readable at a report's column width

@@ -24,8 +24,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable, Optional, Sequence
 
-from cs285.infrastructure.envs import UserError
-from cs285.infrastructure.run_config import data_dir
+from cs285.infrastructure.errors import UserError
+from cs285.trainers.run_config import data_dir
 from cs285.reporting.grading import Run, load_run
 from cs285.reporting.sweep import (LOG_DIR, SCRIPTS_DIR, SweepResult, SweepSpec, _launch_local, resolve_script,
                                    run_sweeps)
@@ -135,7 +135,7 @@ class Section:
 def policy_gif(section: Section, run: Run, name: str, caption: str, size: int = 224) -> None:
     """``figures/<name>.gif``: one deterministic eval episode (reset seed 0) of ``run``'s last saved policy
     (``--save_params``), rendered at ``size`` px (the GIF: half that); loaded only when the GIF is missing."""
-    from cs285.infrastructure.video import save_policy_video
+    from cs285.envs.video import save_policy_video
     from cs285.policies.load import load_policy
 
     policies = sorted((f for f in os.listdir(run.path) if f.startswith("policy_itr_")),

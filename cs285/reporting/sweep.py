@@ -43,8 +43,8 @@ from typing import Any, Callable, Optional, Sequence
 
 from tqdm import tqdm
 
-from cs285.infrastructure.envs import UserError
-from cs285.infrastructure.run_config import CONFIG_FILE, data_dir, is_finished
+from cs285.infrastructure.errors import UserError
+from cs285.trainers.run_config import CONFIG_FILE, data_dir, is_finished
 
 SCRIPTS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "scripts")
 LOG_DIR = ".sweep_logs"  # hidden, so grading a data folder does not list it

@@ -27,14 +27,14 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from cs285.infrastructure.checkpointing import LATEST, RunCheckpoint, arrays_to_tensors, tensors_to_arrays
-from cs285.infrastructure.collector import Collector
+from cs285.trainers.checkpointing import LATEST, RunCheckpoint, arrays_to_tensors, tensors_to_arrays
+from cs285.envs.collector import Collector
 from cs285.infrastructure.logger import Logger
 from cs285.infrastructure.rollouts import Actor, Batch, path_returns
-from cs285.infrastructure.run_config import CONFIG_FILE, data_dir, is_finished, make_named_logdir, mark_finished, \
+from cs285.trainers.run_config import CONFIG_FILE, data_dir, is_finished, make_named_logdir, mark_finished, \
     save_config
-from cs285.infrastructure.script_util import add_device_args
-from cs285.infrastructure.video import VideoRecorder
+from cs285.trainers.script_util import add_device_args
+from cs285.envs.video import VideoRecorder
 
 EVAL_KEYS = ("return", "ep_len")
 

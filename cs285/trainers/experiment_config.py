@@ -17,7 +17,7 @@ from typing import Any, Mapping, NamedTuple, Optional
 
 import yaml
 
-from cs285.infrastructure.envs import UserError
+from cs285.infrastructure.errors import UserError
 
 
 class Param(NamedTuple):

@@ -46,7 +46,7 @@ from typing import Optional
 import gymnasium as gym
 from gymnasium.wrappers import AtariPreprocessing, FrameStackObservation, TimeLimit
 
-from cs285.infrastructure.envs import UserError
+from cs285.infrastructure.errors import UserError
 
 FRAME_SKIP = 4  # agent steps are 4 emulator frames (the last action repeated), max-pooled over the last 2
 NOOP_MAX = 30  # a reset plays 1..30 NOOP frames first (Mnih et al. 2015, "no-op starts")

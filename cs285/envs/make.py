@@ -22,8 +22,10 @@ os.environ.setdefault("MUJOCO_GL", "egl")  # headless rendering unless the user 
 
 import gymnasium as gym  # noqa: E402
 
+from cs285.infrastructure.errors import UserError  # noqa: E402
+
 if TYPE_CHECKING:
-    from cs285.infrastructure.envpool_env import EnvpoolVecEnv
+    from cs285.envs.envpool_env import EnvpoolVecEnv
 
 # Ids that no longer exist in gymnasium 1.x, and what they run instead.
 ENV_ALIASES = {
@@ -36,10 +38,6 @@ ENV_BACKENDS = ("gymnasium", "envpool")
 _quieted = False
 _noted_out_of_date: set[str] = set()
 _noted_aliases: set[str] = set()
-
-
-class UserError(Exception):
-    """A mistake in the user's input: scripts print its message on one line, no traceback."""
 
 
 def quiet_env_warnings() -> None:
@@ -69,7 +67,7 @@ def quiet_env_warnings() -> None:
 def resolve_env_id(env_name: str) -> str:
     """Map old ids to current ones and reject unknown ids with the closest matches."""
     if _is_atari(env_name):  # ale-py ids: atari.py
-        from cs285.infrastructure.atari import resolve_atari_id
+        from cs285.envs.atari import resolve_atari_id
 
         return resolve_atari_id(env_name)[0]
     if env_name in ENV_ALIASES:
@@ -86,7 +84,7 @@ def resolve_env_id(env_name: str) -> str:
 
 
 def _is_atari(env_name: str) -> bool:
-    from cs285.infrastructure.atari import is_atari  # atari.py imports this module
+    from cs285.envs.atari import is_atari  # atari.py imports this module
 
     return is_atari(env_name)
 
@@ -100,7 +98,7 @@ def make_env(
 ) -> gym.Env:
     """One gymnasium env. ``ep_len`` overrides the env's time limit (None keeps it)."""
     if _is_atari(env_name):  # the course's Atari preprocessing: atari.py
-        from cs285.infrastructure.atari import make_atari_env
+        from cs285.envs.atari import make_atari_env
 
         return make_atari_env(env_name, render, seed=seed, ep_len=ep_len, **kwargs)
     quiet_env_warnings()
@@ -257,7 +255,7 @@ def make_vec_env(env_name: str, num_envs: int, seed: Optional[int] = None, ep_le
         raise UserError(f"unknown env backend {backend!r}; choose one of {', '.join(ENV_BACKENDS)}")
     if backend == "gymnasium":
         return VecEnv(env_name, num_envs, seed=seed, ep_len=ep_len)
-    from cs285.infrastructure.envpool_env import EnvpoolVecEnv  # envpool is an optional extra
+    from cs285.envs.envpool_env import EnvpoolVecEnv  # envpool is an optional extra
 
     env_id = resolve_env_id(env_name)
     return EnvpoolVecEnv(env_id, num_envs, seed=seed, ep_len=ep_len)

@@ -8,13 +8,9 @@ from typing import Callable
 
 import torch
 
-from cs285.infrastructure.envs import UserError
+from cs285.infrastructure.errors import UserError
 
 EXPERTS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "experts")
-
-
-class TrainingError(UserError):
-    """Training went wrong in a way the user must act on (e.g. a non-finite loss)."""
 
 
 def add_device_args(parser: argparse.ArgumentParser) -> None:

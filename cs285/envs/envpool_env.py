@@ -100,7 +100,7 @@ from typing import Optional, Sequence
 import numpy as np
 import gymnasium as gym
 
-from cs285.infrastructure.envs import UserError
+from cs285.infrastructure.errors import UserError
 
 # Ids whose envpool version was checked against gymnasium's (tests/envpool_agreement.py).
 # Not here: HumanoidStandup-v4 (reward differs, see above), Pusher-v4 (gymnasium cannot build

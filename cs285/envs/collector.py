@@ -46,11 +46,11 @@ from typing import NamedTuple, Optional, Sequence, Union
 import numpy as np
 import torch
 
-from cs285.infrastructure.envs import (VecEnv, default_num_procs, is_discrete, make_env, make_vec_env,
+from cs285.envs.make import (VecEnv, default_num_procs, is_discrete, make_env, make_vec_env,
                                        max_episode_steps)
-from cs285.infrastructure.process_env import ProcessVecEnv
+from cs285.envs.process_env import ProcessVecEnv
 from cs285.infrastructure.rollouts import Actor, Batch, env_action, observation_array, to_path
-from cs285.infrastructure.worker_pool import NO_REPLY, WorkerPool
+from cs285.envs.worker_pool import NO_REPLY, WorkerPool
 from cs285.networks.policies import MLPPolicy
 
 EVAL_SEED_OFFSET = 10_000  # eval envs never share seeds with training envs

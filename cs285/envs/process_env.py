@@ -31,8 +31,8 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from cs285.infrastructure.envs import VecEnv
-from cs285.infrastructure.worker_pool import WorkerPool
+from cs285.envs.make import VecEnv
+from cs285.envs.worker_pool import WorkerPool
 
 
 class ProcessVecEnv:

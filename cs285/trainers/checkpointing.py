@@ -24,7 +24,7 @@ import numpy as np
 import torch
 
 from cs285.infrastructure import pytorch_util as ptu
-from cs285.infrastructure.envs import UserError
+from cs285.infrastructure.errors import UserError
 
 LATEST = "checkpoint_latest.pt"
 BEST = "checkpoint_best.pt"

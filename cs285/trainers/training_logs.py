@@ -6,7 +6,7 @@ import time
 from typing import Mapping, Optional
 
 from cs285.infrastructure.logger import Logger
-from cs285.infrastructure.script_util import TrainingError
+from cs285.infrastructure.errors import TrainingError
 from cs285.infrastructure.utils import compute_metrics
 
 

@@ -1,0 +1,1 @@
+"""Stepping environments: construction (make.py), backends (envpool, processes), Atari, the collector, videos."""
