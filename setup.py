@@ -27,7 +27,7 @@ setup(
         "test": ["pytest>=7", "ray>=2.9", "envpool>=1.2.5; python_version >= '3.11'"],
         "box2d": [],  # now installed by default; kept so `pip install -e .[box2d]` still works
         "ray": ["ray>=2.9"],  # scripts/sweep.py --launcher ray
-        # --env_backend envpool (cs285/infrastructure/envpool_env.py); envpool 1.2.5 wheels need Python >= 3.11
+        # --env_backend envpool (cs285/envs/envpool_env.py); envpool 1.2.5 wheels need Python >= 3.11
         # and pull in dm-env, optree and its asset packages, not old gym, torch or another numpy.
         "fast": ["envpool>=1.2.5"],
     },

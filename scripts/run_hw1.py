@@ -16,6 +16,7 @@ import os
 import time
 
 import numpy as np
+import torch
 from tqdm import tqdm
 
 from cs285.agents.bc_agent import BCAgent
@@ -24,10 +25,10 @@ from cs285.envs.collector import Collector
 from cs285.envs.make import resolve_env_id
 from cs285.infrastructure.errors import UserError
 from cs285.infrastructure.expert_data import load_expert_data
-from cs285.infrastructure.logger import Logger
 from cs285.infrastructure.replay_buffer import ReplayBuffer
 from cs285.trainers.training_logs import check_losses_finite, iteration_logs, print_and_log
-from cs285.trainers.run_config import make_logdir, mark_finished, save_config
+from cs285.trainers.checkpointing import arrays_to_tensors, tensors_to_arrays
+from cs285.trainers.run import Run
 from cs285.trainers.script_util import (add_device_args, default_expert_data,
                                               default_expert_policy, require_file, run_main,
                                               run_seeds)
@@ -104,33 +105,51 @@ def train(agent: BCAgent, buffer: ReplayBuffer, args: argparse.Namespace, rng: n
 
 
 def run(args: argparse.Namespace, seed: int) -> dict[str, float]:
-    """One BC / DAgger run; returns the last iteration's logs."""
+    """One BC / DAgger run; returns the last iteration's logs. Re-running a stopped run's command resumes it
+    (the checkpoint, written after every iteration, holds the policy, the replay buffer and the RNGs)."""
     utils.seed_everything(seed)
     rng = np.random.default_rng(seed)
     expert = LoadedGaussianPolicy(require_file(args.expert_policy_file, "expert policy", "--expert_policy_file"))
     expert_paths = load_expert_data(require_file(args.expert_data, "expert data", "--expert_data"))
     collector = Collector(args.env_name, env_procs=args.env_procs, seed=seed, ep_len=args.ep_len)
-    if collector.discrete:
+    try:
+        if collector.discrete:
+            raise UserError(f"{args.env_name} has discrete actions; hw1's experts and BC are for continuous control")
+        ob_dim, ac_dim = collector.observation_space.shape[0], collector.action_space.shape[0]
+        expert.check_fits(ob_dim, ac_dim, args.env_name)
+        data_shape = expert_paths[0]["observation"].shape[1:]
+        if data_shape != (ob_dim,):
+            raise UserError(f"expert data {args.expert_data} has observations of shape {data_shape} but "
+                            f"{args.env_name} gives ({ob_dim},): pass the data for this env with --expert_data")
+    except BaseException:
         collector.close()
-        raise UserError(f"{args.env_name} has discrete actions; hw1's experts and BC are for continuous control")
-    ob_dim, ac_dim = collector.observation_space.shape[0], collector.action_space.shape[0]
-    expert.check_fits(ob_dim, ac_dim, args.env_name)
-    data_shape = expert_paths[0]["observation"].shape[1:]
-    if data_shape != (ob_dim,):
-        raise UserError(f"expert data {args.expert_data} has observations of shape {data_shape} but "
-                        f"{args.env_name} gives ({ob_dim},): pass the data for this env with --expert_data")
+        raise
     agent = BCAgent(ob_dim, ac_dim, False, args.n_layers, args.size, args.learning_rate)
     buffer = ReplayBuffer(args.max_replay_buffer_size, ob_dim, ac_dim)
-
-    log_dir = make_logdir("q2_" if args.do_dagger else "q1_", args.exp_name, args.env_name)
-    sampler = collector.resolved()  # the flags stay as given (sweeps match runs on them)
-    save_config(log_dir, {**vars(args), "seed": seed}, sampler=sampler)
-    print(f"Logging to {log_dir}\n{sampler['line']}")
     videos = VideoRecorder(args.env_name, ep_len=args.ep_len, seed=seed) if args.video_log_freq > 0 else None
-    logger = Logger(log_dir)
-    start, total_envsteps, logs = time.time(), 0, {}
-    try:
-        for itr in range(args.n_iter):
+    itr, total_envsteps, logs = 0, 0, {}
+
+    def make_state() -> dict:
+        return {"agent": agent.state_dict(), "buffer": arrays_to_tensors(buffer.state_dict()), "logs": logs,
+                "numpy_rng": rng.bit_generator.state, "torch_rng": torch.get_rng_state(),
+                "collector": collector.state_dict(), "total_envsteps": total_envsteps}
+
+    # the flags stay as given in config.json (sweeps match runs on them); "sampler" records what ran
+    with Run(prefix="q2_" if args.do_dagger else "q1_", log_name=f"{args.exp_name}_{args.env_name}",
+             flags={**vars(args), "seed": seed}, sampler=collector.resolved(), checkpoint_minutes=0.0,
+             closing=(collector,) + ((videos,) if videos else ())) as shell:
+        start = time.time()
+        if (state := shell.resume_state) is not None:
+            agent.load_state_dict(state["agent"])
+            buffer.load_state_dict(tensors_to_arrays(state["buffer"]))
+            rng.bit_generator.state, logs = state["numpy_rng"], state["logs"]
+            torch.set_rng_state(state["torch_rng"])
+            collector.load_state_dict(state["collector"])
+            itr, total_envsteps = state["step"], state["total_envsteps"]
+            start -= shell.wall_seconds()
+        else:
+            shell.save_checkpoint(0, make_state())
+        while itr < args.n_iter and not shell.stop_requested:
             print(f"\n********** Iteration {itr} ************")
             if itr == 0:
                 paths, envsteps = expert_paths, 0
@@ -145,29 +164,22 @@ def run(args: argparse.Namespace, seed: int) -> dict[str, float]:
             train_log = train(agent, buffer, args, rng, itr)
 
             if videos is not None and itr % args.video_log_freq == 0:
-                videos.log(logger, agent.policy, itr, deterministic=True)
+                videos.log(shell.logger, agent.policy, itr, deterministic=True)
             if itr % args.scalar_log_freq == 0 or itr == args.n_iter - 1:
                 eval_paths, _ = utils.sample_trajectories(collector, agent.policy, args.eval_batch_size,
                                                           deterministic=True)
                 logs = iteration_logs(paths, eval_paths, train_log, total_envsteps, start, itr)
-                print_and_log(logger, logs, itr)
+                print_and_log(shell.logger, logs, itr)
             if args.save_params:
-                agent.save(os.path.join(log_dir, f"policy_itr_{itr}.pt"))
-    except KeyboardInterrupt:
-        print(f"\nInterrupted; the iterations so far are saved in {log_dir}")
-        raise
-    finally:
-        logger.close()
-        if videos is not None:
-            videos.close()
-        collector.close()
-    mark_finished(log_dir)
-    expert_return = float(np.mean(utils.path_returns(expert_paths)))
-    final = logs["Eval_AverageReturn"]
-    print(f"\nDone in {time.time() - start:.1f}s. Final Eval_AverageReturn {final:.1f} ± {logs['Eval_StdReturn']:.1f}"
-          f" | expert {expert_return:.1f} | {100 * final / expert_return:.1f}% of expert | {log_dir}")
+                agent.save(os.path.join(shell.log_dir, f"policy_itr_{itr}.pt"))
+            itr += 1
+            shell.maybe_checkpoint(itr, make_state)  # every iteration: checkpoint_minutes=0
+        if itr == args.n_iter:
+            expert_return = float(np.mean(utils.path_returns(expert_paths)))
+            final = logs["Eval_AverageReturn"]
+            shell.finish(f"Final Eval_AverageReturn {final:.1f} ± {logs['Eval_StdReturn']:.1f} | expert "
+                         f"{expert_return:.1f} | {100 * final / expert_return:.1f}% of expert")
     return logs
-
 
 if __name__ == "__main__":
     run_main(lambda: run_seeds(parse_args, run))

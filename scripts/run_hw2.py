@@ -60,13 +60,7 @@ saved with the policy (``--save_params``).
 from __future__ import annotations
 
 import argparse
-import collections
 import multiprocessing
-import os
-import time
-from typing import Optional
-
-import numpy as np
 
 from cs285.agents.ac_agent import ActorCriticAgent
 from cs285.agents.is_pg_agent import ISPGAgent
@@ -77,14 +71,13 @@ from cs285.infrastructure import utils
 from cs285.envs.collector import Collector, Request
 from cs285.envs.make import ENV_BACKENDS
 from cs285.infrastructure.errors import UserError
-from cs285.infrastructure.logger import Logger
-from cs285.infrastructure.rollouts import Batch, total_steps
-from cs285.trainers.run_config import make_logdir, mark_finished, save_config
-from cs285.trainers.script_util import add_device_args, run_main, run_seeds
-from cs285.trainers.training_logs import (ConstantCriticWatch, check_losses_finite, iteration_logs,
-                                                 print_and_log)
 from cs285.envs.video import VideoRecorder
+from cs285.trainers.on_policy import train_on_policy
+from cs285.trainers.run import Run
+from cs285.trainers.script_util import add_device_args, run_main, run_seeds
+from cs285.trainers.training_logs import ConstantCriticWatch
 
+CHECKPOINT_MINUTES = 2.0  # wall-clock minutes between checkpoints (besides the first one and one at a stop)
 N_SAMPLING_ENVS = 16  # training envs stepped together: one policy call per vectorized step
 PG_METHODS = ("vanilla", "is", "npg", "trpo", "ppo", "ac")
 PPO_DEFAULT_GAE_LAMBDA = 0.95
@@ -289,14 +282,9 @@ LOSS_HINTS = {
 
 
 def run(args: argparse.Namespace, seed: int) -> dict[str, float]:
-    """One policy-gradient run; returns the last logged iteration's row.
-
-    The eval episodes of iteration i and the training batch of iteration i + 1
-    use the same weights, so they are sampled together (one ``episodes_together``
-    call, sharing the sampler's processes); iteration i is logged right after.
-    """
+    """One policy-gradient run (cs285/trainers/on_policy.py); returns the last logged iteration's row.
+    Re-running the command of a stopped or killed run resumes it."""
     utils.seed_everything(seed)
-    segments = args.rollouts == "segments"
     collector = Collector(args.env_name, backend=args.env_backend, num_envs=args.num_envs,
                           env_procs=args.env_procs, seed=seed, ep_len=args.ep_len)
     if collector.discrete and (args.action_noise_std or args.init_log_std != 0):
@@ -307,83 +295,22 @@ def run(args: argparse.Namespace, seed: int) -> dict[str, float]:
     ob_dim = collector.observation_space.shape[0]
     ac_dim = collector.action_space.n if collector.discrete else collector.action_space.shape[0]
     agent = make_agent(args, ob_dim, ac_dim, collector.discrete)
-    steps_per_env = -(-args.batch_size // args.num_envs)
-    eval_request = Request(min_steps=args.eval_batch_size, stream="eval")
-    train_request = Request(min_steps=args.batch_size, action_noise_std=args.action_noise_std)
-    recent_episodes: collections.deque[dict] = collections.deque(maxlen=args.num_envs)  # Train_* of segments
-
-    def sample(evaluate: bool, train: bool) -> tuple[Optional[list[dict]], Optional[tuple]]:
-        """(eval paths or None, (train paths, Batch, env steps) or None), with the current weights."""
-        requests = [eval_request] * evaluate + [train_request] * (train and not segments)
-        results = collector.episodes_together(agent.policy, requests)
-        eval_paths = results.pop(0) if evaluate else None
-        if not train:
-            return eval_paths, None
-        if not segments:
-            batch = Batch.from_paths(results[0])
-            if args.truncation_as_termination:
-                batch = batch.truncations_as_terminations()
-            return eval_paths, (results[0], batch, total_steps(results[0]))
-        batch, ended = collector.segments(agent.policy, steps_per_env, action_noise_std=args.action_noise_std,
-                                          truncation_as_termination=args.truncation_as_termination)
-        recent_episodes.extend(ended)
-        return eval_paths, (list(recent_episodes), batch, len(batch.rewards))
-
-    log_dir = make_logdir("q2_pg_", args.exp_name, args.env_name)
-    sampler = collector.resolved(segments)  # the flags stay as given (sweeps match runs on them)
-    save_config(log_dir, {**vars(args), "seed": seed}, sampler=sampler)
-    print(f"Logging to {log_dir}\n{sampler['line']}")
+    segments = args.rollouts == "segments"
     videos = VideoRecorder(args.env_name, ep_len=args.ep_len, seed=seed) if args.video_log_freq > 0 else None
-    logger = Logger(log_dir)
-    start, total_envsteps, logs = time.time(), 0, {}
-    totals = np.zeros(3)  # seconds spent sampling, updating, logging
-    critic_watch = ConstantCriticWatch("try --normalize_rewards, which brings them near unit scale"
-                                       if not args.normalize_rewards else "try a lower --baseline_learning_rate")
-    try:
-        t0 = time.perf_counter()
-        _, train = sample(evaluate=False, train=True)
-        totals[0] += time.perf_counter() - t0
-        for itr in range(args.n_iter):
-            print(f"\n********** Iteration {itr} ************")
-            paths, batch, envsteps = train
-            total_envsteps += envsteps
-            t1 = time.perf_counter()
-            if args.anneal_lr:
-                agent.set_learning_rate_fraction(1.0 - itr / args.n_iter)
-            train_log = agent.update(batch)
-            check_losses_finite(train_log, itr, LOSS_HINTS.get(args.pg_method,
-                                                               "lower --learning_rate or --baseline_learning_rate"))
-            critic_watch.update(train_log, itr)
-            t2 = time.perf_counter()
-
-            evaluate = itr % args.scalar_log_freq == 0 or itr == args.n_iter - 1
-            eval_paths, train = sample(evaluate, train=itr + 1 < args.n_iter)
-            t3 = time.perf_counter()
-            if args.save_params:
-                agent.save(os.path.join(log_dir, f"policy_itr_{itr}.pt"))
-            if videos is not None and itr % args.video_log_freq == 0:
-                videos.log(logger, agent.policy, itr)
-            if evaluate:
-                logs = iteration_logs(paths, eval_paths, train_log, total_envsteps, start, itr)
-                print_and_log(logger, logs, itr)
-            t4 = time.perf_counter()
-            split = np.array([t3 - t2, t2 - t1, t4 - t3])
-            totals += split
-            print("time (s): update {1:.2f} | sampling (eval + next batch) {0:.2f} | logging {2:.2f}".format(*split))
-    except KeyboardInterrupt:
-        print(f"\nInterrupted; the iterations so far are saved in {log_dir}")
-        raise
-    finally:
-        logger.close()
-        collector.close()
-        if videos is not None:
-            videos.close()
-    mark_finished(log_dir)
-    print(f"\nDone in {time.time() - start:.1f}s (sampling {totals[0]:.1f}s, update {totals[1]:.1f}s, "
-          f"logging {totals[2]:.1f}s). Final Eval_AverageReturn {logs['Eval_AverageReturn']:.1f} "
-          f"± {logs['Eval_StdReturn']:.1f} | {log_dir}")
-    return logs
-
+    # the flags stay as given in config.json (sweeps match runs on them); "sampler" records what ran
+    with Run(prefix="q2_pg_", log_name=f"{args.exp_name}_{args.env_name}", flags={**vars(args), "seed": seed},
+             sampler=collector.resolved(segments), checkpoint_minutes=CHECKPOINT_MINUTES,
+             closing=(collector,) + ((videos,) if videos else ())) as shell:
+        return train_on_policy(
+            shell, agent, collector=collector, n_iter=args.n_iter, batch_size=args.batch_size,
+            eval_request=Request(min_steps=args.eval_batch_size, stream="eval"),
+            evaluate_at=lambda itr: itr % args.scalar_log_freq == 0, segments=segments,
+            action_noise_std=args.action_noise_std, truncation_as_termination=args.truncation_as_termination,
+            lr_fraction=(lambda itr: 1.0 - itr / args.n_iter) if args.anneal_lr else None,
+            loss_hint=LOSS_HINTS.get(args.pg_method, "lower --learning_rate or --baseline_learning_rate"),
+            critic_watch=ConstantCriticWatch("try --normalize_rewards, which brings them near unit scale"
+                                             if not args.normalize_rewards else "try a lower --baseline_learning_rate"),
+            video=videos, video_log_freq=args.video_log_freq, save_params=args.save_params)
 
 if __name__ == "__main__":
     run_main(lambda: run_seeds(parse_args, run))

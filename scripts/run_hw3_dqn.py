@@ -79,11 +79,9 @@ def run(args: argparse.Namespace, seed: int) -> dict[str, float]:
 
     return run_experiment(
         args, seed, prefix=LOGDIR_PREFIX, log_name=dqn_config.log_name(config), config=config, collector=collector,
-        eval_collector=eval_collector, checkpoint_minutes=CHECKPOINT_MINUTES, buffer=buffer,
-        agent_update=agent.update, explore=explore, eval_actor=lambda: agent.actor(EVAL_EPSILON, frozen=not frames),
-        learning_starts=config["learning_starts"], agent_state=agent.state_dict,
-        load_agent_state=agent.load_state_dict, extra_logs=lambda step: {"epsilon": epsilon(step)})
-
+        eval_collector=eval_collector, checkpoint_minutes=CHECKPOINT_MINUTES, agent=agent, buffer=buffer,
+        explore=explore, eval_actor=lambda: agent.actor(EVAL_EPSILON, frozen=not frames),
+        learning_starts=config["learning_starts"], extra_logs=lambda step: {"epsilon": epsilon(step)})
 
 if __name__ == "__main__":
     run_main(lambda: run_seeds(parse_args, run))

@@ -56,11 +56,9 @@ def run(args: argparse.Namespace, seed: int) -> dict[str, float]:
     random_actor = RandomActor(space)
     return run_experiment(
         args, seed, prefix=LOGDIR_PREFIX, log_name=log_name(config), config=config, collector=collector,
-        eval_collector=eval_collector, checkpoint_minutes=CHECKPOINT_MINUTES, buffer=buffer,
-        agent_update=agent.update, explore=lambda step: random_actor if step < config["random_steps"] else agent,
-        eval_actor=lambda: agent, learning_starts=config["training_starts"], agent_state=agent.state_dict,
-        load_agent_state=agent.load_state_dict)
-
+        eval_collector=eval_collector, checkpoint_minutes=CHECKPOINT_MINUTES, agent=agent, buffer=buffer,
+        explore=lambda step: random_actor if step < config["random_steps"] else agent, eval_actor=lambda: agent,
+        learning_starts=config["training_starts"])
 
 if __name__ == "__main__":
     run_main(lambda: run_seeds(parse_args, run))

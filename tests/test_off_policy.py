@@ -6,11 +6,12 @@ import numpy as np
 import pytest
 
 from actors import ZerosActor
-from cs285.trainers.checkpointing import RunCheckpoint
 from cs285.envs.collector import Collector
-from cs285.infrastructure.logger import Logger, read_metrics
-from cs285.trainers.off_policy import eval_logs, resumable_logdir, run_off_policy
+from cs285.infrastructure.logger import read_metrics
 from cs285.infrastructure.replay_buffer import ReplayBuffer
+from cs285.infrastructure.utils import eval_logs
+from cs285.trainers.off_policy import train_off_policy
+from cs285.trainers.run import Run, resumable_logdir
 from cs285.trainers.run_config import mark_finished, save_config
 
 
@@ -35,25 +36,28 @@ class CountingAgent:
         self.steps.append(step)
         return {"critic_loss": float(step)}
 
-    def state(self):
+    def state_dict(self):
         return {"steps": list(self.steps)}
 
-    def load(self, state):
+    def load_state_dict(self, state):
         self.steps = list(state["steps"])
 
 
-def run(log_dir, total, agent, rng_seed=0, every_minutes=60.0):
-    config = {"run": "test"}
+def run(log_dir, total, agent, rng_seed=0, every_minutes=60.0, stop_at=None):
+    buffer = ReplayBuffer(100, (4,), (), action_dtype=np.int64)
     with Collector("CartPole-v1", seed=0, ep_len=8) as collector, \
-            Collector("CartPole-v1", env_procs=1, ep_len=8) as eval_collector, Logger(log_dir) as logger:
-        buffer = ReplayBuffer(100, (4,), (), action_dtype=np.int64)
-        ckpt = RunCheckpoint(log_dir, config, every_minutes)
-        last = run_off_policy(
-            collector=collector, eval_collector=eval_collector, buffer=buffer, agent_update=agent.update,
-            explore=lambda step: ZerosActor(), eval_actor=ZerosActor, total_steps=total, learning_starts=5,
-            batch_size=4, eval_interval=10, num_eval_trajectories=2, log_interval=5, logger=logger,
-            rng=np.random.default_rng(rng_seed), checkpoint=ckpt, agent_state=agent.state,
-            load_agent_state=agent.load, extra_logs=lambda step: {"epsilon": 0.5})
+            Collector("CartPole-v1", env_procs=1, ep_len=8) as eval_collector, \
+            Run(flags={"run": "test"}, log_dir=log_dir, checkpoint_minutes=every_minutes) as shell:
+        def explore(step):
+            if step == stop_at:
+                shell.checkpoint.stop_requested = True  # as SIGTERM does
+            return ZerosActor()
+
+        last = train_off_policy(
+            shell, agent, collector=collector, eval_collector=eval_collector, buffer=buffer, explore=explore,
+            eval_actor=ZerosActor, total_steps=total, learning_starts=5, batch_size=4, eval_interval=10,
+            num_eval_trajectories=2, log_interval=5, rng=np.random.default_rng(rng_seed),
+            extra_logs=lambda step: {"epsilon": 0.5})
     return last, buffer
 
 
@@ -69,15 +73,27 @@ def test_the_loop_logs_updates_evaluations_and_episodes_when_the_course_does(tmp
     episodes = [r for r in rows.values() if "train_return" in r]
     assert episodes and all(r["train_ep_len"] <= 8 and r["train_return"] == r["train_ep_len"] for r in episodes)
     assert last == {k: v for k, v in rows[20].items() if k.startswith("eval")}
+    run(str(tmp_path / "b"), 16, CountingAgent())
+    rows = {r["step"]: r for r in read_metrics(str(tmp_path / "b"))}
+    assert [s for s, r in rows.items() if "eval_return" in r] == [0, 10, 15]  # and at the last step
 
 
 def test_a_stopped_run_resumes_where_it_was(tmp_path):
+    whole = str(tmp_path / "whole")
+    run(whole, 21, CountingAgent())
     first = CountingAgent()
-    run(str(tmp_path), 12, first, every_minutes=0)
+    run(str(tmp_path), 21, first, stop_at=12)  # stopped at the end of step 12
+    assert first.steps == list(range(5, 13))
     second = CountingAgent()
     _, buffer = run(str(tmp_path), 21, second)
-    # the agent's state came back (updates 5..11), then updates 12..20 ran; 12 + 9 steps in the buffer
+    # the agent's state came back (updates 5..12), then updates 13..20 ran; 13 + 8 steps in the buffer
     assert second.steps == list(range(5, 21)) and len(buffer) == 21
+    # every logged step once; the updates' and evaluations' rows are those of the run never stopped (the
+    # episode in progress at the stop restarts, so the train_return rows after it differ)
+    rows, want = read_metrics(str(tmp_path)), read_metrics(whole)
+    assert [r["step"] for r in rows] == sorted({r["step"] for r in rows})
+    keep = lambda rs: [{k: v for k, v in r.items() if not k.startswith("train")} for r in rs]  # noqa: E731
+    assert [r for r in keep(rows) if len(r) > 1] == [r for r in keep(want) if len(r) > 1]
 
 
 def test_resumable_logdir_finds_the_unfinished_run_with_the_same_flags(tmp_path, monkeypatch):

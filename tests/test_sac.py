@@ -12,6 +12,7 @@ from cs285.agents.sac_agent import SACAgent, squashed_gaussian_log_prob
 from cs285.infrastructure import pytorch_util as ptu
 from cs285.infrastructure.replay_buffer import ReplayBuffer
 from cs285.infrastructure.rollouts import Batch
+from cs285.trainers.checkpointing import BEST, LATEST
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "scripts"))
@@ -124,16 +125,16 @@ TINY = ["--env", "Pendulum-v1", "--learning_starts", "100", "--eval_every", "200
 def test_resume_continues_at_the_saved_step(tmp_path, capsys):
     out = str(tmp_path / "run")
     train_expert.main(TINY + ["--total_steps", "300", "--out_dir", out])
-    first = ptu.load_checkpoint(os.path.join(out, train_expert.LATEST))
+    first = ptu.load_checkpoint(os.path.join(out, LATEST))
     assert first["step"] == 300 and first["buffer"]["size"] == 300
 
     train_expert.main(TINY + ["--total_steps", "500", "--out_dir", out])
     assert "Resuming" in capsys.readouterr().out
-    second = ptu.load_checkpoint(os.path.join(out, train_expert.LATEST))
+    second = ptu.load_checkpoint(os.path.join(out, LATEST))
     assert second["step"] == 500 and second["buffer"]["size"] == 500
     # the first 300 transitions are the ones saved before the restart
     torch.testing.assert_close(second["buffer"]["observations"][:300], first["buffer"]["observations"])
-    assert os.path.exists(os.path.join(out, train_expert.BEST))
+    assert os.path.exists(os.path.join(out, BEST))
 
 
 class Crash(Exception):
@@ -157,7 +158,7 @@ def test_crashed_run_resumes_from_its_checkpoint(tmp_path, monkeypatch, capsys):
     with pytest.raises(Crash):
         train_expert.main(cmd + ["--checkpoint_minutes", "0"])  # checkpoint after every step
     monkeypatch.setattr(SACAgent, "update", real_update)
-    latest = os.path.join(out, train_expert.LATEST)
+    latest = os.path.join(out, LATEST)
     saved_step = ptu.load_checkpoint(latest)["step"]
     # updates start after step 100, so the 120th runs in step 220; the last checkpoint is step 219
     assert saved_step == 219
@@ -190,21 +191,22 @@ def test_ppo_expert_resumes_with_the_same_agent_and_exports_its_policy(tmp_path,
 
     out = str(tmp_path / "ppo")
     train_expert.main(PPO_TINY + ["--total_steps", "512", "--out_dir", out])
-    first = ptu.load_checkpoint(os.path.join(out, train_expert.LATEST))
-    assert first["step"] == 512 and first["config"]["algo"] == "ppo"
+    first = ptu.load_checkpoint(os.path.join(out, LATEST))
+    # the on-policy trainer counts iterations: 2 batches of 256 env steps
+    assert first["step"] == 2 and first["total_envsteps"] == 512 and first["config"]["algo"] == "ppo"
 
     train_expert.main(PPO_TINY + ["--total_steps", "768", "--out_dir", out])
     assert "Resuming" in capsys.readouterr().out
-    second = ptu.load_checkpoint(os.path.join(out, train_expert.LATEST))
-    assert second["step"] == 768
+    second = ptu.load_checkpoint(os.path.join(out, LATEST))
+    assert second["step"] == 3 and second["total_envsteps"] == 768
     # the observation statistics kept counting across the restart: 768 rows merged, not 256
     assert float(second["agent"]["policy"]["obs_normalizer.count"]) == pytest.approx(768, abs=1e-3)
 
     pkl = str(tmp_path / "expert.pkl")
     train_expert.main(PPO_TINY + ["--out_dir", out, "--export", pkl])
-    best = ptu.load_checkpoint(os.path.join(out, train_expert.BEST))
+    best = ptu.load_checkpoint(os.path.join(out, BEST))
     agent = train_expert.build_ppo_agent(best["config"], 11, 3)
-    agent.policy.load_state_dict(best["policy"])
+    agent.load_state_dict(best["agent"])
     # observations within 3 std of the running mean, where the policy's ±10 clip of normalized obs is inactive
     stats = agent.policy.obs_normalizer
     z = np.random.default_rng(0).uniform(-3, 3, size=(8, 11))

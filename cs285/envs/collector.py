@@ -404,6 +404,14 @@ class Collector:
             self._envs[stream] = env
         return self._envs[stream]
 
+    def state_dict(self) -> dict:
+        """The collector's own random stream (deterministic requests' episode seeds), for a checkpoint. The
+        lock-step envs' episodes in progress are not part of it: after a load, each env starts a new one."""
+        return {"seeds": self._seeds.bit_generator.state}
+
+    def load_state_dict(self, state: dict) -> None:
+        self._seeds.bit_generator.state = state["seeds"]
+
     def close(self) -> None:
         if self._pool is not None:
             self._pool.close()

@@ -6,6 +6,10 @@ Every scalar goes to three places:
 - ``metrics.csv``: the same rows as a table (rewritten when new keys appear),
 so grading and plotting never need TensorBoard's reader.
 
+A resumed run opens its logger at the checkpoint's step (``resume_step``): the rows the killed run
+logged from that step on are dropped from both text files, and TensorBoard is told to drop its
+events from that step on (``purge_step``), so each step is logged exactly once.
+
 Videos (``log_video``) go to ``videos/<name>_step<step>.mp4`` in the run dir and,
 as an animated GIF in an image summary, to TensorBoard's Images tab. (tensorboardX's
 ``add_video`` needs moviepy and silently writes nothing without it, so the GIF
@@ -33,11 +37,15 @@ VIDEO_DIR = "videos"
 
 
 class Logger:
-    def __init__(self, log_dir: str):
+    def __init__(self, log_dir: str, resume_step: int | None = None):
         self.log_dir = log_dir
         os.makedirs(log_dir, exist_ok=True)
-        self._writer = SummaryWriter(log_dir, flush_secs=10, max_queue=1000)
         self._rows: list[dict] = []
+        if resume_step is not None:
+            self._rows = [r for r in read_metrics(log_dir) if r["step"] < resume_step]
+            _write_jsonl(os.path.join(log_dir, METRICS_JSONL), self._rows)
+            self._write_csv()
+        self._writer = SummaryWriter(log_dir, flush_secs=10, max_queue=1000, purge_step=resume_step)
         self._pending: dict[int, dict] = {}
         self._jsonl = open(os.path.join(log_dir, METRICS_JSONL), "a", buffering=1)
 
@@ -116,6 +124,13 @@ class Logger:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def _write_jsonl(path: str, rows: list[dict]) -> None:
+    """Replace ``path`` by ``rows``, atomically."""
+    with open(path + ".tmp", "w") as f:
+        f.writelines(json.dumps(row, allow_nan=True) + "\n" for row in rows)
+    os.replace(path + ".tmp", path)
 
 
 def read_metrics(log_dir: str) -> list[dict]:

@@ -35,16 +35,34 @@ def sample_n_trajectories(env: Union[Collector, VecEnv], policy, ntraj: int, **r
     return _collector(env).episodes(policy, n_episodes=ntraj, **request)
 
 
+def episode_statistics(paths: list[dict]) -> dict[str, dict[str, float]]:
+    """Mean, std, max and min of complete episodes' returns and lengths:
+    ``{"return": {"mean": ..., "std": ..., "max": ..., "min": ...}, "ep_len": {...}}``."""
+    values = {"return": path_returns(paths), "ep_len": np.array([len(p["reward"]) for p in paths], dtype=float)}
+    return {k: {"mean": float(v.mean()), "std": float(v.std()), "max": float(v.max()), "min": float(v.min())}
+            for k, v in values.items()}
+
+
+COURSE_KEYS = {("return", "mean"): "AverageReturn", ("return", "std"): "StdReturn", ("return", "max"): "MaxReturn",
+               ("return", "min"): "MinReturn", ("ep_len", "mean"): "AverageEpLen"}
+
+
 def compute_metrics(train_paths: Optional[list[dict]], eval_paths: list[dict]) -> dict[str, float]:
-    """The course's per-iteration statistics (Train_* only when there are train paths)."""
+    """The course's per-iteration statistics of hw1/hw2 (``Eval_AverageReturn``, ...; Train_* only when
+    there are train paths)."""
     logs: dict[str, float] = {}
     groups = [("Eval", eval_paths)] + ([("Train", train_paths)] if train_paths else [])
     for prefix, paths in groups:
-        returns = path_returns(paths)
-        lengths = [len(p["reward"]) for p in paths]
-        logs[f"{prefix}_AverageReturn"] = float(np.mean(returns))
-        logs[f"{prefix}_StdReturn"] = float(np.std(returns))
-        logs[f"{prefix}_MaxReturn"] = float(np.max(returns))
-        logs[f"{prefix}_MinReturn"] = float(np.min(returns))
-        logs[f"{prefix}_AverageEpLen"] = float(np.mean(lengths))
+        stats = episode_statistics(paths)
+        logs.update({f"{prefix}_{name}": stats[k][s] for (k, s), name in COURSE_KEYS.items()})
+    return logs
+
+
+def eval_logs(paths: list[dict]) -> dict[str, float]:
+    """The course's eval scalars of hw3 on: ``eval_return``, ``eval_ep_len`` and, when there are several
+    episodes, ``eval/{return,ep_len}_{std,max,min}``."""
+    stats = episode_statistics(paths)
+    logs = {f"eval_{k}": v["mean"] for k, v in stats.items()}
+    if len(paths) > 1:
+        logs.update({f"eval/{k}_{s}": v[s] for k, v in stats.items() for s in ("std", "max", "min")})
     return logs

@@ -1,82 +1,47 @@
-"""The off-policy training loop (hw3's DQN and SAC, and later homeworks): one env step, store, update.
+"""The off-policy trainer (hw3's DQN and SAC, the SAC experts, later homeworks): one env step, store, update.
 
 At every step (the course's run_hw3_dqn.py / run_hw3_sac.py, step counted from 0):
     1. act with ``explore(step)`` (DQN: ε-greedy with ε(step); SAC: uniform random actions
        for ``random_steps``, then the sampling policy) through ``Collector.steps``;
     2. store the transition (only ``terminated`` stops a bootstrap; a time limit is
        stored ``truncated``) and, when an episode ends, log ``train_return`` / ``train_ep_len``;
-    3. from ``learning_starts`` on, ``agent_update(buffer.sample(batch_size), step)``; every
+    3. from ``learning_starts`` on, ``agent.update(buffer.sample(batch_size), step)``; every
        ``log_interval`` steps its scalars (and ``extra_logs(step)``) are logged;
-    4. every ``eval_interval`` steps, ``num_eval_trajectories`` episodes of ``eval_actor()``
-       give ``eval_return``, ``eval_ep_len`` and ``eval/{return,ep_len}_{std,max,min}``;
-       ``num_render_trajectories`` > 0 adds a video.
-Runs resume: with a ``RunCheckpoint`` the loop saves its state (step, agent, replay
-buffer, RNGs) every few minutes and on SIGTERM/SIGINT, and ``resumable_logdir`` finds
-the unfinished run dir of the same command, so re-running the command continues it
-(the episodes in progress restart).
+    4. every ``eval_interval`` steps, and at the last step, ``num_eval_trajectories`` episodes of
+       ``eval_actor()`` give ``eval_return``, ``eval_ep_len`` and ``eval/{return,ep_len}_{std,max,min}``
+       (the last-step evaluation is this project's addition: the final number is the final policy's);
+       the best evaluation's agent is kept in checkpoint_best.pt; a ``video`` adds rollouts.
+The run shell (run.py) resumes: the checkpoint holds the step, the agent, the replay buffer and the
+RNGs; the episodes in progress restart.
 """
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import time
-from typing import Any, Callable, Optional
+from typing import TYPE_CHECKING, Any, Callable, Optional
 
 import numpy as np
 import torch
 from tqdm import tqdm
 
-from cs285.trainers.checkpointing import LATEST, RunCheckpoint, arrays_to_tensors, tensors_to_arrays
 from cs285.envs.collector import Collector
-from cs285.infrastructure.logger import Logger
-from cs285.infrastructure.rollouts import Actor, Batch, path_returns
-from cs285.trainers.run_config import CONFIG_FILE, data_dir, is_finished, make_named_logdir, mark_finished, \
-    save_config
+from cs285.infrastructure.errors import UserError
+from cs285.infrastructure.rollouts import Actor
+from cs285.infrastructure.utils import eval_logs
+from cs285.trainers.checkpointing import arrays_to_tensors, tensors_to_arrays
+from cs285.trainers.run import Run
 from cs285.trainers.script_util import add_device_args
-from cs285.envs.video import VideoRecorder
 
-EVAL_KEYS = ("return", "ep_len")
-
-
-def eval_logs(paths: list[dict]) -> dict[str, float]:
-    """The course's eval scalars of complete episodes (the spread only when there are several)."""
-    values = {"return": path_returns(paths), "ep_len": np.array([len(p["reward"]) for p in paths], dtype=float)}
-    logs = {f"eval_{k}": float(v.mean()) for k, v in values.items()}
-    if len(paths) > 1:
-        for k, v in values.items():
-            logs.update({f"eval/{k}_std": float(v.std()), f"eval/{k}_max": float(v.max()),
-                         f"eval/{k}_min": float(v.min())})
-    return logs
+if TYPE_CHECKING:
+    from cs285.agents.protocol import Agent
 
 
-def resumable_logdir(prefix: str, log_name: str, flags: dict, experiment: Optional[dict] = None) -> Optional[str]:
-    """The newest unfinished run dir ``<prefix><log_name>_<time>`` with a checkpoint, these flags and this
-    experiment config, if any."""
-    root = data_dir()
-    if not os.path.isdir(root):
-        return None
-    same = json.loads(json.dumps({"flags": flags, "experiment": experiment}, default=str))
-    candidates = [os.path.join(root, n) for n in os.listdir(root) if n.startswith(f"{prefix}{log_name}_")]
-    for path in sorted(candidates, key=os.path.getmtime, reverse=True):
-        if not os.path.exists(os.path.join(path, LATEST)) or is_finished(path):
-            continue
-        try:
-            with open(os.path.join(path, CONFIG_FILE)) as f:
-                saved = json.load(f)
-            if {"flags": saved["flags"], "experiment": saved.get("experiment")} == same:
-                return path
-        except (OSError, ValueError, KeyError):
-            continue
-    return None
-
-
-def run_off_policy(
+def train_off_policy(
+    run: Run,
+    agent: "Agent",
     *,
     collector: Collector,
     eval_collector: Collector,
     buffer,
-    agent_update: Callable[[Batch, int], dict[str, float]],
     explore: Callable[[int], Actor],
     eval_actor: Callable[[], Actor],
     total_steps: int,
@@ -85,61 +50,64 @@ def run_off_policy(
     eval_interval: int,
     num_eval_trajectories: int,
     log_interval: int,
-    logger: Logger,
     rng: np.random.Generator,
-    checkpoint: RunCheckpoint,
-    agent_state: Callable[[], dict],
-    load_agent_state: Callable[[dict], None],
     extra_logs: Optional[Callable[[int], dict[str, float]]] = None,
+    eval_request: Optional[dict] = None,
     video: Any = None,
 ) -> dict[str, float]:
     """The loop of the module docstring; returns the last evaluation's scalars.
 
     buffer: a ReplayBuffer-like object (insert(Batch), sample(n, rng), state_dict, load_state_dict).
-    video: a VideoRecorder for ``num_render_trajectories`` rollouts at each evaluation, or None.
+    eval_request: keywords of the eval episodes' Request (e.g. deterministic=True, seed=...).
+    video: a VideoRecorder for rollouts at each evaluation, or None.
     """
     step, last_eval = 0, {}
-    if checkpoint.resumed:
-        state = checkpoint.state
-        load_agent_state(state["agent"])
+    logger = run.logger
+
+    def make_state() -> dict:
+        return {"agent": agent.state_dict(), "buffer": arrays_to_tensors(buffer.state_dict()),
+                "numpy_rng": rng.bit_generator.state, "torch_rng": torch.get_rng_state(), "last_eval": last_eval}
+
+    if (state := run.resume_state) is not None:
+        agent.load_state_dict(state["agent"])
         buffer.load_state_dict(tensors_to_arrays(state["buffer"]))
         rng.bit_generator.state = state["numpy_rng"]
         torch.set_rng_state(state["torch_rng"])
         step, last_eval = state["step"], state.get("last_eval", {})
-        checkpoint.state = None  # no second copy of the replay buffer
-        print(f"Resuming {checkpoint.out_dir} at step {step}; the episodes in progress restart")
+    else:
+        run.save_checkpoint(0, make_state())  # a run killed before its first timed checkpoint resumes too
 
-    def make_state() -> dict:
-        return {"step": step, "agent": agent_state(), "buffer": arrays_to_tensors(buffer.state_dict()),
-                "numpy_rng": rng.bit_generator.state, "torch_rng": torch.get_rng_state(), "last_eval": last_eval}
+    def evaluate(step: int) -> dict[str, float]:
+        actor = eval_actor()
+        logs = eval_logs(eval_collector.episodes(actor, n_episodes=num_eval_trajectories, **(eval_request or {})))
+        logger.log_scalars(logs, step)
+        run.save_best(logs["eval_return"], lambda: {"eval_step": step, "eval_return": logs["eval_return"],
+                                                    "agent": agent.state_dict()})
+        if video is not None:
+            video.log(logger, actor, step, deterministic=bool((eval_request or {}).get("deterministic")))
+        return logs
 
     bar = tqdm(total=total_steps, initial=step, dynamic_ncols=True, smoothing=0.05, mininterval=1.0)
-    with checkpoint:
-        while step < total_steps and not checkpoint.stop_requested:
-            batch, ended = collector.steps(explore(step), 1, rng)
-            buffer.insert(batch)
-            for episode in ended:
-                logger.log_scalars({"train_return": float(np.sum(episode["reward"])),
-                                    "train_ep_len": len(episode["reward"])}, step)
-            if step >= learning_starts:
-                info = agent_update(buffer.sample(batch_size, rng), step)
-                if step % log_interval == 0:
-                    logger.log_scalars({**info, **(extra_logs(step) if extra_logs else {})}, step)
-            if step % eval_interval == 0:
-                actor = eval_actor()
-                last_eval = eval_logs(eval_collector.episodes(actor, n_episodes=num_eval_trajectories))
-                logger.log_scalars(last_eval, step)
-                if video is not None:
-                    video.log(logger, actor, step)
-                bar.set_postfix(eval_return=f"{last_eval['eval_return']:.1f}", refresh=False)
+    while step < total_steps and not run.stop_requested:
+        batch, ended = collector.steps(explore(step), 1, rng)
+        buffer.insert(batch)
+        for episode in ended:
+            logger.log_scalars({"train_return": float(np.sum(episode["reward"])),
+                                "train_ep_len": len(episode["reward"])}, step)
+        if step >= learning_starts:
+            info = agent.update(buffer.sample(batch_size, rng), step)
             if step % log_interval == 0:
-                logger.flush()
-            step += 1
-            bar.update(1)
-            checkpoint.maybe_save(make_state)
-        checkpoint.save(make_state())
+                logger.log_scalars({**info, **(extra_logs(step) if extra_logs else {})}, step)
+        if step % eval_interval == 0 or step == total_steps - 1:
+            last_eval = evaluate(step)
+            bar.set_postfix(eval_return=f"{last_eval['eval_return']:.1f}", refresh=False)
+        if step % log_interval == 0:
+            logger.flush()
+        step += 1
+        bar.update(1)
+        run.maybe_checkpoint(step, make_state)
+    run.save_checkpoint(step, make_state())
     bar.close()
-    logger.flush()
     return last_eval
 
 
@@ -168,36 +136,35 @@ def check_experiment_args(parser: argparse.ArgumentParser, args: argparse.Namesp
 
 def run_experiment(args: argparse.Namespace, seed: int, *, prefix: str, log_name: str, config: dict,
                    collector: Collector, eval_collector: Collector, checkpoint_minutes: float,
-                   **loop) -> dict[str, float]:
-    """One hw3 run around ``run_off_policy`` (``loop``: its agent, buffer and schedule arguments): the run dir
-    ``data/<prefix><log_name>_<time>`` (or the unfinished one of the same command, resumed), config.json,
-    the sampler line, videos, the checkpoint, DONE. Closes the collectors; returns the last eval's scalars."""
+                   learning_starts: int, **loop) -> dict[str, float]:
+    """One hw3 run of ``train_off_policy`` (``loop``: its agent, buffer and schedule arguments) in a Run:
+    ``data/<prefix><log_name>_<time>``, or the unfinished one of the same command, resumed. Closes the
+    collectors; returns the last eval's scalars."""
     flags = {**vars(args), "seed": seed}
+    total_steps = min(config["total_steps"], args.max_env_steps or config["total_steps"])
     video = None
     try:
-        log_dir = resumable_logdir(prefix, log_name, flags, config) or make_named_logdir(prefix, log_name)
-        save_config(log_dir, flags, experiment=config, sampler=collector.resolved(segments=True))
-        print(f"Logging to {log_dir}\n{collector.describe(segments=True)}")
+        if total_steps <= learning_starts:
+            raise UserError(f"{args.config_file}: the run ends at step {total_steps} (total_steps "
+                            f"{config['total_steps']}, --max_env_steps {args.max_env_steps}) before learning starts "
+                            f"at step {learning_starts}: raise the budget or lower the config's learning start")
         if args.num_render_trajectories:
+            from cs285.envs.video import VideoRecorder
+
             video = VideoRecorder(config["env_name"], ep_len=config.get("ep_len"), seed=seed,
                                   n_videos=args.num_render_trajectories)
-        checkpoint = RunCheckpoint(log_dir, {**flags, "experiment": config}, checkpoint_minutes)
-        start = time.time()
-        with Logger(log_dir) as logger:
-            total_steps = min(config["total_steps"], args.max_env_steps or config["total_steps"])
-            last_eval = run_off_policy(collector=collector, eval_collector=eval_collector, total_steps=total_steps,
-                batch_size=config["batch_size"], eval_interval=args.eval_interval,
-                num_eval_trajectories=args.num_eval_trajectories, log_interval=args.log_interval, logger=logger,
-                rng=np.random.default_rng(seed), checkpoint=checkpoint, video=video, **loop)
-    finally:
+    except BaseException:
         collector.close()
         eval_collector.close()
-        if video is not None:
-            video.close()
-    if checkpoint.stop_requested:
-        print(f"Stopped; the same command resumes {log_dir}")
-    else:
-        mark_finished(log_dir)
-        print(f"Done in {time.time() - start:.1f}s. Final eval_return "
-              f"{last_eval.get('eval_return', float('nan')):.1f} | {log_dir}")
+        raise
+    with Run(prefix=prefix, log_name=log_name, flags=flags, experiment=config,
+             sampler=collector.resolved(segments=True), checkpoint_minutes=checkpoint_minutes,
+             closing=(collector, eval_collector) + ((video,) if video else ())) as run:
+        last_eval = train_off_policy(
+            run, collector=collector, eval_collector=eval_collector, total_steps=total_steps,
+            learning_starts=learning_starts, batch_size=config["batch_size"], eval_interval=args.eval_interval,
+            num_eval_trajectories=args.num_eval_trajectories, log_interval=args.log_interval,
+            rng=np.random.default_rng(seed), video=video, **loop)
+        if not run.stop_requested:
+            run.finish(f"Final eval_return {last_eval.get('eval_return', float('nan')):.1f}")
     return last_eval

@@ -61,18 +61,28 @@ def versions() -> dict[str, str]:
 
 
 def save_config(log_dir: str, flags: dict[str, Any], **extra: Any) -> str:
-    """Write ``config.json``: every flag, the command line, package versions and git commit."""
+    """Write ``config.json``: every flag, the command line, package versions and git commit.
+
+    Over a resumed run's config it keeps the first ``started`` and appends this start to ``resumed``.
+    """
+    path = os.path.join(log_dir, CONFIG_FILE)
+    now = time.strftime("%Y-%m-%d %H:%M:%S")
     config = {
         "flags": flags,
         "command": " ".join([os.path.basename(sys.executable)] + sys.argv),
         "versions": versions(),
         "git_commit": _git_commit(),
-        "started": time.strftime("%Y-%m-%d %H:%M:%S"),
+        "started": now,
         **extra,
     }
-    path = os.path.join(log_dir, CONFIG_FILE)
-    with open(path, "w") as f:
+    try:
+        before = load_config(log_dir)
+        config.update(started=before["started"], resumed=before.get("resumed", []) + [now])
+    except (OSError, ValueError, KeyError):
+        pass  # a new run
+    with open(path + ".tmp", "w") as f:
         json.dump(config, f, indent=2, default=str)
+    os.replace(path + ".tmp", path)
     return path
 
 
