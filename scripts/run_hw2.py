@@ -350,7 +350,7 @@ def run(args: argparse.Namespace, seed: int) -> dict[str, float]:
             t1 = time.perf_counter()
             if args.anneal_lr:
                 agent.set_learning_rate_fraction(1.0 - itr / args.n_iter)
-            train_log = agent.update(batch)
+            train_log = agent.update(batch, itr)
             check_losses_finite(train_log, itr, LOSS_HINTS.get(args.pg_method,
                                                                "lower --learning_rate or --baseline_learning_rate"))
             critic_watch.update(train_log, itr)

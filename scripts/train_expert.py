@@ -163,7 +163,7 @@ class SACLearner:
         self.buffer.insert(batch)  # a truncated step keeps its bootstrap: terminated stays False
         info = {}
         if step + 1 > self.config["learning_starts"]:
-            info = self.agent.update(self.buffer.sample(self.config["batch_size"], self.rng))
+            info = self.agent.update(self.buffer.sample(self.config["batch_size"], self.rng), step)
         return 1, ended, info
 
     def state(self) -> dict:
@@ -198,7 +198,7 @@ class PPOLearner:
     def iteration(self, step: int) -> tuple[int, list[dict], dict[str, float]]:
         self.agent.set_learning_rate_fraction(1.0 - step / self.config["total_steps"])
         batch, ended = self.collector.segments(self.agent.policy, self.steps_per_env)
-        return len(batch.rewards), ended, self.agent.update(batch)
+        return len(batch.rewards), ended, self.agent.update(batch, step)
 
     def state(self) -> dict:
         return {"agent": self.agent.state_dict()}
