@@ -182,7 +182,7 @@ def ours_sac_rates(steps: int, learning_starts: int) -> tuple[float, float]:
         buffer = ReplayBuffer(steps + learning_starts, (OB,), (AC,))
         buffer.insert(collector.steps(RandomActor(space), learning_starts, rng)[0])
         return rates(steps, lambda: run_off_policy(collector=collector, eval_collector=_NoEval(), buffer=buffer,
-                       agent_update=lambda batch, step: agent.update(batch), explore=lambda step: agent,
+                       agent_update=agent.update, explore=lambda step: agent,
                        eval_actor=lambda: agent, total_steps=steps, learning_starts=0, batch_size=BATCH,
                        eval_interval=10**9, num_eval_trajectories=1, log_interval=1000, logger=logger, rng=rng,
                        checkpoint=RunCheckpoint(tmp, {}, 1e9), agent_state=dict, load_agent_state=lambda s: None))
@@ -234,7 +234,7 @@ def sac_rates(rng: np.random.Generator, args: argparse.Namespace) -> None:
     plain = per_second(plain_sac_update(), args.updates)
     agent = SACAgent(OB, AC, -np.ones(AC), np.ones(AC), hidden_size=HIDDEN, n_layers=2)
     batch = random_batch(rng, BATCH, (OB,), rng.uniform(-1, 1, (BATCH, AC)).astype(np.float32))
-    ours = per_second(lambda: agent.update(batch), args.updates)
+    ours = per_second(lambda: agent.update(batch, 1), args.updates)
     print(f"SAC update (256x256, batch {BATCH}): plain torch {plain:.0f}/s, SACAgent {ours:.0f}/s "
           f"({ours / plain:.2f} of plain)")
     shapes = sac_gemms()

@@ -27,7 +27,7 @@ def pg_update(on_device):
     agent = PGAgent(4, 2, True, 2, 32, 1e-2, use_reward_to_go=True, use_baseline=True, gae_lambda=0.95)
     with Collector("CartPole-v1", env_procs=1) as collector:
         paths = collector.episodes(agent.policy, n_episodes=3, seed=1)
-    info = agent.update(Batch.from_paths(paths))
+    info = agent.update(Batch.from_paths(paths), 0)
     return paths, info, agent.policy.snapshot().act(paths[0]["observation"], None)
 
 
@@ -50,6 +50,6 @@ def test_sac_acts_and_updates_on_cuda(on_device):
     rng = np.random.default_rng(0)
     with Collector("Pendulum-v1", env_procs=1) as collector:
         batch, _ = collector.steps(agent, 64, rng)
-    info = agent.update(batch)
+    info = agent.update(batch, 0)
     assert all(np.isfinite(v) for v in info.values())
     assert next(agent.actor.parameters()).device.type == "cuda"

@@ -14,6 +14,7 @@ import torch
 from cs285.agents.bc_agent import PROGRESS_EVERY, BCAgent
 from cs285.agents.numpy_trainer import NumpyBCTrainer
 from cs285.infrastructure import pytorch_util as ptu
+from cs285.infrastructure.rollouts import Batch
 from cs285.networks.policies import MLPPolicy
 
 OB_DIM, AC_DIM, SIZE, BATCH, N_DATA = 5, 3, 16, 20, 200
@@ -33,6 +34,12 @@ def _data(seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng(seed)
     return (rng.normal(size=(N_DATA, OB_DIM)).astype(np.float32),
             rng.normal(size=(N_DATA, AC_DIM)).astype(np.float32))
+
+
+def _bc_batch(obs: np.ndarray, actions: np.ndarray) -> Batch:
+    """What BCAgent.update reads (observations, actions), with placeholder rewards and ends."""
+    n = len(obs)
+    return Batch(obs, actions, np.zeros(n), obs, np.zeros(n, bool), np.zeros(n, bool))
 
 
 def _torch_loss(policy: MLPPolicy, obs: np.ndarray, actions: np.ndarray) -> torch.Tensor:
@@ -118,7 +125,7 @@ def test_cpu_continuous_agent_trains_in_numpy_and_matches_torch_path():
     fast_log = fast.train_steps(obs, actions, index_batches, progress=done.append)
     slow_log = {}
     for idx in index_batches:
-        slow_log = slow.update(obs[idx], actions[idx])
+        slow_log = slow.update(_bc_batch(obs[idx], actions[idx]), 0)
     assert done == [PROGRESS_EVERY, PROGRESS_EVERY, 5]
     assert fast_log["Training Loss"] == pytest.approx(slow_log["Training Loss"], rel=1e-4)
     _assert_weights_close(fast.policy, slow.policy, atol=1e-4)
@@ -131,7 +138,7 @@ def test_update_is_one_step_on_the_whole_batch_and_a_deepcopy_trains_alike():
     a = BCAgent(OB_DIM, AC_DIM, False, 1, SIZE, LR)
     a.train_steps(obs, actions, np.random.default_rng(3).integers(0, N_DATA, (5, BATCH)))  # Adam moments ≠ 0
     b = copy.deepcopy(a)
-    log = a.update(obs[:BATCH], actions[:BATCH])
+    log = a.update(_bc_batch(obs[:BATCH], actions[:BATCH]), 0)
     assert log == b.train_steps(obs, actions, np.arange(BATCH)[None])
     _assert_weights_close(a.policy, b.policy, atol=0)
 

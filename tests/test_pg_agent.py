@@ -150,7 +150,7 @@ def test_one_update_raises_log_probs_of_positive_advantage_actions(discrete):
     _, adv, _ = agent.estimate_advantages(batch)
     assert (adv[good] > 0).all() and (adv[~good] < 0).all()
     before = log_probs()
-    info = agent.update(batch)
+    info = agent.update(batch, 0)
     change = log_probs() - before
     assert change[good].mean() > 0 > change[~good].mean()
     assert set(info) == {"Actor Loss", "Baseline Loss", "Baseline Explained Variance"}
@@ -162,9 +162,9 @@ def test_critic_steps_fit_the_targets():
     agent = _agent(use_baseline=True, baseline_learning_rate=1e-2, baseline_gradient_steps=50)
     targets, _, values = agent.estimate_advantages(batch)
     initial_mse = float(np.mean((values - targets) ** 2))
-    info = agent.update(batch)
+    info = agent.update(batch, 0)
     assert info["Baseline Loss"] < 0.5 * initial_mse
-    assert "Baseline Loss" not in _agent().update(batch)
+    assert "Baseline Loss" not in _agent().update(batch, 0)
 
 
 def test_update_on_paths_equals_update_on_the_concatenation():
@@ -172,7 +172,7 @@ def test_update_on_paths_equals_update_on_the_concatenation():
     paths = [{"observation": batch.observations[s], "action": batch.actions[s], "reward": batch.rewards[s],
               "next_observation": batch.next_observations[s], "terminated": batch.terminated[s],
               "truncated": batch.truncated[s]} for s in (slice(0, 3), slice(3, 5))]
-    assert _agent(use_baseline=True).update(Batch.from_paths(paths)) == _agent(use_baseline=True).update(batch)
+    assert _agent(use_baseline=True).update(Batch.from_paths(paths), 0) == _agent(use_baseline=True).update(batch, 0)
 
 
 def test_constant_critic_note_once_after_patience(capsys):

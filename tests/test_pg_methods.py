@@ -77,7 +77,7 @@ def test_is_agent_with_one_step_is_vanilla_pg():
     for cls, extra in ((PGAgent, {}), (ISPGAgent, {"n_policy_steps": 1})):
         torch.manual_seed(0)
         agent = cls(OB_DIM, 2, False, 2, 16, 1e-2, use_reward_to_go=True, normalize_advantages=True, **extra)
-        info = agent.update(batch)
+        info = agent.update(batch, 0)
         agents.append((agent, info))
     (pg, _), (is_pg, is_info) = agents
     # the parameters after one step agree bit for bit; the loss values differ (−mean(A) vs −mean(log π·A))
@@ -233,7 +233,7 @@ def test_ppo_update_diagnostics_and_kl_early_stop():
     agent = PPOAgent(OB_DIM, 2, False, 2, 16, 3e-3, baseline_learning_rate=3e-3, ppo_epochs=4,
                      ppo_minibatch_size=50, normalize_advantages=True)
     before = [p.detach().clone() for p in agent.policy.parameters()]
-    info = agent.update(_ppo_batch())
+    info = agent.update(_ppo_batch(), 0)
     assert info["PPO Epochs"] == 4 and info["Approx KL"] >= 0 and 0 <= info["Clip Fraction"] <= 1
     # Gaussian entropy Σ_j (logstd_j + ½(1 + log 2π)) = 2·1.4189 at logstd ≈ 0
     assert info["Entropy"] == pytest.approx(2 * (0.5 + 0.5 * math.log(2 * math.pi)), abs=0.05)
@@ -241,13 +241,13 @@ def test_ppo_update_diagnostics_and_kl_early_stop():
     # the first minibatch step already moves the policy past a tiny target KL: one epoch only
     torch.manual_seed(0)
     agent = PPOAgent(OB_DIM, 2, False, 2, 16, 3e-3, ppo_epochs=4, ppo_minibatch_size=50, target_kl=1e-9)
-    assert agent.update(_ppo_batch())["PPO Epochs"] == 1
+    assert agent.update(_ppo_batch(), 0)["PPO Epochs"] == 1
 
 
 def test_ppo_shared_buffer_keeps_the_policy_a_normal_module(tmp_path):
     torch.manual_seed(0)
     agent = PPOAgent(OB_DIM, 2, False, 2, 16, 3e-3, baseline_learning_rate=1e-3, normalize_obs=True)
-    agent.update(_ppo_batch())
+    agent.update(_ppo_batch(), 0)
     obs = _ppo_batch(seed=1)[0]
     path = str(tmp_path / "policy.pt")
     agent.save(path)
@@ -264,7 +264,7 @@ def test_ppo_reward_normalization_makes_the_update_invariant_to_the_reward_scale
         agent = PPOAgent(OB_DIM, 2, False, 2, 16, 3e-3, ppo_epochs=2, ppo_minibatch_size=50,
                          normalize_rewards=True, discount=0.9)
         obs, acts, rewards, next_obs, terminated, truncated = _ppo_batch()
-        agent.update(Batch(obs, acts, reward_scale * rewards, next_obs, terminated, truncated))
+        agent.update(Batch(obs, acts, reward_scale * rewards, next_obs, terminated, truncated), 0)
         return torch.cat([p.detach().flatten() for p in agent.all_parameters()])
 
     torch.testing.assert_close(params_after(1.0), params_after(100.0), rtol=1e-4, atol=1e-5)
@@ -272,7 +272,7 @@ def test_ppo_reward_normalization_makes_the_update_invariant_to_the_reward_scale
     torch.manual_seed(0)
     plain = PPOAgent(OB_DIM, 2, False, 2, 16, 3e-3, ppo_epochs=2, ppo_minibatch_size=50, discount=0.9)
     obs, acts, rewards, next_obs, terminated, truncated = _ppo_batch()
-    plain.update(Batch(obs, acts, 100.0 * rewards, next_obs, terminated, truncated))
+    plain.update(Batch(obs, acts, 100.0 * rewards, next_obs, terminated, truncated), 0)
     assert not torch.allclose(torch.cat([p.detach().flatten() for p in plain.all_parameters()]), params_after(100.0))
 
 
@@ -358,7 +358,7 @@ def test_actor_critic_target_network_is_refreshed_every_period():
         torch.manual_seed(0)
         agent = ActorCriticAgent(OB_DIM, 2, False, 1, 8, 1e-3, baseline_learning_rate=1e-2,
                                  critic_updates_per_iter=steps, target_update_period=2)
-        agent.update(batch)
+        agent.update(batch, 0)
         agents.append(agent)
     three, two = agents
     # period 2: V is copied into V_target before critic steps 0 and 2, so after 3 steps the target
@@ -395,7 +395,7 @@ def test_normalizing_policy_sampler_update_and_checkpoint_agree(discrete, tmp_pa
     obs = np.random.default_rng(0).normal(5.0, 3.0, size=(40, OB_DIM)).astype(np.float32)
     actions = np.zeros(40, dtype=int) if discrete else np.zeros((40, 2), dtype=np.float32)
     done = np.zeros(40, dtype=bool)
-    agent.update(Batch(obs, actions, np.ones(40), obs, done, done))
+    agent.update(Batch(obs, actions, np.ones(40), obs, done, done), 0)
     assert float(agent.policy.obs_normalizer.count) == pytest.approx(40, abs=1e-3)
     obs_t = torch.as_tensor(obs)
     expected = agent.policy.mode(obs_t).detach().numpy()
@@ -510,7 +510,7 @@ def test_every_update_changes_the_weights_and_the_checkpoint_reloads(method):
     agent = cls(OB_DIM, 2, False, 1, 8, 1e-2, use_baseline=True, use_reward_to_go=True, **extra)
     nets = [agent.policy, agent.critic]
     before = [torch.cat([p.detach().flatten().clone() for p in net.parameters()]) for net in nets]
-    info = agent.update(_ppo_batch(n=20))
+    info = agent.update(_ppo_batch(n=20), 0)
     assert info and all(isinstance(v, float) for v in info.values())
     for net, old in zip(nets, before):  # nothing raised for a missing optimizer, and both networks moved
         assert not torch.equal(torch.cat([p.detach().flatten() for p in net.parameters()]), old)

@@ -99,8 +99,8 @@ def test_checkpoint_roundtrip_gives_identical_actions(tmp_path):
     rng = np.random.default_rng(0)
     buffer.insert(Batch(rng.normal(size=(50, 3)), rng.uniform(-1, 1, (50, 2)), rng.normal(size=50),
                         rng.normal(size=(50, 3)), rng.random(50) < 0.1, np.zeros(50, bool)))
-    for _ in range(3):
-        agent.update(buffer.sample(32, rng))
+    for step in range(3):
+        agent.update(buffer.sample(32, rng), step)
     path = str(tmp_path / "ckpt.pt")
     ptu.save_checkpoint({"agent": agent.state_dict()}, path)
     other = small_agent(seed=123)
@@ -111,9 +111,9 @@ def test_checkpoint_roundtrip_gives_identical_actions(tmp_path):
     # optimizer states came along too: the next update is the same
     batch = buffer.sample(32, rng)
     torch.manual_seed(7)
-    agent.update(batch)
+    agent.update(batch, 3)
     torch.manual_seed(7)
-    other.update(batch)
+    other.update(batch, 3)
     np.testing.assert_array_equal(agent.get_action(obs, deterministic=True), other.get_action(obs, deterministic=True))
     assert agent.log_alpha.item() == other.log_alpha.item()
 
@@ -148,11 +148,11 @@ def test_crashed_run_resumes_from_its_checkpoint(tmp_path, monkeypatch, capsys):
     cmd = TINY + ["--total_steps", "250", "--out_dir", out]
     real_update, calls = SACAgent.update, []
 
-    def crashing_update(self, batch):
+    def crashing_update(self, batch, step):
         calls.append(1)
         if len(calls) == 120:
             raise Crash
-        return real_update(self, batch)
+        return real_update(self, batch, step)
 
     monkeypatch.setattr(SACAgent, "update", crashing_update)
     with pytest.raises(Crash):

@@ -199,7 +199,7 @@ def test_soft_target_update_is_polyak_averaging():
         for p in agent.critic_target.parameters():
             p.add_(1.0)
     before = flat(agent.critic_target)
-    agent.update(replay_batch())
+    agent.update(replay_batch(), 0)
     # theta' <- theta' + 0.1 (theta - theta'), with the critics after their step
     torch.testing.assert_close(flat(agent.critic_target), before + 0.1 * (flat(agent.critic) - before))
 
@@ -223,7 +223,7 @@ def test_hard_target_update_copies_every_period():
 ])
 def test_each_variant_updates_and_logs_the_course_keys(kw):
     agent = agent_with(**kw)
-    info = agent.update(replay_batch())
+    info = agent.update(replay_batch(), 0)
     expected = {"actor_loss", "entropy", "critic_loss", "q_values", "target_values", "actor_lr", "critic_lr"}
     assert expected <= set(info) and all(math.isfinite(v) for v in info.values())
     assert ("temperature" in info) == ("temperature" not in kw)  # auto-tuned unless fixed

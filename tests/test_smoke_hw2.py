@@ -102,7 +102,7 @@ def test_truncation_as_termination_reaches_the_agent_and_is_recorded(method, rol
     def recording_agent(*a, **kw):
         agent = make_agent(*a, **kw)
         update = agent.update
-        agent.update = lambda batch: batches.append(batch) or update(batch)
+        agent.update = lambda batch, step: batches.append(batch) or update(batch, step)
         return agent
 
     monkeypatch.setattr(run_hw2, "make_agent", recording_agent)

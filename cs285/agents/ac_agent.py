@@ -67,7 +67,7 @@ class ActorCriticAgent(PGAgent):
                                       self.n_step)
         return y, y - values
 
-    def update(self, batch: Batch) -> dict[str, float]:
+    def update(self, batch: Batch, step: int) -> dict[str, float]:
         """Critic steps, then one actor step on the advantages of the updated critic.
 
         Returns ``Actor Loss``, ``Baseline Loss`` (last critic step's MSE) and

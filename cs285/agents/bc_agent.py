@@ -14,6 +14,7 @@ import torch
 
 from cs285.agents.numpy_trainer import NumpyBCTrainer
 from cs285.infrastructure import pytorch_util as ptu
+from cs285.infrastructure.rollouts import Batch
 from cs285.networks.policies import MLPPolicy
 
 PROGRESS_EVERY = 100  # train_steps calls its progress callback after every this many steps
@@ -28,14 +29,15 @@ class BCAgent:
         # The torch path's Adam, made on its first step: building one imports torch._dynamo (~1 s).
         self._optimizer: Optional[torch.optim.Optimizer] = None
 
-    def update(self, observations: np.ndarray | torch.Tensor, actions: np.ndarray | torch.Tensor) -> dict[str, float]:
-        """One gradient step on the negative log-likelihood of the expert actions.
+    def update(self, batch: Batch, step: int) -> dict[str, float]:
+        """One gradient step on the negative log-likelihood of the expert actions (``step`` is not used).
 
-        loss = -(1/B) Σ_i log π_θ(a_i | s_i), observations (B, ob_dim), actions (B, ac_dim)
-        (or (B,) integers for a discrete policy).
+        loss = -(1/B) Σ_i log π_θ(a_i | s_i), with s = batch.observations (B, ob_dim) and
+        a = batch.actions (B, ac_dim) (or (B,) integers for a discrete policy); the other fields are not read.
         For a Gaussian with fixed std this is mean-squared error up to scale and a
         constant; learning the std as well lets the policy express how sure it is.
         """
+        observations, actions = batch.observations, batch.actions
         if self.numpy_trainer is not None:
             loss = self.numpy_trainer.train_steps(observations, actions, np.arange(len(observations))[None])
         else:

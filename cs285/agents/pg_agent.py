@@ -1,6 +1,7 @@
 """Vanilla policy gradient (REINFORCE) with reward-to-go, a learned baseline and GAE (hw2).
 
-``update(batch)`` on a ``rollouts.Batch`` of complete episodes (or segments) is a template:
+``update(batch, step)`` on a ``rollouts.Batch`` of complete episodes (or segments) is a template
+(``step``, the iteration, is not used):
 
     prepare_batch       merge the observations into the running statistics; scale the rewards
     estimate_advantages V(s_t), V(s_{t+1}) once (with a critic), then the hook ``_q_values_and_advantages``:
@@ -145,7 +146,7 @@ class PGAgent:
 
     # ------------------------------------------------------------------ updates (torch)
 
-    def update(self, batch: Batch) -> dict[str, float]:
+    def update(self, batch: Batch, step: int) -> dict[str, float]:
         """prepare_batch -> estimate_advantages -> _learn on a batch of complete episodes or segments.
 
         Returns ``Actor Loss`` and, with a critic, ``Baseline Loss`` (the last

@@ -216,7 +216,6 @@ class SACAgent:
         self.actor_optimizer = ptu.adam(actor_params, actor_lr)
         self._critic_params = list(self.critic.parameters())
         self._target_params = list(self.critic_target.parameters())
-        self.num_updates = 0  # update() calls; the hard-update clock when no step is given
 
     # ---- policy -------------------------------------------------------------------------
     def _dist_params(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -319,12 +318,10 @@ class SACAgent:
         score = -(self._log_prob(u_k, mu, log_std) * q_k).mean()  # grad = -E[grad log pi(a_k|s) Q~(s, a_k)]
         return score + (alpha * log_probs).mean(), log_probs
 
-    def update(self, batch: Batch, step: Optional[int] = None) -> dict[str, float]:
+    def update(self, batch: Batch, step: int) -> dict[str, float]:
         """``num_critic_updates`` critic steps, one actor (and alpha) step, then the target update.
-        step: the env step, the hard-update clock (default: the count of update calls).
+        step: the env step, the hard-update clock (unused with soft updates).
         ``batch.truncated`` is not needed: only ``terminated`` stops the bootstrap."""
-        step = self.num_updates if step is None else step
-        self.num_updates += 1
         obs, actions, rewards, next_obs = (ptu.from_numpy(x) for x in batch[:4])
         actions = self._from_env_action(actions)
         terminated = ptu.from_numpy(batch.terminated, dtype=torch.bool)
