@@ -81,7 +81,8 @@ class Run:
     flags: every flag as resolved, seed included (what makes two commands "the same").
     experiment: the YAML config (hw3 on), compared and recorded beside the flags.
     sampler: ``Collector.resolved()``, recorded and printed.
-    checkpoint_minutes: wall-clock minutes between checkpoints.
+    checkpoint_minutes: wall-clock minutes between checkpoints; $CS285_CHECKPOINT_MINUTES overrides it
+        (0: at every step or iteration).
     compare_keys / saved_defaults: passed to RunCheckpoint (a fixed dir compares these flags only).
     closing: objects closed when the run ends however it ends (collectors, video recorders).
     """
@@ -93,7 +94,8 @@ class Run:
                  closing: tuple = ()):
         self.flags, self.experiment, self.sampler = dict(flags), experiment, sampler
         self._prefix, self._log_name, self._fixed_dir = prefix, log_name, log_dir
-        self._minutes, self._compare, self._defaults = checkpoint_minutes, compare_keys, saved_defaults
+        self._minutes = float(os.environ.get("CS285_CHECKPOINT_MINUTES", checkpoint_minutes))
+        self._compare, self._defaults = compare_keys, saved_defaults
         self._closing = list(closing)
         self.finished = False
         self.log_dir: str = ""
