@@ -118,3 +118,34 @@ def test_resumable_logdir_finds_the_unfinished_run_with_the_same_flags(tmp_path,
     assert resumable_logdir("hw3_dqn_", "a", flags) == want
     assert resumable_logdir("hw3_dqn_", "a", {**flags, "seed": 3}) is None
     assert json.loads((tmp_path / os.path.basename(want) / "config.json").read_text())["flags"] == flags
+
+
+def test_offline_updates_on_the_dataset_and_steps_the_env_only_to_evaluate_then_online(tmp_path):
+    from cs285.envs.make import RandomActor
+    from cs285.trainers.offline import train_offline
+
+    rng = np.random.default_rng(0)
+    with Collector("CartPole-v1", seed=3) as data_collector:
+        dataset = ReplayBuffer(200, (4,), (), action_dtype=np.int64)
+        dataset.insert(data_collector.steps(RandomActor(data_collector.action_space), 50, rng)[0])
+    agent = CountingAgent()
+
+    class CountingCollector(Collector):
+        steps_taken = 0
+
+        def steps(self, *args, **kwargs):
+            CountingCollector.steps_taken += 1
+            return super().steps(*args, **kwargs)
+
+    with CountingCollector("CartPole-v1", seed=0, ep_len=8) as collector, \
+            Collector("CartPole-v1", env_procs=1, ep_len=8) as eval_collector, \
+            Run(flags={"run": "offline"}, log_dir=str(tmp_path)) as shell:
+        last = train_offline(shell, agent, dataset=dataset, eval_collector=eval_collector, eval_actor=ZerosActor,
+                             offline_steps=12, online_steps=6, batch_size=4, eval_interval=10,
+                             num_eval_trajectories=1, log_interval=5, rng=rng, collector=collector,
+                             explore=lambda step: ZerosActor())
+    assert agent.steps == list(range(18))  # an update at every step, from step 0
+    assert CountingCollector.steps_taken == 6 and len(dataset) == 56  # the env stepped online only
+    rows = {r["step"]: r for r in read_metrics(str(tmp_path))}
+    assert [s for s, r in rows.items() if "eval_return" in r] == [0, 10, 17]
+    assert last["eval_return"] == rows[17]["eval_return"]

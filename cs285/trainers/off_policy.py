@@ -39,10 +39,10 @@ def train_off_policy(
     run: Run,
     agent: "Agent",
     *,
-    collector: Collector,
+    collector: Optional[Collector],
     eval_collector: Collector,
     buffer,
-    explore: Callable[[int], Actor],
+    explore: Optional[Callable[[int], Actor]],
     eval_actor: Callable[[], Actor],
     total_steps: int,
     learning_starts: int,
@@ -54,10 +54,13 @@ def train_off_policy(
     extra_logs: Optional[Callable[[int], dict[str, float]]] = None,
     eval_request: Optional[dict] = None,
     video: Any = None,
+    collect_from: int = 0,
 ) -> dict[str, float]:
     """The loop of the module docstring; returns the last evaluation's scalars.
 
     buffer: a ReplayBuffer-like object (insert(Batch), sample(n, rng), state_dict, load_state_dict).
+    collect_from: the first step that steps the env (offline.py: before it, updates sample the buffer as
+        given, a fixed dataset; ``collector`` and ``explore`` may be None if it is ``total_steps``).
     eval_request: keywords of the eval episodes' Request (e.g. deterministic=True, seed=...).
     video: a VideoRecorder for rollouts at each evaluation, or None.
     """
@@ -89,11 +92,12 @@ def train_off_policy(
 
     bar = tqdm(total=total_steps, initial=step, dynamic_ncols=True, smoothing=0.05, mininterval=1.0)
     while step < total_steps and not run.stop_requested:
-        batch, ended = collector.steps(explore(step), 1, rng)
-        buffer.insert(batch)
-        for episode in ended:
-            logger.log_scalars({"train_return": float(np.sum(episode["reward"])),
-                                "train_ep_len": len(episode["reward"])}, step)
+        if step >= collect_from:
+            batch, ended = collector.steps(explore(step), 1, rng)
+            buffer.insert(batch)
+            for episode in ended:
+                logger.log_scalars({"train_return": float(np.sum(episode["reward"])),
+                                    "train_ep_len": len(episode["reward"])}, step)
         if step >= learning_starts:
             info = agent.update(buffer.sample(batch_size, rng), step)
             if step % log_interval == 0:
