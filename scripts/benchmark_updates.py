@@ -5,7 +5,7 @@ of the same networks, and SAC env steps/s (one update per step) next to Stable-B
 
 - SAC (256×256 ReLU, batch 256, twin Q, auto temperature; SB3's defaults): a plain torch update
   (critic step, actor + temperature step, Polyak) vs ``SACAgent.update``; then env steps/s on
-  HalfCheetah-v4 of the hw3 loop (``off_policy.run_off_policy``) and of SB3's ``SAC.learn`` with
+  HalfCheetah-v4 of the hw3 loop (``off_policy.train_off_policy``) and of SB3's ``SAC.learn`` with
   the same sizes, learning starts and batch, run in turns (``--repeats``). SB3 is optional
   (``pip install stable-baselines3``); without it that column is skipped.
 - DQN (the Nature CNN on 4×84×84 frames, batch 32, double Q as the course's mspacman.yaml: the
@@ -28,13 +28,12 @@ from torch import nn
 from cs285.agents.dqn_agent import DQNAgent
 from cs285.agents.sac_agent import SACAgent
 from cs285.infrastructure import pytorch_util as ptu
-from cs285.trainers.checkpointing import RunCheckpoint
 from cs285.envs.collector import Collector
 from cs285.envs.make import RandomActor
-from cs285.infrastructure.logger import Logger
-from cs285.trainers.off_policy import run_off_policy
+from cs285.trainers.off_policy import train_off_policy
 from cs285.infrastructure.replay_buffer import ReplayBuffer
 from cs285.infrastructure.rollouts import Batch
+from cs285.trainers.run import Run
 from cs285.trainers.script_util import run_main, set_torch_threads
 
 ENV, OB, AC, HIDDEN, BATCH = "HalfCheetah-v4", 17, 6, 256, 256
@@ -163,7 +162,7 @@ def random_batch(rng, n, ob_shape, actions, dtype=np.float32) -> Batch:
 class _NoEval:
     """Stands in for the eval collector: the loop's evaluation at step 0 is not what is timed."""
 
-    def episodes(self, actor, n_episodes):
+    def episodes(self, actor, n_episodes, **request):
         return [{"reward": np.zeros(1)}]
 
 
@@ -176,16 +175,16 @@ def rates(steps: int, run) -> tuple[float, float]:
 
 def ours_sac_rates(steps: int, learning_starts: int) -> tuple[float, float]:
     """The hw3 loop's env steps/s with one SAC update per step, after ``learning_starts`` random steps."""
-    with Collector(ENV, seed=0) as collector, tempfile.TemporaryDirectory() as tmp, Logger(tmp) as logger:
+    with Collector(ENV, seed=0) as collector, tempfile.TemporaryDirectory() as tmp, \
+            Run(flags={}, log_dir=tmp, checkpoint_minutes=1e9) as run:
         space, rng = collector.action_space, np.random.default_rng(0)
         agent = SACAgent(OB, AC, space.low, space.high, hidden_size=HIDDEN, n_layers=2)
         buffer = ReplayBuffer(steps + learning_starts, (OB,), (AC,))
         buffer.insert(collector.steps(RandomActor(space), learning_starts, rng)[0])
-        return rates(steps, lambda: run_off_policy(collector=collector, eval_collector=_NoEval(), buffer=buffer,
-                       agent_update=agent.update, explore=lambda step: agent,
-                       eval_actor=lambda: agent, total_steps=steps, learning_starts=0, batch_size=BATCH,
-                       eval_interval=10**9, num_eval_trajectories=1, log_interval=1000, logger=logger, rng=rng,
-                       checkpoint=RunCheckpoint(tmp, {}, 1e9), agent_state=dict, load_agent_state=lambda s: None))
+        return rates(steps, lambda: train_off_policy(
+            run, agent, collector=collector, eval_collector=_NoEval(), buffer=buffer, explore=lambda step: agent,
+            eval_actor=lambda: agent, total_steps=steps, learning_starts=0, batch_size=BATCH, eval_interval=10**9,
+            num_eval_trajectories=1, log_interval=1000, rng=rng))
 
 
 def sb3_sac_rates(steps: int, learning_starts: int) -> tuple[float, float] | None:

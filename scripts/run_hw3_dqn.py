@@ -35,7 +35,7 @@ from cs285.envs.collector import EVAL_SEED_OFFSET, Collector
 from cs285.infrastructure.errors import UserError
 from cs285.trainers.experiment_config import load_experiment
 from cs285.infrastructure.frame_replay_buffer import FrameStackReplayBuffer
-from cs285.trainers.off_policy import add_experiment_args, check_experiment_args, run_experiment
+from cs285.trainers.hw3_cli import add_experiment_args, check_experiment_args, run_experiment
 from cs285.infrastructure.replay_buffer import ReplayBuffer
 from cs285.trainers.script_util import run_main, run_seeds
 

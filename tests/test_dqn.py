@@ -314,7 +314,8 @@ def test_smoke_cartpole_writes_the_courses_keys_and_log_dir(tmp_path, data_dir):
     assert [s for s, r in rows.items() if update_keys <= set(r)] == [100, 150, 200, 250]
     eval_keys = {"eval_return", "eval_ep_len"} | {f"eval/{k}_{s}" for k in ("return", "ep_len")
                                                   for s in ("std", "max", "min")}
-    assert [s for s, r in rows.items() if eval_keys <= set(r)] == [0, 100, 200]
+    # the course's schedule, and this project's final evaluation at the last step
+    assert [s for s, r in rows.items() if eval_keys <= set(r)] == [0, 100, 200, 299]
     assert any("train_return" in r and "train_ep_len" in r for r in rows.values())
     # ε falls from 1 to 0.02 over the first 10% of 300 steps (30), so it is 0.02 at step 100
     assert rows[100]["epsilon"] == pytest.approx(0.02) and rows[100]["lr"] == pytest.approx(1e-3)

@@ -313,9 +313,9 @@ def test_max_env_steps_ends_the_run_early_with_the_config_unchanged(tmp_path, mo
     run_hw3_sac.run(run_hw3_sac.parse_args(["-cfg", str(cfg), "-ei", "100", "-neval", "1", "--log_interval", "50",
                                             "--max_env_steps", "250"]), seed=1)
     [run_dir] = glob.glob(str(tmp_path / "hw3_sac_cut_*"))
-    # steps 0..249: evaluations at 0, 100, 200 and the last training row at 200
-    assert max(r["step"] for r in read_metrics(run_dir)) == 200
-    assert [r["step"] for r in read_metrics(run_dir) if "eval_return" in r] == [0, 100, 200]
+    # steps 0..249: evaluations at 0, 100, 200 and at the last step, 249 (the final policy's number)
+    assert max(r["step"] for r in read_metrics(run_dir)) == 249
+    assert [r["step"] for r in read_metrics(run_dir) if "eval_return" in r] == [0, 100, 200, 249]
     config = load_config(run_dir)
     assert config["experiment"]["total_steps"] == 100000 and config["flags"]["max_env_steps"] == 250
     assert is_finished(run_dir) and load_run(run_dir).status == "ok"
