@@ -149,3 +149,24 @@ def test_offline_updates_on_the_dataset_and_steps_the_env_only_to_evaluate_then_
     rows = {r["step"]: r for r in read_metrics(str(tmp_path))}
     assert [s for s, r in rows.items() if "eval_return" in r] == [0, 10, 17]
     assert last["eval_return"] == rows[17]["eval_return"]
+
+
+@pytest.mark.parametrize("script,yaml,start_key", [
+    ("run_hw3_dqn", "base_config: dqn_basic\nenv_name: CartPole-v1\ntotal_steps: 300\n", "learning_starts"),
+    ("run_hw3_sac", "base_config: sac\nenv_name: Pendulum-v1\ntotal_steps: 300\ntarget_update_period: 10\n",
+     "training_starts"),
+])
+def test_a_budget_that_ends_before_learning_starts_is_refused_before_any_run_dir(tmp_path, data_dir, script, yaml,
+                                                                                 start_key):
+    import importlib
+    import sys
+
+    from cs285.infrastructure.errors import UserError
+
+    sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "scripts"))
+    module = importlib.import_module(script)
+    cfg = tmp_path / "short.yaml"
+    cfg.write_text(yaml + f"{start_key}: 200\n")
+    with pytest.raises(UserError, match="ends at step 150 .* before learning starts at step 200"):
+        module.run(module.parse_args(["-cfg", str(cfg), "--max_env_steps", "150"]), 1)
+    assert not os.path.exists(data_dir)
