@@ -15,7 +15,7 @@ from cs285.agents.ac_agent import ActorCriticAgent
 from cs285.agents.is_pg_agent import ISPGAgent
 from cs285.agents.npg_trpo_agent import NaturalPGAgent, natural_gradient_step
 from cs285.agents.pg_agent import PGAgent
-from cs285.agents.pg_losses import importance_sampled_pg_loss, pg_surrogate_loss, ppo_clip_loss
+from cs285.agents.pg_losses import approx_kl, importance_sampled_pg_loss, pg_surrogate_loss, ppo_clip_loss
 from cs285.agents.ppo_agent import PPOAgent
 from cs285.infrastructure.errors import UserError
 from cs285.infrastructure.estimators import bootstrapped_reward_to_go_batch, n_step_targets
@@ -201,6 +201,12 @@ def test_ppo_loss_at_ratio_one_is_minus_mean_advantage():
     adv = torch.tensor([1.0, -2.0, 0.5, 3.0])
     # ρ = 1 inside [0.8, 1.2]: min(A, A) = A, loss = −(1 − 2 + 0.5 + 3)/4 = −0.625
     assert float(ppo_clip_loss(torch.zeros(4), adv, 0.2)) == pytest.approx(-0.625)
+
+
+def test_approx_kl_by_hand():
+    # log ρ = 0: (1 − 1) − 0 = 0; log ρ = 1: (e − 1) − 1 = e − 2; log ρ = −1: (1/e − 1) + 1 = 1/e
+    assert float(approx_kl(torch.zeros(3))) == 0.0
+    assert float(approx_kl(torch.tensor([1.0, -1.0]))) == pytest.approx((math.e - 2 + 1 / math.e) / 2)
 
 
 def test_ppo_gradient_vanishes_exactly_where_the_clip_is_active():

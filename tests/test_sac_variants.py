@@ -10,11 +10,12 @@ import numpy as np
 import pytest
 import torch
 
-from cs285.agents.sac_agent import SACAgent, gaussian_log_prob, q_backup, squashed_gaussian_log_prob
+from cs285.agents.sac_agent import SACAgent, q_backup, squashed_gaussian_log_prob
 from cs285.env_configs.sac_config import BASE_CONFIGS, agent_kwargs, check_sac_config, log_name
 from cs285.infrastructure.errors import UserError
 from cs285.trainers.experiment_config import load_experiment
 from cs285.infrastructure.rollouts import Batch
+from cs285.networks.policies import gaussian_log_prob
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CONFIGS = sorted(glob.glob(os.path.join(ROOT, "experiments", "sac", "*.yaml")))

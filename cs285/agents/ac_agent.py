@@ -99,3 +99,13 @@ class ActorCriticAgent(PGAgent):
         info["Baseline Loss"] = float(loss.detach())
         info["Baseline Explained Variance"] = explained_variance(values_before, first_targets)
         return info
+
+    def state_dict(self) -> dict:
+        """PGAgent's state, the target network V_target and the critic-step count that times its refreshes."""
+        return {**super().state_dict(), "critic_steps_done": self.critic_steps_done,
+                "critic_target": {k: v.clone() for k, v in self.critic_target.state_dict().items()}}
+
+    def load_state_dict(self, state: dict) -> None:
+        super().load_state_dict(state)
+        self.critic_target.load_state_dict(state["critic_target"])
+        self.critic_steps_done = int(state["critic_steps_done"])

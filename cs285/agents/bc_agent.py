@@ -75,16 +75,31 @@ class BCAgent:
     def _actions_tensor(self, actions: np.ndarray | torch.Tensor) -> torch.Tensor:
         return ptu.from_numpy(actions, dtype=torch.long if self.policy.discrete else torch.float32)
 
-    def _torch_step(self, obs: torch.Tensor, actions: torch.Tensor) -> float:
-        """``update`` with torch autograd and torch's Adam; returns the loss before the step."""
+    def _torch_optimizer(self) -> torch.optim.Optimizer:
         if self._optimizer is None:
             self._optimizer = ptu.adam(self.policy.parameters(), self.learning_rate)
+        return self._optimizer
+
+    def _torch_step(self, obs: torch.Tensor, actions: torch.Tensor) -> float:
+        """``update`` with torch autograd and torch's Adam; returns the loss before the step."""
+        optimizer = self._torch_optimizer()
         log_probs, _ = self.policy.log_prob_and_entropy(self.policy.normalize(obs), actions)  # (B,)
         loss = -log_probs.mean()
-        self._optimizer.zero_grad(set_to_none=True)
+        optimizer.zero_grad(set_to_none=True)
         loss.backward()
-        self._optimizer.step()
+        optimizer.step()
         return loss.item()
+
+    def state_dict(self) -> dict:
+        """The policy's weights and the Adam state of the path this agent trains with (NumpyBCTrainer's
+        on the CPU for a continuous policy, torch's otherwise; the two are not interchangeable)."""
+        optimizer = self.numpy_trainer if self.numpy_trainer is not None else self._torch_optimizer()
+        return {"policy": self.policy.state_dict(), "optimizer": optimizer.state_dict()}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.policy.load_state_dict(state["policy"])
+        optimizer = self.numpy_trainer if self.numpy_trainer is not None else self._torch_optimizer()
+        optimizer.load_state_dict(state["optimizer"])
 
     def save(self, path: str) -> None:
         """Policy weights plus what is needed to rebuild it (read by scripts/eval_policy.py)."""

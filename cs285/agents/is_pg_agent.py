@@ -16,7 +16,7 @@ from typing import Optional
 import torch
 
 from cs285.agents.pg_agent import PGAgent, fit_baseline
-from cs285.agents.pg_losses import importance_sampled_pg_loss
+from cs285.agents.pg_losses import approx_kl, importance_sampled_pg_loss
 from cs285.infrastructure import pytorch_util as ptu
 from cs285.infrastructure.rollouts import Batch
 
@@ -41,7 +41,7 @@ class ISPGAgent(PGAgent):
     def _learn(self, batch: Batch, q_values, advantages, values) -> dict[str, float]:
         """K actor steps, then fit_baseline; logs the first step's loss (the on-policy one) and ρ at the last.
 
-        ``Approx KL`` = mean((ρ − 1) − log ρ), an estimate of KL(π_old ‖ π_θ) after the K steps.
+        ``Approx KL``: pg_losses.approx_kl, an estimate of KL(π_old ‖ π_θ) after the K steps.
         """
         obs, actions = self._tensors(batch)
         advantages = ptu.from_numpy(advantages)  # (N,)
@@ -62,7 +62,7 @@ class ISPGAgent(PGAgent):
                 "Actor Loss": first_loss,
                 "IS Weight Mean": float(ratio.mean()),
                 "IS Weight Max": float(ratio.max()),
-                "Approx KL": float(((ratio - 1) - log_ratio).mean()),
+                "Approx KL": float(approx_kl(log_ratio)),
             }
             if self.is_clip is not None:
                 info["IS Clip Fraction"] = float((ratio > self.is_clip).float().mean())

@@ -129,6 +129,17 @@ class NumpyBCTrainer:
         clone.step_count = self.step_count
         return clone
 
+    def state_dict(self) -> dict:
+        """Adam's state: the moments m, v (as tensors, for a weights-only load) and the step count t.
+        θ is not here: between calls the torch policy holds it."""
+        return {"exp_avg": torch.tensor(self.exp_avg), "exp_avg_sq": torch.tensor(self.exp_avg_sq),
+                "step_count": self.step_count}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.exp_avg[...] = state["exp_avg"].numpy()
+        self.exp_avg_sq[...] = state["exp_avg_sq"].numpy()
+        self.step_count = int(state["step_count"])
+
     def _allocate(self, batch_size: int) -> None:
         """Activation and gradient buffers for minibatches of ``batch_size`` rows."""
         self._batch_size = batch_size

@@ -63,6 +63,18 @@ def importance_sampled_pg_loss(log_probs: Tensor, old_log_probs: Tensor, advanta
     return -(ratio * advantages.detach()).mean()
 
 
+def approx_kl(log_ratio: Tensor) -> Tensor:
+    """Estimate of KL(π_old ‖ π_θ) from actions drawn by π_old (Schulman 2020, "Approximating KL
+    divergence", the estimator k3):
+
+        ρ_i = exp(log_ratio[i]),   KL ≈ mean_i( (ρ_i − 1) − log ρ_i )
+
+    unbiased, and never negative, since (ρ − 1) − log ρ ≥ 0 for every ρ > 0 (0 at ρ = 1).
+    log_ratio: (N,) log π_θ(a_i|s_i) − log π_old(a_i|s_i). Returns a scalar.
+    """
+    return ((log_ratio.exp() - 1) - log_ratio).mean()
+
+
 def ppo_clip_loss(log_ratio: Tensor, advantages: Tensor, clip_eps: float) -> Tensor:
     """PPO's clipped surrogate (Schulman et al. 2017, "Proximal Policy Optimization Algorithms", eq. 7).
 

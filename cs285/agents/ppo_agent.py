@@ -37,7 +37,7 @@ import numpy as np
 import torch
 
 from cs285.agents.pg_agent import PGAgent, explained_variance
-from cs285.agents.pg_losses import ppo_clip_loss
+from cs285.agents.pg_losses import approx_kl, ppo_clip_loss
 from cs285.infrastructure import estimators
 from cs285.infrastructure import pytorch_util as ptu
 from cs285.infrastructure.rollouts import Batch
@@ -114,9 +114,8 @@ class PPOAgent(PGAgent):
 
         Returns ``Actor Loss`` (clipped surrogate) and ``Baseline Loss`` (value MSE),
         both means over the minibatch steps; then, measured on the whole batch
-        after the update: ``Entropy`` (mean H[π(·|s)]), ``Approx KL`` (mean of
-        (ρ − 1) − log ρ, a non-negative, unbiased estimate of KL(π_old ‖ π_θ);
-        Schulman 2020, "Approximating KL divergence") and ``Clip Fraction``
+        after the update: ``Entropy`` (mean H[π(·|s)]), ``Approx KL``
+        (pg_losses.approx_kl, an estimate of KL(π_old ‖ π_θ)) and ``Clip Fraction``
         (share of steps with |ρ − 1| > ε); ``Explained Variance`` of the returns
         by the critic before the update; ``PPO Epochs`` run (fewer after a
         ``target_kl`` stop).
@@ -131,7 +130,7 @@ class PPOAgent(PGAgent):
             log_ratio = log_probs - old_log_probs
             ratio = log_ratio.exp()
             info["Entropy"] = float(entropy)
-            info["Approx KL"] = float(((ratio - 1) - log_ratio).mean())
+            info["Approx KL"] = float(approx_kl(log_ratio))
             info["Clip Fraction"] = float(((ratio - 1).abs() > self.clip_eps).float().mean())
         info["Explained Variance"] = explained_variance(values, q_values)
         return info
@@ -151,7 +150,7 @@ class PPOAgent(PGAgent):
                 mb = slice(start, start + minibatch_size)  # a view of the permuted batch
                 log_ratio = self._minibatch_step(obs[mb], acts[mb], old_log_probs[mb], advantages[mb], returns[mb],
                                                  losses)
-                stop = self.target_kl is not None and float(((log_ratio.exp() - 1) - log_ratio).mean()) > self.target_kl
+                stop = self.target_kl is not None and float(approx_kl(log_ratio)) > self.target_kl
                 if stop:
                     break
         actor_loss, value_loss = torch.stack(losses).mean(0).tolist()

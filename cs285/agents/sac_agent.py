@@ -48,6 +48,7 @@ from torch import nn
 from cs285.infrastructure import pytorch_util as ptu
 from cs285.infrastructure.rollouts import Batch
 from cs285.networks.critics import TwinQ
+from cs285.networks.policies import gaussian_log_prob
 
 LOG_STD_MIN = -20.0  # clamp of the actor's log std, as in the SAC reference code
 LOG_STD_MAX = 2.0
@@ -66,16 +67,11 @@ def squashed_gaussian_log_prob(u: torch.Tensor, mu: torch.Tensor, log_std: torch
 
     Change of variables (SAC paper, appendix C):
         log pi(a|s) = sum_j [log N(u_j; mu_j, std_j) - log(1 - tanh(u_j)^2)] - sum_j log scale_j
+    (the first sum: networks.policies.gaussian_log_prob)
     with the numerically stable identity log(1 - tanh(u)^2) = 2 (log 2 - u - softplus(-2u)).
     Shapes: u (..., batch, ac_dim), mu, log_std broadcastable to it -> (..., batch).
     """
     return gaussian_log_prob(u, mu, log_std) - (2.0 * (LOG_2 - u - F.softplus(-2.0 * u))).sum(-1) - log_scale_sum
-
-
-def gaussian_log_prob(u: torch.Tensor, mu: torch.Tensor, log_std: torch.Tensor) -> torch.Tensor:
-    """sum_j log N(u_j; mu_j, std_j): (..., ac_dim) -> (...)."""
-    z = (u - mu) * torch.exp(-log_std)
-    return (-0.5 * z.pow(2) - log_std - 0.5 * math.log(2 * math.pi)).sum(-1)
 
 
 def q_backup(next_qs: torch.Tensor, backup_type: str) -> torch.Tensor:

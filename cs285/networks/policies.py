@@ -26,6 +26,18 @@ from cs285.networks.normalization import NumpyObsNormalizer, ObsNormalizer
 HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
 
 
+def gaussian_log_prob(actions: torch.Tensor, mean: torch.Tensor, log_std: torch.Tensor) -> torch.Tensor:
+    """log N(a; μ, diag σ²) of each row, σ = exp(log_std), d = ac_dim:
+
+        log π(a|s) = −½ Σ_j ((a_j − μ_j) / σ_j)² − Σ_j log σ_j − d·½ log 2π
+
+    actions (..., d); mean and log_std broadcast to it: (d,) for a state-independent σ
+    (MLPPolicy), (..., d) for SAC's. Returns (...).
+    """
+    z = (actions - mean) * torch.exp(-log_std)
+    return -0.5 * z.pow(2).sum(-1) - log_std.sum(-1) - actions.shape[-1] * HALF_LOG_2PI
+
+
 class MLPPolicy(nn.Module):
     def __init__(self, ac_dim: int, ob_dim: int, discrete: bool, n_layers: int, layer_size: int,
                  normalize_obs: bool = False, init_log_std: float = 0.0, small_output_init: bool = False):
@@ -72,19 +84,16 @@ class MLPPolicy(nn.Module):
 
         For PPO's minibatch loop, where building distributions costs more than
         the arithmetic. Categorical: log_softmax(logits)[a], H = −Σ_a p log p.
-        Diagonal Gaussian with std σ = exp(logstd), state-independent:
-            log π(a|s) = −½ Σ_j ((a_j − μ_j(s)) / σ_j)² − Σ_j logstd_j − d·½ log 2π
-            H          = Σ_j logstd_j + d·½ (1 + log 2π)
+        Diagonal Gaussian with std σ = exp(logstd), state-independent: log π(a|s) = gaussian_log_prob,
+            H = Σ_j logstd_j + d·½ (1 + log 2π)
         actions: (batch,) long, or (batch, ac_dim) float.
         """
         if self.discrete:
             log_p = torch.log_softmax(self.logits_net(norm_obs), -1)  # (batch, n_actions)
             log_probs = log_p.gather(-1, actions.unsqueeze(-1)).squeeze(-1)
             return log_probs, -(log_p.exp() * log_p).sum(-1).mean()
-        z = (actions - self.mean_net(norm_obs)) * torch.exp(-self.logstd)  # (batch, ac_dim)
-        logstd_sum = self.logstd.sum()
-        log_probs = -0.5 * z.pow(2).sum(-1) - logstd_sum - self.ac_dim * HALF_LOG_2PI
-        return log_probs, logstd_sum + self.ac_dim * (0.5 + HALF_LOG_2PI)
+        log_probs = gaussian_log_prob(actions, self.mean_net(norm_obs), self.logstd)  # (batch,)
+        return log_probs, self.logstd.sum() + self.ac_dim * (0.5 + HALF_LOG_2PI)
 
     def mode(self, obs: torch.Tensor) -> torch.Tensor:
         """The most likely action for raw obs: argmax logits, or the Gaussian mean."""
