@@ -154,3 +154,19 @@ def test_a_corrupt_checkpoint_is_one_line(tmp_path, garbage):
     assert proc.returncode == 2
     (line,) = proc.stderr.strip().splitlines()[-1:]
     assert line.startswith("error: ") and "checkpoint_latest.pt" in line and "Traceback" not in proc.stderr
+
+
+def test_a_run_in_progress_is_never_resumed_by_a_second_copy_of_its_command(data_dir):
+    from cs285.infrastructure.errors import UserError
+    from cs285.trainers.run import Run
+
+    flags = {"exp_name": "x", "seed": 1}
+    with Run(prefix="q2_pg_", log_name="x_CartPole-v0", flags=flags) as first:
+        first.save_checkpoint(0, {})  # resumable, were it not running
+        with Run(prefix="q2_pg_", log_name="x_CartPole-v0", flags=flags) as second:
+            assert second.log_dir != first.log_dir and second.resume_state is None
+        with pytest.raises(UserError, match="in use by another run"):
+            with Run(flags=flags, log_dir=first.log_dir):
+                pass
+    with Run(prefix="q2_pg_", log_name="x_CartPole-v0", flags=flags) as third:  # the first has ended: resumed
+        assert third.log_dir == first.log_dir and third.resume_state is not None

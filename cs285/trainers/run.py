@@ -42,13 +42,12 @@ LOCK_FILE = ".lock"
 def _locked(path: str) -> bool:
     """Whether a live process holds ``path``'s run lock (a dead one's lock is released with it)."""
     try:
-        with open(os.path.join(path, LOCK_FILE), "a") as f:
+        with open(os.path.join(path, LOCK_FILE), "r") as f:
             fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            fcntl.flock(f, fcntl.LOCK_UN)
         return False
     except BlockingIOError:
         return True
-    except OSError:
+    except OSError:  # no lock file: a run from before the locks, or none running
         return False
 
 
