@@ -5,6 +5,7 @@ setup(
     version="0.1.0",
     description="A fast, faithful runner for CS285-style deep RL homework (BC, DAgger, policy gradients, Q-learning, actor-critic)",
     packages=find_packages(include=["cs285", "cs285.*"]),
+    package_data={"cs285.envs": ["assets/*.xml"]},  # the project's own MuJoCo models (cs285/envs/registry.py)
     python_requires=">=3.10",
     install_requires=[
         "torch>=2.1",

@@ -7,7 +7,7 @@ import torch
 
 from cs285.trainers import checkpointing
 from cs285.infrastructure import pytorch_util as ptu
-from cs285.trainers.checkpointing import BEST, LATEST, RunCheckpoint
+from cs285.trainers.checkpointing import BEST, LATEST, PREVIOUS, RunCheckpoint
 from cs285.infrastructure.errors import UserError
 
 CONFIG = {"env": "Hopper-v4", "seed": 1, "total_steps": 100}
@@ -153,3 +153,76 @@ def test_save_best_keeps_the_best_only_and_persists_it(tmp_path):
     assert resumed.best_score == 12.5  # persisted in checkpoint_latest.pt
     assert resumed.save_best({"tag": "d"}, 11.0) == 12.5
     assert ptu.load_checkpoint(best_path)["tag"] == "c"
+
+
+# ---- a damaged checkpoint, and the previous one ----------------------------------------------------------
+
+def _save_steps(out_dir, *steps):
+    with RunCheckpoint(str(out_dir), CONFIG, every_minutes=5) as ckpt:
+        for step in steps:
+            ckpt.save({"step": step, "weights": torch.full((64,), float(step))})
+
+
+def test_each_save_keeps_the_one_before_as_previous(tmp_path):
+    _save_steps(tmp_path, 10)
+    assert not os.path.exists(os.path.join(tmp_path, PREVIOUS))  # nothing to keep yet
+    _save_steps(tmp_path, 20, 30)
+    assert ptu.load_checkpoint(os.path.join(tmp_path, LATEST))["step"] == 30
+    assert ptu.load_checkpoint(os.path.join(tmp_path, PREVIOUS))["step"] == 20
+    assert sorted(os.listdir(tmp_path)) == [LATEST, PREVIOUS]  # no temp files left
+
+
+def test_truncated_latest_is_one_line_naming_the_file_the_fix_and_the_step(tmp_path):
+    _save_steps(tmp_path, 20, 30)
+    latest = os.path.join(tmp_path, LATEST)
+    with open(latest, "r+b") as f:
+        f.truncate(os.path.getsize(latest) // 2)  # a copy cut short
+    with pytest.raises(UserError) as err:
+        RunCheckpoint(str(tmp_path), CONFIG, every_minutes=5)
+    message = str(err.value)
+    assert "\n" not in message
+    assert message.startswith(f"cannot load {latest}: it is truncated or corrupt"), message
+    assert f"`mv {latest} {latest}.bad` and re-run: the run resumes from {PREVIOUS} at step 20" in message
+    assert f"delete {tmp_path} to start over" in message
+
+
+def test_moved_aside_latest_resumes_from_previous(tmp_path, capsys):
+    _save_steps(tmp_path, 20, 30)
+    latest = os.path.join(tmp_path, LATEST)
+    with open(latest, "wb"):
+        pass  # emptied
+    with pytest.raises(UserError, match="it is empty"):
+        RunCheckpoint(str(tmp_path), CONFIG, every_minutes=5)
+    os.rename(latest, latest + ".bad")  # what the message says to do
+    ckpt = RunCheckpoint(str(tmp_path), CONFIG, every_minutes=5)
+    assert ckpt.resumed and ckpt.state["step"] == 20
+    assert torch.equal(ckpt.state["weights"], torch.full((64,), 20.0))
+    assert ckpt.resumed_from == os.path.join(tmp_path, PREVIOUS) == checkpointing.resume_path(str(tmp_path))
+    assert f"resuming from {PREVIOUS}" in capsys.readouterr().err
+    with ckpt:
+        ckpt.save({"step": 21})  # no latest to move: the previous one stays
+    assert ptu.load_checkpoint(latest)["step"] == 21
+    assert ptu.load_checkpoint(os.path.join(tmp_path, PREVIOUS))["step"] == 20
+
+
+def test_damaged_checkpoint_without_a_usable_previous_says_to_start_over(tmp_path):
+    latest = os.path.join(tmp_path, LATEST)
+    with open(latest, "wb") as f:
+        f.write(b"not a checkpoint at all" * 10)
+    with pytest.raises(UserError) as err:
+        RunCheckpoint(str(tmp_path), CONFIG, every_minutes=5)
+    assert str(err.value) == (f"cannot load {latest}: it is truncated or corrupt (230 bytes, not a complete torch "
+                              f"zip archive); no earlier checkpoint to resume from: delete {tmp_path} to start over")
+    with open(os.path.join(tmp_path, PREVIOUS), "wb") as f:
+        f.write(b"")
+    with pytest.raises(UserError, match=f"; {PREVIOUS} cannot be read either; no earlier checkpoint"):
+        RunCheckpoint(str(tmp_path), CONFIG, every_minutes=5)
+
+
+def test_a_complete_file_that_is_no_checkpoint_is_named(tmp_path):
+    ptu.save_checkpoint([1, 2, 3], os.path.join(tmp_path, LATEST))
+    with pytest.raises(UserError, match="it holds a list, not a checkpoint's dict"):
+        RunCheckpoint(str(tmp_path), CONFIG, every_minutes=5)
+    torch.save({"step": 1, "opener": open}, os.path.join(tmp_path, LATEST))  # code: refused by a weights-only load
+    with pytest.raises(UserError, match="it holds objects other than tensors, arrays and plain values"):
+        RunCheckpoint(str(tmp_path), CONFIG, every_minutes=5)

@@ -16,36 +16,37 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from cs285.trainers.experiment_config import Param, param, required
+from cs285.trainers.experiment_config import AT_LEAST_ONE, FRACTION, NON_NEGATIVE, POSITIVE, Param, param, required
 from cs285.infrastructure.schedules import PiecewiseSchedule, constant
 
 BASE_CONFIGS: dict[str, dict[str, Param]] = {
     "dqn_basic": {
         "env_name": required(str),
         "exp_name": param(None, str),
-        "hidden_size": param(64),
-        "num_layers": param(2),
-        "learning_rate": param(1e-3),
-        "total_steps": param(300_000),
-        "discount": param(0.99),
-        "target_update_period": param(1000),
-        "clip_grad_norm": param(None, float),
+        "hidden_size": param(64, within=AT_LEAST_ONE),
+        "num_layers": param(2, within=AT_LEAST_ONE),
+        "learning_rate": param(1e-3, within=POSITIVE),
+        "total_steps": param(300_000, within=AT_LEAST_ONE),
+        "discount": param(0.99, within=FRACTION),
+        "target_update_period": param(1000, within=AT_LEAST_ONE),
+        "clip_grad_norm": param(None, float, within=POSITIVE),
         "use_double_q": param(False),
-        "learning_starts": param(20_000),
-        "batch_size": param(128),
+        "learning_starts": param(20_000, within=NON_NEGATIVE),
+        "batch_size": param(128, within=AT_LEAST_ONE),
     },
     "dqn_atari": {
         "env_name": required(str),
         "exp_name": param(None, str),
-        "learning_rate": param(1e-4),
-        "adam_eps": param(1e-4),
-        "total_steps": param(1_000_000),
-        "discount": param(0.99),
-        "target_update_period": param(2000),
-        "clip_grad_norm": Param(10.0, float, nullable=True),  # Optional[float] = 10.0: null turns the clip off
+        "learning_rate": param(1e-4, within=POSITIVE),
+        "adam_eps": param(1e-4, within=POSITIVE),
+        "total_steps": param(1_000_000, within=AT_LEAST_ONE),
+        "discount": param(0.99, within=FRACTION),
+        "target_update_period": param(2000, within=AT_LEAST_ONE),
+        # Optional[float] = 10.0: null turns the clip off
+        "clip_grad_norm": Param(10.0, float, nullable=True, within=POSITIVE),
         "use_double_q": param(False),
-        "learning_starts": param(20_000),
-        "batch_size": param(32),
+        "learning_starts": param(20_000, within=NON_NEGATIVE),
+        "batch_size": param(32, within=AT_LEAST_ONE),
     },
 }
 

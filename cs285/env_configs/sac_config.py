@@ -16,51 +16,48 @@ from typing import Any
 
 from cs285.agents.sac_agent import ACTOR_GRADIENT_TYPES, BACKUP_TYPES
 from cs285.infrastructure.errors import UserError
-from cs285.trainers.experiment_config import Param, param, required
+from cs285.trainers.experiment_config import (AT_LEAST_ONE, FRACTION, NON_NEGATIVE, POSITIVE, RATE, Param, param,
+                                              required)
 
 SAC_CONFIG: dict[str, Param] = {
     "env_name": required(str),
     "exp_name": param(None, str),
-    "hidden_size": param(128),
-    "num_layers": param(3),
-    "actor_learning_rate": param(3e-4),
-    "critic_learning_rate": param(3e-4),
-    "total_steps": param(300000),
-    "random_steps": param(5000),  # uniform random actions before the policy acts
-    "training_starts": param(10000),  # env steps before the first update
-    "batch_size": param(128),
-    "replay_buffer_capacity": param(1000000),
-    "ep_len": param(None, int),  # None: the env's own time limit
-    "discount": param(0.99),
+    "hidden_size": param(128, within=AT_LEAST_ONE),
+    "num_layers": param(3, within=AT_LEAST_ONE),
+    "actor_learning_rate": param(3e-4, within=POSITIVE),
+    "critic_learning_rate": param(3e-4, within=POSITIVE),
+    "total_steps": param(300000, within=AT_LEAST_ONE),
+    "random_steps": param(5000, within=NON_NEGATIVE),  # uniform random actions before the policy acts
+    "training_starts": param(10000, within=NON_NEGATIVE),  # env steps before the first update
+    "batch_size": param(128, within=AT_LEAST_ONE),
+    "replay_buffer_capacity": param(1000000, within=AT_LEAST_ONE),
+    "ep_len": param(None, int, within=AT_LEAST_ONE),  # None: the env's own time limit
+    "discount": param(0.99, within=FRACTION),
     "use_soft_target_update": param(False),
-    "target_update_period": param(None, int),  # hard updates (use_soft_target_update false)
-    "soft_target_update_rate": param(None, float),  # tau of soft updates
+    "target_update_period": param(None, int, within=AT_LEAST_ONE),  # hard updates (use_soft_target_update false)
+    "soft_target_update_rate": param(None, float, within=RATE),  # tau of soft updates
     "actor_gradient_type": param("reinforce", choices=ACTOR_GRADIENT_TYPES),
-    "num_actor_samples": param(1),
-    "num_critic_updates": param(1),
-    "num_critic_networks": param(1),
+    "num_actor_samples": param(1, within=AT_LEAST_ONE),
+    "num_critic_updates": param(1, within=AT_LEAST_ONE),
+    "num_critic_networks": param(1, within=AT_LEAST_ONE),
     "target_critic_backup_type": param("mean", choices=BACKUP_TYPES),
     "backup_entropy": param(True),
     "use_entropy_bonus": param(True),
-    "temperature": param(0.1),
-    "actor_fixed_std": param(None, float),
+    "temperature": param(0.1, within=NON_NEGATIVE),
+    "actor_fixed_std": param(None, float, within=POSITIVE),
     "use_tanh": param(True),
 }
 BASE_CONFIGS = {"sac": SAC_CONFIG}
-POSITIVE = ("hidden_size", "num_layers", "total_steps", "batch_size", "replay_buffer_capacity", "num_actor_samples",
-            "num_critic_updates", "num_critic_networks")
 
 
 def check_sac_config(config: dict[str, Any], where: str) -> dict[str, Any]:
-    """What ``load_experiment`` cannot see key by key: ranges and keys that go together (UserError)."""
-    for key in POSITIVE:
-        if config[key] < 1:
-            raise UserError(f"{where}: {key} must be at least 1 (got {config[key]})")
+    """What ``load_experiment`` cannot see key by key: keys that go together (UserError). Each key's own
+    range is in ``SAC_CONFIG`` and checked by ``load_experiment``."""
     if config["use_soft_target_update"]:
-        if config["soft_target_update_rate"] is None or not 0 < config["soft_target_update_rate"] <= 1:
+        if config["soft_target_update_rate"] is None:
             raise UserError(f"{where}: use_soft_target_update needs soft_target_update_rate in (0, 1] "
                             f"(got {config['soft_target_update_rate']})")
-    elif config["target_update_period"] is None or config["target_update_period"] < 1:
+    elif config["target_update_period"] is None:
         raise UserError(f"{where}: hard target updates (use_soft_target_update false) need target_update_period "
                         f">= 1 (got {config['target_update_period']}); or set use_soft_target_update: true")
     if config["num_actor_samples"] != 1 and config["actor_gradient_type"] == "reparametrize":
@@ -69,8 +66,6 @@ def check_sac_config(config: dict[str, Any], where: str) -> dict[str, Any]:
     if config["target_critic_backup_type"] == "doubleq" and config["num_critic_networks"] != 2:
         raise UserError(f"{where}: target_critic_backup_type doubleq needs num_critic_networks: 2 "
                         f"(got {config['num_critic_networks']})")
-    if config["use_entropy_bonus"] and config["temperature"] < 0:
-        raise UserError(f"{where}: temperature must be >= 0 (got {config['temperature']})")
     return config
 
 

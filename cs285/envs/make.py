@@ -7,6 +7,8 @@ episode starts and keeps ``terminated`` (a true end: no bootstrap) apart from
 backend: ``VecEnv`` (gymnasium, the default, runs every env) or ``EnvpoolVecEnv``
 (envpool_env.py: C++ threads, a fixed list of ids, optional extra ``fast``).
 Atari ids go to atari.py (the course's preprocessing, frame stacks (4, 84, 84) uint8).
+The project's own envs (registry.py: the course's hw4/hw5 ids) are in gymnasium's registry
+once ``cs285.envs`` is imported, so they are made here like any other.
 """
 from __future__ import annotations
 
@@ -22,6 +24,7 @@ os.environ.setdefault("MUJOCO_GL", "egl")  # headless rendering unless the user 
 
 import gymnasium as gym  # noqa: E402
 
+from cs285.envs.registry import project_env_ids  # noqa: E402
 from cs285.infrastructure.errors import UserError  # noqa: E402
 
 if TYPE_CHECKING:
@@ -77,10 +80,17 @@ def resolve_env_id(env_name: str) -> str:
             print(f"Note: {env_name} no longer exists in gymnasium {gym.__version__}; running {new}.")
         return new
     if env_name not in gym.registry:
-        close = difflib.get_close_matches(env_name, list(gym.registry) + list(ENV_ALIASES), n=3, cutoff=0.5)
+        close = closest_env_ids(env_name)
         hint = f" Did you mean: {', '.join(close)}?" if close else ""
         raise UserError(f"unknown environment id {env_name!r}.{hint}")
     return env_name
+
+
+def closest_env_ids(env_name: str, n: int = 3) -> list[str]:
+    """Up to ``n`` known ids nearest ``env_name``, ignoring case: the project's own (registry.py),
+    gymnasium's and the old ids of ENV_ALIASES."""
+    known = {i.lower(): i for i in [*ENV_ALIASES, *gym.registry, *project_env_ids()]}
+    return [known[i] for i in difflib.get_close_matches(env_name.lower(), list(known), n=n, cutoff=0.5)]
 
 
 def _is_atari(env_name: str) -> bool:

@@ -28,12 +28,13 @@ from typing import Optional
 
 import numpy as np
 
-from cs285.envs.make import VecEnv, make_env, resolve_env_id
+from cs285.envs.make import VecEnv, make_env, quiet_env_warnings, resolve_env_id
 from cs285.infrastructure import utils
 from cs285.infrastructure.errors import UserError
 from cs285.infrastructure.media import encode_gif, encode_mp4
 
-import gymnasium as gym  # after envs.py, which picks the MuJoCo GL backend
+import gymnasium as gym  # after make.py, which picks the MuJoCo GL backend
+from gymnasium.envs.registration import load_env_creator
 
 MAX_NVIDEO = 2  # eval rollouts per video log
 VIDEO_TITLE = "eval_rollouts"
@@ -44,9 +45,20 @@ GL_FIX = ("install Mesa's EGL (apt-get install libegl1 libgl1-mesa-dri) and set 
 
 
 def _is_mujoco(env_id: str) -> bool:
+    """Whether ``env_id`` makes a MuJoCo env: its registered class subclasses gymnasium's ``MujocoEnv``
+    (gymnasium's own and this project's, registry.py), learnt without making it, since a MuJoCo env
+    takes its frame size when made. An entry point that is a function, not a class, counts as not."""
     entry = gym.spec(env_id).entry_point
-    module = entry if isinstance(entry, str) else getattr(entry, "__module__", "")
-    return "mujoco" in module
+    try:
+        creator = load_env_creator(entry) if isinstance(entry, str) else entry
+    except gym.error.DependencyNotInstalled as e:
+        raise UserError(f"{env_id} needs an extra package: {e}") from None
+    except Exception:
+        quiet_env_warnings()  # `import mujoco` failed on MUJOCO_GL: a UserError that says what to do
+        raise
+    # a subclass's module imported MujocoEnv's, so a module not imported means no MuJoCo env (Atari, CartPole)
+    mujoco_env = sys.modules.get("gymnasium.envs.mujoco.mujoco_env")
+    return isinstance(creator, type) and mujoco_env is not None and issubclass(creator, mujoco_env.MujocoEnv)
 
 
 def _first_line(e: Exception) -> str:

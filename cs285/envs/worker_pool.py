@@ -6,14 +6,36 @@ calls ``handler(command, *args)`` and sends back ``("ok", reply)``, or
 sends nothing. ``("close",)`` ends the worker, which then calls
 ``handler.close()``. Workers are forked (Linux): they inherit the modules
 already imported and start in milliseconds.
+
+A worker never outlives this process, however it ends (SIGKILL included):
+- Linux kills it the moment its parent dies (``prctl(PR_SET_PDEATHSIG, SIGKILL)``,
+  set first thing in the worker; a parent that died before that is caught by
+  checking the parent's pid right after);
+- otherwise its pipe ends (EOF, or a broken pipe on sending) and it returns. For
+  the pipe to end, no other process may hold this side of it: each worker closes
+  the parent's ends of every pool's pipes that it inherited, its own included.
+It also has its own signal handlers, not those it was forked with (e.g.
+``RunCheckpoint``'s, which only set a flag, so a forked worker ignored SIGTERM):
+SIGTERM ends it; SIGINT is ignored, since Ctrl-C reaches the whole process group
+and the parent decides what it means (a graceful stop may still need the request
+in flight answered); when the parent exits, its workers follow.
 """
 from __future__ import annotations
 
+import ctypes
 import multiprocessing as mp
+import os
+import signal
+import sys
 import traceback
+import weakref
 from typing import Callable, Protocol
 
 NO_REPLY = object()
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>: the signal this process gets when its parent dies
+
+# This process's ends of every pool's pipes: a forked worker closes its copies (module docstring).
+_parent_ends: "weakref.WeakSet" = weakref.WeakSet()
 
 
 class Handler(Protocol):
@@ -33,7 +55,8 @@ class WorkerPool:
         self.conns, self.procs = [], []
         for _ in range(num_workers):
             parent, child = ctx.Pipe()
-            proc = ctx.Process(target=_serve, args=(child, make_handler), daemon=True)
+            _parent_ends.add(parent)
+            proc = ctx.Process(target=_serve, args=(child, make_handler, os.getpid()), daemon=True)
             proc.start()
             child.close()
             self.conns.append(parent)
@@ -71,7 +94,23 @@ class WorkerPool:
         self.conns, self.procs = [], []
 
 
-def _serve(conn, make_handler: Callable[[], Handler]) -> None:
+def _die_with_parent(parent_pid: int) -> None:
+    """In a new worker: end with the parent (SIGKILL on its death, EOF on its pipes), and signal
+    handlers of its own (module docstring)."""
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if sys.platform.startswith("linux"):
+        # Linux sends the signal when the *thread* that forked us exits: pools are made in the main thread.
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
+    if os.getppid() != parent_pid:  # the parent died before prctl: we were handed to another process
+        os._exit(0)
+    for conn in list(_parent_ends):
+        conn.close()
+
+
+def _serve(conn, make_handler: Callable[[], Handler], parent_pid: int) -> None:
+    _die_with_parent(parent_pid)
     handler = None
     try:
         handler = make_handler()
@@ -86,7 +125,7 @@ def _serve(conn, make_handler: Callable[[], Handler]) -> None:
                 continue
             if reply is not NO_REPLY:
                 conn.send(("ok", reply))
-    except (EOFError, KeyboardInterrupt):  # the main process went away, or Ctrl-C reached the group
+    except (EOFError, BrokenPipeError, ConnectionResetError):  # the main process went away
         pass
     finally:
         if handler is not None:

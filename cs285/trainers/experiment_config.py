@@ -7,11 +7,15 @@
 ``load_experiment`` checks every key against the base config's ``Param`` table:
 an unknown key or a value of the wrong kind is a ``UserError`` naming the key
 and the closest valid one, so a typo never falls back to a default silently.
+A value outside its key's ``Range`` (a step count of 0, a NaN learning rate, a
+discount of 1.5) is refused the same way, in one line that names the file, the
+key, the value and the range, before a run dir exists.
 YAML 1.1 reads ``1e-4`` (no dot) as a string; float keys accept it.
 """
 from __future__ import annotations
 
 import difflib
+import math
 import os
 from typing import Any, Mapping, NamedTuple, Optional
 
@@ -20,18 +24,49 @@ import yaml
 from cs285.infrastructure.errors import UserError
 
 
+class Range(NamedTuple):
+    """The numbers a key allows: from ``low`` to ``high``, each end included unless open. A float must
+    also be finite (NaN and inf are never a rate, a discount or a size)."""
+
+    low: float
+    high: float = math.inf
+    low_open: bool = False
+    high_open: bool = False
+
+    def __contains__(self, value: float) -> bool:
+        if not math.isfinite(value):
+            return False
+        above = value > self.low if self.low_open else value >= self.low
+        below = value < self.high if self.high_open else value <= self.high
+        return above and below
+
+    def __str__(self) -> str:
+        if self.high == math.inf:
+            return f"{'>' if self.low_open else '>='} {self.low:g}"
+        return f"in {'(' if self.low_open else '['}{self.low:g}, {self.high:g}{')' if self.high_open else ']'}"
+
+
+AT_LEAST_ONE = Range(1)  # step counts, sizes, intervals, layer and network counts
+NON_NEGATIVE = Range(0)  # steps before something starts; temperatures
+POSITIVE = Range(0, low_open=True)  # learning rates, epsilons, norms, stds
+FRACTION = Range(0, 1)  # discounts
+RATE = Range(0, 1, low_open=True)  # soft-update rates (tau): 0 would never move the target
+
+
 class Param(NamedTuple):
-    """One key of a base config: its default, its kind, the values allowed (if listed), and whether null is."""
+    """One key of a base config: its default, its kind, the values allowed (listed ``choices``, or a
+    numeric ``within`` range), and whether null is."""
 
     default: Any
     kind: type
     choices: tuple = ()
     nullable: bool = False
+    within: Optional[Range] = None
 
 
-def param(default: Any, kind: Optional[type] = None, choices: tuple = ()) -> Param:
+def param(default: Any, kind: Optional[type] = None, choices: tuple = (), within: Optional[Range] = None) -> Param:
     """A Param whose kind is the default's (give ``kind`` when the default is None, which is then allowed)."""
-    return Param(default, kind or type(default), choices, default is None)
+    return Param(default, kind or type(default), choices, default is None, within)
 
 
 def required(kind: type) -> Param:
@@ -60,6 +95,9 @@ def _checked(key: str, value: Any, p: Param, where: str) -> Any:
     if p.choices and value not in p.choices:
         raise UserError(f"{where}: {key} must be one of {', '.join(map(str, p.choices))} "
                         f"(got {value!r}){_closest(str(value), p.choices)}")
+    if p.within is not None and value not in p.within:
+        number = "an integer" if p.kind is int else "a finite number"
+        raise UserError(f"{where}: {key} must be {number} {p.within} (got {value!r})")
     return value
 
 
