@@ -89,6 +89,12 @@ class RunCheckpoint:
         self._previous = {}
 
     def _on_signal(self, signum: int, frame) -> None:
+        """The first SIGTERM / Ctrl-C asks the loop to stop after its step (and save); a second Ctrl-C
+        interrupts at once, losing the work since the last checkpoint."""
+        if self.stop_requested and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        if signum == signal.SIGINT:
+            print("\nStopping after this step (Ctrl-C again to quit at once)", file=sys.stderr)
         self.stop_requested = True
 
     def wall_seconds(self) -> float:

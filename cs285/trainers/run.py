@@ -32,7 +32,7 @@ from typing import Any, Callable, Mapping, Optional
 
 from cs285.infrastructure.errors import UserError
 from cs285.infrastructure.logger import Logger
-from cs285.trainers.checkpointing import LATEST, RunCheckpoint
+from cs285.trainers.checkpointing import RunCheckpoint, resume_path
 from cs285.trainers.run_config import CONFIG_FILE, DONE_FILE, data_dir, is_finished, make_named_logdir, mark_finished, \
     save_config
 
@@ -60,7 +60,7 @@ def resumable_logdir(prefix: str, log_name: str, flags: Mapping, experiment: Opt
     same = json.loads(json.dumps({"flags": flags, "experiment": experiment}, default=str))
     candidates = [os.path.join(root, n) for n in os.listdir(root) if n.startswith(f"{prefix}{log_name}_")]
     for path in sorted(candidates, key=os.path.getmtime, reverse=True):
-        if not os.path.exists(os.path.join(path, LATEST)) or is_finished(path) or _locked(path):
+        if resume_path(path) is None or is_finished(path) or _locked(path):
             continue
         try:
             with open(os.path.join(path, CONFIG_FILE)) as f:
