@@ -6,7 +6,7 @@ One ``update`` on a ``rollouts.Batch`` of N transitions drawn from the replay bu
     y_i  = r_i + γ (1 − terminated_i) Q_targ(s'_i, a*_i)
     critic_loss = mean_i (Q(s_i, a_i) − y_i)²
 then one Adam step on Q with the gradient's norm clipped to ``clip_grad_norm``
-(no clip when None), and Q_targ ← Q whenever ``step % target_update_period == 0``.
+(no clip when None; ``ptu.clip_flat_grad_norm_``, torch's rule), and Q_targ ← Q whenever ``step % target_update_period == 0``.
 
 Only ``terminated`` stops the bootstrap: a time-limit truncation keeps γ Q_targ(s', a*)
 from the real final observation (the handout's hint; house rule 2).
@@ -160,9 +160,7 @@ class DQNAgent:
 
         self.flat_grad.zero_()
         loss.backward()
-        grad_norm = torch.linalg.vector_norm(self.flat_grad)
-        if self.clip_grad_norm is not None:  # g · max / max(norm, max): torch's clip_grad_norm_ less its 1e-6
-            self.flat_grad.mul_(self.clip_grad_norm).div_(torch.clamp(grad_norm, min=self.clip_grad_norm))
+        grad_norm = ptu.clip_flat_grad_norm_(self.flat_grad, self.clip_grad_norm)
         self.optimizer.step()
         self.num_updates += 1
         if step % self.target_update_period == 0:
