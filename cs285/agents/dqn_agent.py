@@ -10,7 +10,7 @@ when None; ``ptu.clip_flat_grad_norm_``, torch's rule), and Q_targ ← Q wheneve
 ``step % target_update_period == 0``.
 
 Only ``terminated`` stops the bootstrap: a time-limit truncation keeps γ Q_targ(s', a*)
-from the real final observation (the handout's hint; house rule 2).
+from the real final observation (the handout's hint).
 
 The loss is the squared error of the course's skeleton (``nn.MSELoss``); the hw3
 handout names no other. The Nature paper clips the error's gradient to [−1, 1]
