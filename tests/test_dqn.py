@@ -109,6 +109,19 @@ def test_gradient_norm_is_reported_before_the_clip_and_clipped():
     assert free.flat_grad.norm().item() == pytest.approx(free_info["grad_norm"], rel=1e-5)
 
 
+def test_flat_gradient_clip_by_hand():
+    from cs285.infrastructure import pytorch_util as ptu
+
+    # ‖(3, 4)‖ = 5 > 1: g · 1 / (5 + 1e-6) ≈ (0.6, 0.8); then ‖g‖ ≈ 1 < 10: unchanged; None: no clip
+    grad = torch.tensor([3.0, 4.0])
+    assert float(ptu.clip_flat_grad_norm_(grad, 1.0)) == 5.0  # the norm before the clip
+    torch.testing.assert_close(grad, torch.tensor([0.6, 0.8]))
+    before = grad.clone()
+    assert float(ptu.clip_flat_grad_norm_(grad, 10.0)) == pytest.approx(1.0)
+    assert float(ptu.clip_flat_grad_norm_(grad, None)) == pytest.approx(1.0)
+    assert torch.equal(grad, before)
+
+
 def test_learning_rate_follows_the_multiplier_per_update():
     agent = DQNAgent((4,), 2, learning_rate=0.1, lr_multiplier=PiecewiseSchedule([(0, 1.0), (2, 0.5)], 0.5))
     lrs = [agent.update(_random_batch(seed=k), step=100 + k)["lr"] for k in range(4)]

@@ -13,7 +13,7 @@ et al. 2016 (A3C). On each batch (complete episodes, or segments cut with a boot
             itself: prepare_batch -> critic steps -> estimate_advantages -> actor step.
 
 Only a termination drops the bootstrap: a time-limit truncation keeps
-γ V(s_{t+1}) of the real next observation (house rule 2).
+γ V(s_{t+1}) of the real next observation.
 """
 from __future__ import annotations
 

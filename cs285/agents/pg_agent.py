@@ -20,9 +20,9 @@ step and the baseline fit are module functions given the network and its optimiz
 so no method needs an optimizer a subclass lacks. ``IGNORED_FLAGS``: the constructor
 keywords a class accepts but does not use, each with the reason.
 
-Ends of episodes (house rule 2): with a critic, reward-to-go and GAE add
-γ·V(s_T) of the real next observation after a truncated (time-limit) end and
-nothing after a termination (Pardo et al. 2018, "Time Limits in Reinforcement
+Ends of episodes: only ``terminated`` stops the bootstrap. With a critic, reward-to-go
+and GAE add γ·V(s_T) of the real next observation after a truncated (time-limit) end
+and nothing after a termination (Pardo et al. 2018, "Time Limits in Reinforcement
 Learning"). Without a critic there is nothing to bootstrap with and the sums
 stop at the end of the path, as in the course. The full-return estimator
 (no reward-to-go) is a whole-trajectory quantity and never bootstraps.

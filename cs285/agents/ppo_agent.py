@@ -169,9 +169,7 @@ class PPOAgent(PGAgent):
         self.flat_grad.zero_()
         loss.backward()
         if self.max_grad_norm is not None:
-            # clip_grad_norm_ on the one buffer: g ← g · min(1, max_norm / (‖g‖ + 1e-6))
-            norm = torch.linalg.vector_norm(self.flat_grad)
-            self.flat_grad.mul_(torch.clamp(self.max_grad_norm / (norm + 1e-6), max=1.0))
+            ptu.clip_flat_grad_norm_(self.flat_grad, self.max_grad_norm)
         self.optimizer.step()
         losses.append(torch.stack([actor_loss.detach(), value_loss.detach()]))
         return log_ratio.detach()

@@ -6,7 +6,7 @@ The device is the project's only module-level state. It is the CPU until
 from __future__ import annotations
 
 import os
-from typing import Iterable, Union
+from typing import Iterable, Optional, Union
 
 import numpy as np
 import torch
@@ -26,6 +26,7 @@ ACTIVATIONS = {
 }
 
 device = torch.device("cpu")
+CLIP_EPS = 1e-6  # torch.nn.utils.clip_grad_norm_'s ε
 
 
 def _activation(name: Activation) -> nn.Module:
@@ -91,6 +92,20 @@ def flatten_parameters(*groups: Iterable[nn.Parameter]) -> tuple[list[nn.Paramet
         flat.grad = grad[start:offset]
         flats.append(flat)
     return flats, grad
+
+
+def clip_flat_grad_norm_(grad: torch.Tensor, max_norm: Optional[float]) -> torch.Tensor:
+    """Clip a ``flatten_parameters`` gradient buffer in place; returns its norm before the clip, a tensor.
+
+        g ← g · min(1, max_norm / (‖g‖ + CLIP_EPS))
+
+    torch.nn.utils.clip_grad_norm_'s rule and ε (the course's DQN and CleanRL's PPO call that),
+    as one norm and one multiply of the buffer, with no transfer to the host. max_norm None: no clip.
+    """
+    norm = torch.linalg.vector_norm(grad)
+    if max_norm is not None:
+        grad.mul_(torch.clamp(max_norm / (norm + CLIP_EPS), max=1.0))
+    return norm
 
 
 def init_gpu(use_gpu: bool = True, gpu_id: int = 0, verbose: bool = True) -> torch.device:

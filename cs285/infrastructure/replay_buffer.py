@@ -1,8 +1,8 @@
 """A preallocated ring buffer of steps (s, a, r, s', terminated, truncated), sampled as ``rollouts.Batch``.
 
-The two end flags are kept apart (house rule 2): an agent bootstraps from s'
-after a truncation and not after a termination, so a truncated step keeps its
-real final observation as ``next_observation`` (CleanRL SAC, SB3).
+The two end flags are kept apart: only ``terminated`` stops the bootstrap, and
+after a truncation (a time limit) an agent bootstraps from s', so a truncated step
+keeps its real final observation as ``next_observation`` (CleanRL SAC, SB3).
 """
 from __future__ import annotations
 

@@ -56,9 +56,10 @@ class Actor(Protocol):
     """The one policy type the collector takes: ``act(obs (n, *ob_shape), rng) -> actions (n, ...)``.
 
     ``rng`` is a numpy Generator to draw the policy's noise from, or None for
-    its most likely action (evaluation). ``networks.policies.PolicySnapshot``
-    (a NumPy copy of an MLPPolicy, picklable for sampler processes),
-    ``TorchActor`` and the loaded experts are Actors.
+    its most likely action (evaluation). Actors: ``networks.policies.PolicySnapshot``
+    (a NumPy copy of an MLPPolicy, picklable for sampler processes), DQN's
+    ``EpsilonGreedyActor``, ``SACAgent`` itself, ``envs.make.RandomActor`` and the
+    loaded experts (``LoadedGaussianPolicy``).
     """
 
     def act(self, obs: np.ndarray, rng: Optional[np.random.Generator]) -> np.ndarray: ...

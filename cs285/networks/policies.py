@@ -136,11 +136,11 @@ class PolicySnapshot:
         return (out + self.std * rng.standard_normal(out.shape)).astype(np.float32)
 
 
-def _leaky_relu(x: np.ndarray, slope: float) -> np.ndarray:
+def leaky_relu(x: np.ndarray, slope: float) -> np.ndarray:
     return np.where(x > 0, x, slope * x)
 
 
-def _relu(x: np.ndarray) -> np.ndarray:
+def relu(x: np.ndarray) -> np.ndarray:
     return np.maximum(x, 0.0)
 
 
@@ -154,24 +154,27 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
 
 _NUMPY_ACTIVATIONS: dict[type, Callable[[np.ndarray], np.ndarray]] = {
     nn.Tanh: np.tanh,
-    nn.ReLU: _relu,
+    nn.ReLU: relu,
     nn.Identity: _identity,
     nn.Sigmoid: _sigmoid,
 }
 
 
 class NumpyMLP:
-    """A ``build_mlp`` network frozen in NumPy: (batch, in) -> (batch, out), float32; picklable.
+    """An MLP in NumPy, the project's one NumPy forward pass: (batch, in) -> (batch, out); picklable.
 
-    ``layers`` holds (weight (in, out), bias (out,)) for a linear layer and
-    (function, argument or None) for an activation.
+    ``layers`` holds (weight (in, out), bias (out,)) for a linear layer, h ← h @ weight + bias,
+    and (function, argument or None) for an activation, h ← function(h[, argument]). It computes
+    in the weights' dtype: float32 for ``numpy_mlp`` snapshots of torch networks, float64 for the
+    course's expert pickles (policies/loaded_gaussian_policy.py).
     """
 
     def __init__(self, layers: list[tuple]):
         self.layers = layers
+        self.dtype = next(a.dtype for a, _ in layers if isinstance(a, np.ndarray))
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
-        x = np.asarray(x, dtype=np.float32)
+        x = np.asarray(x, dtype=self.dtype)
         for a, b in self.layers:
             if isinstance(a, np.ndarray):
                 x = x @ a + b
@@ -188,7 +191,7 @@ def numpy_mlp(net: nn.Sequential) -> NumpyMLP:
             layers.append((ptu.to_numpy(layer.weight).T.astype(np.float32),
                            ptu.to_numpy(layer.bias).astype(np.float32)))
         elif isinstance(layer, nn.LeakyReLU):
-            layers.append((_leaky_relu, layer.negative_slope))
+            layers.append((leaky_relu, layer.negative_slope))
         elif type(layer) in _NUMPY_ACTIVATIONS:
             layers.append((_NUMPY_ACTIVATIONS[type(layer)], None))
         else:

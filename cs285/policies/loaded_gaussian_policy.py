@@ -44,19 +44,12 @@ import numpy as np
 
 from cs285.infrastructure.errors import UserError
 from cs285.infrastructure.safe_pickle import safe_dump, safe_load
+from cs285.networks.policies import NumpyMLP, leaky_relu, relu
 
-NONLINEARITIES = ("tanh", "lrelu", "relu")
 LRELU_SLOPE = 0.01
+NONLINEARITIES = {"tanh": (np.tanh, None), "lrelu": (leaky_relu, LRELU_SLOPE), "relu": (relu, None)}  # NumpyMLP layers
 OBSNORM_EPS = 1e-6
 _LAYER_NAME = re.compile(r"^layer_(\d+)$")
-
-
-def _apply_nonlin(x: np.ndarray, nonlin: str) -> np.ndarray:
-    if nonlin == "tanh":
-        return np.tanh(x)
-    if nonlin == "lrelu":
-        return np.where(x > 0, x, LRELU_SLOPE * x)
-    return np.maximum(x, 0.0)  # relu
 
 
 class _SchemaReader:
@@ -122,7 +115,7 @@ class LoadedGaussianPolicy:
 
     def _parse(self, data: Any, r: _SchemaReader) -> None:
         nonlin = r.get(data, ["nonlin_type"])
-        if nonlin not in NONLINEARITIES:
+        if not isinstance(nonlin, str) or nonlin not in NONLINEARITIES:
             raise r.fail(f"'nonlin_type' is {nonlin!r}; expected one of {', '.join(NONLINEARITIES)}")
         self.nonlin: str = nonlin
         gp = ["GaussianPolicy"]
@@ -143,16 +136,16 @@ class LoadedGaussianPolicy:
                 raise r.fail(f"hidden layer name {name!r} is not of the form 'layer_<number>'")
             numbered.append((int(match.group(1)), name))
         # Sort by the number, not the string: layer_10 comes after layer_2.
-        self.hidden: list[tuple[np.ndarray, np.ndarray]] = []
+        layers: list[tuple] = []  # NumpyMLP's: (W, b), then the nonlinearity, for each hidden layer
         in_dim = self.obs_dim
         for _, name in sorted(numbered):
             keys = gp + ["hidden", "FeedforwardNet", name, "AffineLayer"]
             W, b = self._affine(data, keys, in_dim, r)
-            self.hidden.append((W, b))
+            layers += [(W, b), NONLINEARITIES[nonlin]]
             in_dim = W.shape[1]
 
         W_out, b_out = self._affine(data, gp + ["out", "AffineLayer"], in_dim, r)
-        self.out = (W_out, b_out)
+        self.mean_net = NumpyMLP(layers + [(W_out, b_out)])  # float64, as the schema's arrays
         self.ac_dim = int(W_out.shape[1])
 
         self.logstd = (
@@ -216,10 +209,7 @@ class LoadedGaussianPolicy:
             else:
                 x = x[:, : self.obs_dim]
         h = (x - self.obs_mean) / (self.obs_std + OBSNORM_EPS)  # (n, D)
-        for W, b in self.hidden:
-            h = _apply_nonlin(h @ W + b, self.nonlin)  # (n, H_i)
-        W_out, b_out = self.out
-        u = h @ W_out + b_out  # (n, A)
+        u = self.mean_net(h)  # (n, A)
         if self.squash is not None:
             low, high = self.squash
             u = low + (np.tanh(u) + 1.0) / 2.0 * (high - low)
