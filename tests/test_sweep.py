@@ -22,7 +22,7 @@ SWEEP = os.path.join(os.path.dirname(__file__), "..", "scripts", "sweep.py")
 # a blink. TINY_CRASH="<lr>,<seed>" makes that run die after its first row, like a kill.
 TINY_SCRIPT = textwrap.dedent('''
     import argparse, json, os, sys, time
-    from cs285.trainers.run_config import make_logdir, mark_finished, save_config
+    from cs285.trainers.run_config import make_named_logdir, mark_finished, save_config
 
     def parse_args(argv=None):
         p = argparse.ArgumentParser()
@@ -41,7 +41,7 @@ TINY_SCRIPT = textwrap.dedent('''
     if __name__ == "__main__":
         args = parse_args()
         for seed in args.seed:
-            log_dir = make_logdir("q2_pg_", args.exp_name, args.env_name)
+            log_dir = make_named_logdir("q2_pg_", f"{args.exp_name}_{args.env_name}")
             save_config(log_dir, {**vars(args), "seed": seed})
             start = time.time()
             time.sleep(0.5)

@@ -164,10 +164,6 @@ class Run:
             self._lock.close()  # releases the lock
             self._lock = None
 
-    def close_at_end(self, *things) -> None:
-        """Close ``things`` (collectors, recorders) when the run ends, however it ends."""
-        self._closing.extend(things)
-
     # ------------------------------------------------------------------ during the run
 
     @property

@@ -21,13 +21,9 @@ def data_dir() -> str:
     return os.environ.get("CS285_DATA_DIR") or DATA_DIR
 
 
-def make_logdir(prefix: str, exp_name: str, env_name: str) -> str:
-    """``data/<prefix><exp_name>_<env_name>_<dd-mm-YYYY_HH-MM-SS>`` (the course's naming)."""
-    return make_named_logdir(prefix, f"{exp_name}_{env_name}")
-
-
 def make_named_logdir(prefix: str, log_name: str) -> str:
-    """``data/<prefix><log_name>_<dd-mm-YYYY_HH-MM-SS>`` (hw3 on: the config's ``log_name`` holds the env)."""
+    """``data/<prefix><log_name>_<dd-mm-YYYY_HH-MM-SS>``, the course's naming (hw1/hw2: log_name is
+    ``<exp_name>_<env>``; hw3 on: the config's ``log_name``)."""
     root = data_dir()
     name = f"{prefix}{log_name}_{time.strftime('%d-%m-%Y_%H-%M-%S')}"
     os.makedirs(root, exist_ok=True)
