@@ -29,7 +29,7 @@ from cs285.infrastructure.replay_buffer import ReplayBuffer
 from cs285.trainers.training_logs import check_losses_finite, iteration_logs, print_and_log
 from cs285.trainers.checkpointing import arrays_to_tensors, tensors_to_arrays
 from cs285.trainers.run import Run
-from cs285.trainers.script_util import (add_device_args, default_expert_data,
+from cs285.trainers.script_util import (add_device_args, check_flags, default_expert_data,
                                               default_expert_policy, require_file, run_main,
                                               run_seeds)
 from cs285.envs.video import VideoRecorder
@@ -75,10 +75,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         args.expert_policy_file = default_expert_policy(args.env_name)
     if args.expert_data is None:
         args.expert_data = default_expert_data(args.env_name)
-    for name in ("n_iter", "batch_size", "eval_batch_size", "train_batch_size", "num_agent_train_steps_per_iter",
-                 "env_procs"):
-        if getattr(args, name) is not None and getattr(args, name) < 1:
-            raise UserError(f"--{name} must be at least 1 (got {getattr(args, name)})")
+    check_flags(args, at_least_1=("n_iter", "batch_size", "eval_batch_size", "train_batch_size", "n_layers", "size",
+                                  "num_agent_train_steps_per_iter", "env_procs", "ep_len", "scalar_log_freq",
+                                  "max_replay_buffer_size"), positive=("learning_rate",))
     return args
 
 

@@ -74,7 +74,7 @@ from cs285.infrastructure.errors import UserError
 from cs285.envs.video import VideoRecorder
 from cs285.trainers.on_policy import train_on_policy
 from cs285.trainers.run import Run
-from cs285.trainers.script_util import add_device_args, run_main, run_seeds
+from cs285.trainers.script_util import add_device_args, check_flags, run_main, run_seeds
 from cs285.trainers.training_logs import ConstantCriticWatch
 
 CHECKPOINT_MINUTES = 2.0  # wall-clock minutes between checkpoints (besides the first one and one at a stop)
@@ -203,17 +203,14 @@ def ignored_flag_notes(args: argparse.Namespace, parser: argparse.ArgumentParser
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = build_parser()
     args = parser.parse_args(argv)
-    for name in ("n_iter", "batch_size", "eval_batch_size", "baseline_gradient_steps", "n_layers",
-                 "layer_size", "scalar_log_freq", "num_envs", "n_policy_steps", "cg_iters", "backtrack_iters", "ppo_epochs",
-                 "ppo_minibatch_size", "n_minibatches", "critic_updates_per_iter", "target_update_period", "n_step"):
-        if getattr(args, name) is not None and getattr(args, name) < 1:
-            raise UserError(f"--{name} must be at least 1 (got {getattr(args, name)})")
-    for name in ("is_clip", "max_kl", "npg_step_size", "clip_eps", "target_kl"):
-        if getattr(args, name) is not None and getattr(args, name) <= 0:
-            raise UserError(f"--{name} must be > 0 (got {getattr(args, name)})")
-    for name in ("cg_damping", "vf_coef", "ent_coef"):
-        if getattr(args, name) < 0:
-            raise UserError(f"--{name} must be >= 0 (got {getattr(args, name)})")
+    check_flags(args, at_least_1=(
+        "n_iter", "batch_size", "eval_batch_size", "baseline_gradient_steps", "n_layers", "layer_size", "ep_len",
+        "scalar_log_freq", "num_envs", "env_procs", "n_policy_steps", "cg_iters", "backtrack_iters", "ppo_epochs",
+        "ppo_minibatch_size", "n_minibatches", "critic_updates_per_iter", "target_update_period", "n_step"),
+        positive=("learning_rate", "baseline_learning_rate", "is_clip", "max_kl", "npg_step_size", "clip_eps",
+                  "target_kl"),
+        non_negative=("cg_damping", "vf_coef", "ent_coef", "action_noise_std", "max_grad_norm"),
+        fraction=("discount", "gae_lambda"))
     if not 0.0 < args.backtrack_coeff < 1.0:
         raise UserError(f"--backtrack_coeff must lie in (0, 1) (got {args.backtrack_coeff})")
     if args.pg_method == "ac" and args.gae_lambda is not None:
@@ -228,17 +225,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         args.use_baseline = True  # both always learn V(s)
     if args.pg_method == "ppo" and args.gae_lambda is None:
         args.gae_lambda = PPO_DEFAULT_GAE_LAMBDA
-    if not 0.0 <= args.discount <= 1.0:
-        raise UserError(f"--discount must lie in [0, 1] (got {args.discount})")
-    if args.gae_lambda is not None:
-        if not 0.0 <= args.gae_lambda <= 1.0:
-            raise UserError(f"--gae_lambda must lie in [0, 1] (got {args.gae_lambda})")
-        if not args.use_baseline:
-            raise UserError("--gae_lambda needs a value function: add --use_baseline")
-    if args.action_noise_std < 0:
-        raise UserError(f"--action_noise_std must be >= 0 (got {args.action_noise_std})")
-    if args.env_procs is not None and args.env_procs < 1:
-        raise UserError(f"--env_procs must be at least 1 (got {args.env_procs})")
+    if args.gae_lambda is not None and not args.use_baseline:
+        raise UserError("--gae_lambda needs a value function: add --use_baseline")
     if (args.env_procs or 1) > 1 and args.env_backend != "gymnasium":
         raise UserError("--env_procs spreads gymnasium envs over processes; envpool runs its own threads: "
                         "drop --env_procs or use --env_backend gymnasium")

@@ -34,7 +34,7 @@ CHECKPOINT_MINUTES = 5.0  # wall-clock minutes between resume checkpoints
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     add_experiment_args(parser, eval_interval=5000)
-    return check_experiment_args(parser, parser.parse_args(argv))
+    return check_experiment_args(parser.parse_args(argv))
 
 
 def run(args: argparse.Namespace, seed: int) -> dict[str, float]:

@@ -42,7 +42,7 @@ from cs285.trainers.checkpointing import BEST
 from cs285.trainers.off_policy import train_off_policy
 from cs285.trainers.on_policy import train_on_policy
 from cs285.trainers.run import Run
-from cs285.trainers.script_util import run_main
+from cs285.trainers.script_util import check_flags, run_main
 
 LOG_EVERY = 1000  # env steps between training-scalar rows
 # settings that must match when a run is resumed
@@ -91,10 +91,11 @@ def parse_args(argv: Optional[list[str]] = None) -> argparse.Namespace:
         args.hidden_size = DEFAULT_HIDDEN[args.algo]
     if args.out_dir is None:
         args.out_dir = os.path.join("runs_expert", f"{args.env}_{args.algo}_seed{args.seed}")
-    for name in ("total_steps", "eval_every", "eval_episodes", "batch_size", "buffer_size", "num_envs",
-                 "ppo_batch_size", "ppo_minibatch_size", "ppo_epochs", "hidden_size"):
-        if getattr(args, name) <= 0:
-            raise UserError(f"--{name} must be positive, got {getattr(args, name)}")
+    check_flags(args, at_least_1=("total_steps", "eval_every", "eval_episodes", "batch_size", "buffer_size", "num_envs",
+                                  "ppo_batch_size", "ppo_minibatch_size", "ppo_epochs", "hidden_size", "n_layers",
+                                  "num_threads"),
+                positive=("learning_rate",), non_negative=("learning_starts", "checkpoint_minutes"),
+                fraction=("discount", "target_tau", "gae_lambda"))
     return args
 
 

@@ -7,6 +7,7 @@ envs (hw2's segments, hw3's single steps) cannot: an env's episode in progress i
 checkpoint does not hold, so each env starts a new episode at the resume, and the numbers after it differ.
 """
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -170,3 +171,32 @@ def test_a_run_in_progress_is_never_resumed_by_a_second_copy_of_its_command(data
                 pass
     with Run(prefix="q2_pg_", log_name="x_CartPole-v0", flags=flags) as third:  # the first has ended: resumed
         assert third.log_dir == first.log_dir and third.resume_state is not None
+
+
+@pytest.mark.parametrize("module,argv,message", [
+    (run_hw2, ["--env_name", "CartPole-v0", "-lr", "nan"], "--learning_rate must be a finite number > 0 (got nan)"),
+    (run_hw2, ["--env_name", "CartPole-v0", "-blr", "-1"], "--baseline_learning_rate must be a finite number > 0"),
+    (run_hw2, ["--env_name", "CartPole-v0", "--ep_len", "0"], "--ep_len must be at least 1 (got 0)"),
+    (run_hw2, ["--env_name", "CartPole-v0", "--discount", "1.5"], "--discount must be in [0, 1] (got 1.5)"),
+    (run_hw1, ["--env", "Hopper-v4", "-lr", "inf"], "--learning_rate must be a finite number > 0 (got inf)"),
+    (run_hw1, ["--env", "Hopper-v4", "--size", "0"], "--size must be at least 1 (got 0)"),
+    (run_hw3_dqn, ["-cfg", "x.yaml", "--log_interval", "0"], "--log_interval must be at least 1 (got 0)"),
+    (run_hw3_dqn, ["-cfg", "x.yaml", "-nvid", "-1"], "--num_render_trajectories must be a finite number >= 0"),
+])
+def test_a_bad_flag_is_one_line_before_anything_is_written(data_dir, module, argv, message):
+    from cs285.infrastructure.errors import UserError
+
+    with pytest.raises(UserError, match=re.escape(message)):
+        module.parse_args(argv)
+    assert not os.path.exists(data_dir)
+
+
+def test_train_expert_refuses_bad_rates():
+    import train_expert
+
+    from cs285.infrastructure.errors import UserError
+
+    with pytest.raises(UserError, match=re.escape("--target_tau must be in [0, 1] (got 2.0)")):
+        train_expert.parse_args(["--env", "Hopper-v4", "--target_tau", "2"])
+    with pytest.raises(UserError, match=re.escape("--learning_rate must be a finite number > 0 (got nan)")):
+        train_expert.parse_args(["--env", "Hopper-v4", "-lr", "nan"])

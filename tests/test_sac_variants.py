@@ -320,5 +320,7 @@ def test_max_env_steps_ends_the_run_early_with_the_config_unchanged(tmp_path, mo
     config = load_config(run_dir)
     assert config["experiment"]["total_steps"] == 100000 and config["flags"]["max_env_steps"] == 250
     assert is_finished(run_dir) and load_run(run_dir).status == "ok"
-    with pytest.raises(SystemExit):
+    from cs285.infrastructure.errors import UserError
+
+    with pytest.raises(UserError, match="--max_env_steps must be at least 1"):
         run_hw3_sac.parse_args(["-cfg", str(cfg), "--max_env_steps", "0"])

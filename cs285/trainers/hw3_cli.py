@@ -10,7 +10,7 @@ from cs285.envs.collector import Collector
 from cs285.infrastructure.errors import UserError
 from cs285.trainers.off_policy import train_off_policy
 from cs285.trainers.run import Run
-from cs285.trainers.script_util import add_device_args
+from cs285.trainers.script_util import add_device_args, check_flags
 
 
 def add_experiment_args(parser: argparse.ArgumentParser, eval_interval: int) -> None:
@@ -27,12 +27,9 @@ def add_experiment_args(parser: argparse.ArgumentParser, eval_interval: int) -> 
                              "built on it) unchanged: the handout's shortened runs (e.g. Humanoid at 500000)")
 
 
-def check_experiment_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> argparse.Namespace:
-    for flag in ("eval_interval", "num_eval_trajectories", "log_interval", "max_env_steps"):
-        if getattr(args, flag) is not None and getattr(args, flag) < 1:
-            parser.error(f"--{flag} must be at least 1 (got {getattr(args, flag)})")
-    if args.num_render_trajectories < 0:
-        parser.error(f"--num_render_trajectories must be at least 0 (got {args.num_render_trajectories})")
+def check_experiment_args(args: argparse.Namespace) -> argparse.Namespace:
+    check_flags(args, at_least_1=("eval_interval", "num_eval_trajectories", "log_interval", "max_env_steps"),
+                non_negative=("num_render_trajectories",))
     return args
 
 

@@ -68,12 +68,10 @@ def train_on_policy(
     video: Any = None,
     video_log_freq: int = -1,
     save_params: bool = False,
-    quiet: bool = False,
 ) -> dict[str, float]:
     """The loop of the module docstring; returns the last logged row.
 
     agent: acts with ``agent.policy``; ``lr_fraction(itr)`` (if given) scales its learning rates first.
-    quiet: no per-iteration printing (the PPO experts' long runs print a line per evaluation instead).
     """
     n_envs = collector.num_envs
     steps_per_env = -(-batch_size // n_envs)
@@ -122,8 +120,7 @@ def train_on_policy(
         totals[0] += time.perf_counter() - t0
         run.save_checkpoint(0, make_state())
     while itr < n_iter and not run.stop_requested:
-        if not quiet:
-            print(f"\n********** Iteration {itr} ************")
+        print(f"\n********** Iteration {itr} ************")
         paths, batch, envsteps = train
         total_envsteps += envsteps
         t1 = time.perf_counter()
@@ -144,18 +141,13 @@ def train_on_policy(
             video.log(run.logger, agent.policy, itr, deterministic=eval_request.deterministic)
         if evaluate:
             logs = iteration_logs(paths, eval_paths, train_log, total_envsteps, start, itr)
-            if quiet:
-                run.logger.log_scalars(logs, itr)
-                run.logger.dump()
-            else:
-                print_and_log(run.logger, logs, itr)
+            print_and_log(run.logger, logs, itr)
             run.save_best(logs["Eval_AverageReturn"], lambda: {"eval_step": itr, "agent": agent.state_dict(),
                                                                "eval_return": logs["Eval_AverageReturn"]})
         t4 = time.perf_counter()
         split = np.array([t3 - t2, t2 - t1, t4 - t3])
         totals += split
-        if not quiet:
-            print("time (s): update {1:.2f} | sampling (eval + next batch) {0:.2f} | logging {2:.2f}".format(*split))
+        print("time (s): update {1:.2f} | sampling (eval + next batch) {0:.2f} | logging {2:.2f}".format(*split))
         itr += 1
         if train is not None:
             run.maybe_checkpoint(itr, make_state)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 from typing import Callable
@@ -11,6 +12,25 @@ import torch
 from cs285.infrastructure.errors import UserError
 
 EXPERTS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "experts")
+
+
+FLAG_RULES = {  # rule -> (test, what the message says a value must be); NaN fails every test
+    "at_least_1": (lambda v: v >= 1, "at least 1"),
+    "positive": (lambda v: v > 0 and math.isfinite(v), "a finite number > 0"),
+    "non_negative": (lambda v: v >= 0 and math.isfinite(v), "a finite number >= 0"),
+    "fraction": (lambda v: 0 <= v <= 1, "in [0, 1]"),
+}
+
+
+def check_flags(args: argparse.Namespace, **rules: tuple[str, ...]) -> None:
+    """Refuse, in one line, the first flag of ``rules[rule]`` whose value (when not None) breaks ``rule``
+    (a key of FLAG_RULES): ``check_flags(args, at_least_1=("n_iter",), positive=("learning_rate",))``."""
+    for rule, names in rules.items():
+        test, what = FLAG_RULES[rule]
+        for name in names:
+            value = getattr(args, name)
+            if value is not None and not test(value):
+                raise UserError(f"--{name} must be {what} (got {value})")
 
 
 def add_device_args(parser: argparse.ArgumentParser) -> None:
