@@ -209,7 +209,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "ppo_minibatch_size", "n_minibatches", "critic_updates_per_iter", "target_update_period", "n_step"),
         positive=("learning_rate", "baseline_learning_rate", "is_clip", "max_kl", "npg_step_size", "clip_eps",
                   "target_kl"),
-        non_negative=("cg_damping", "vf_coef", "ent_coef", "action_noise_std", "max_grad_norm"),
+        non_negative=("cg_damping", "vf_coef", "ent_coef", "action_noise_std"),
         fraction=("discount", "gae_lambda"))
     if not 0.0 < args.backtrack_coeff < 1.0:
         raise UserError(f"--backtrack_coeff must lie in (0, 1) (got {args.backtrack_coeff})")
