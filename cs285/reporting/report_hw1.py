@@ -8,7 +8,7 @@ of N trajectories is the first N of the file of 2N: the data sets are nested.
 from __future__ import annotations
 
 import os
-from typing import Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -75,12 +75,10 @@ def _write_hyper(section: Section) -> None:
     runs = section.runs()
     section.figure(f"bc_learning_rate_{HYPER_TASK}", f"BC on {HYPER_TASK}: final return against the learning rate",
                    lambda out: plotting.plot_sweep(runs, out, "learning_rate", hlines=["expert"], log_x=True))
-    by_lr: dict[float, list[float]] = {}
-    for r in runs:
-        by_lr.setdefault(float(r.flags["learning_rate"]), []).append(r.final())
+    by_lr = _by(runs, lambda r: float(r.flags["learning_rate"]))
+    finals = [(lr, [r.final() for r in by_lr[lr]]) for lr in sorted(by_lr)]
     section.table(["learning rate", "final Eval_AverageReturn, per seed", "mean ± std"],
-                  [[f"{lr:g}", ", ".join(f"{v:.1f}" for v in vals), _mean_std(vals)]
-                   for lr, vals in sorted(by_lr.items())])
+                  [[f"{lr:g}", ", ".join(f"{v:.1f}" for v in vals), _mean_std(vals)] for lr, vals in finals])
 
 
 def _write_dagger(section: Section) -> None:
@@ -107,11 +105,12 @@ def _n_demos(run: Run) -> int:
     return int(os.path.splitext(str(run.flags["expert_data"]))[0].rsplit("_n", 1)[1])
 
 
-def _by_n_demos(runs: Sequence[Run]) -> dict[int, list[Run]]:
-    by_n: dict[int, list[Run]] = {}
+def _by(runs: Sequence[Run], key: Callable[[Run], Any]) -> dict[Any, list[Run]]:
+    """``runs`` grouped by ``key(run)``."""
+    groups: dict[Any, list[Run]] = {}
     for r in runs:
-        by_n.setdefault(_n_demos(r), []).append(r)
-    return by_n
+        groups.setdefault(key(r), []).append(r)
+    return groups
 
 
 def plot_demos(runs: Sequence[Run], out: str, env: str) -> str:
@@ -119,7 +118,7 @@ def plot_demos(runs: Sequence[Run], out: str, env: str) -> str:
     right: eval return against BC training steps, one line per N, seeds as bands."""
     from matplotlib import colormaps
 
-    by_n = _by_n_demos(runs)
+    by_n = _by(runs, _n_demos)
     fig, (left, right) = plotting.new_figure(2)
     ns = sorted(by_n)
     finals = [np.array([r.final(last=FINAL_EVALS) for r in by_n[n]]) for n in ns]
@@ -154,7 +153,7 @@ def _write_demos(section: Section) -> None:
             continue
         section.figure(f"bc_demos_{env}", f"BC on {env} against the number of expert trajectories and the "
                        f"training steps", lambda out: plot_demos(runs, out, env))
-        by_n = {n: [r.final(last=FINAL_EVALS) for r in n_runs] for n, n_runs in _by_n_demos(runs).items()}
+        by_n = {n: [r.final(last=FINAL_EVALS) for r in n_runs] for n, n_runs in _by(runs, _n_demos).items()}
         expert = _expert(runs)
         rows.append([env] + [f"{np.mean(by_n[n]):.0f} ({100 * np.mean(by_n[n]) / expert:.0f}%)" if n in by_n
                              else "—" for n in N_DEMOS])
