@@ -70,8 +70,7 @@ class Run:
     def env_name(self) -> Optional[str]:
         if self.settings.get("env_name"):
             return str(self.settings["env_name"])
-        match = RUN_NAME.match(self.name)
-        if match:
+        if match := RUN_NAME.match(self.name):
             return match["env"]
         match = HW3_RUN_NAME.match(self.name)
         return next((t for t in match["log"].split("_") if ENV_TOKEN.match(t)), None) if match else None

@@ -158,8 +158,7 @@ def _prepare(preps: Sequence[Prep], jobs: int, dry_run: bool) -> None:
         return
     print(f"report: {len(todo)} input file(s) to make first", flush=True)
     if dry_run:
-        for p in todo:
-            print(p.command())
+        print("\n".join(p.command() for p in todo))
         return
     failed = []
     for p in todo:

@@ -213,9 +213,7 @@ def existing_runs(root: str, module: Optional[ModuleType] = None) -> dict[str, l
     script's current version sees them (``_with_new_flags``)."""
     script_name = os.path.basename(module.__file__) if module is not None else None
     found: dict[str, list[str]] = {}
-    if not os.path.isdir(root):
-        return found
-    for entry in sorted(os.scandir(root), key=lambda e: e.name):
+    for entry in sorted(os.scandir(root), key=lambda e: e.name) if os.path.isdir(root) else []:
         if entry.name.startswith(".") or not entry.is_dir():
             continue
         try:
