@@ -194,20 +194,16 @@ def is_run_dir(path: str) -> bool:
 def expand_paths(patterns: list[str]) -> list[str]:
     """Run dirs named by ``patterns``: a run dir, a folder of runs (its sub-folders, hidden ones
     left out), or a glob. A path that matches nothing raises UserError."""
-    out: list[str] = []
+    unique: dict[str, str] = {}  # the same dir named twice (a link, data/ and data/run) is graded once
     for pattern in patterns:
         matches = sorted(glob.glob(pattern)) if glob.has_magic(pattern) else [pattern]
         if not matches or not os.path.exists(matches[0]):
             raise UserError(f"no such run dir or folder: {pattern}")
         for path in matches:
-            if os.path.isdir(path) and not is_run_dir(path):
-                subdirs = sorted(e.path for e in os.scandir(path) if e.is_dir() and not e.name.startswith("."))
-                out += subdirs or [path]
-            else:
-                out.append(path)
-    unique: dict[str, str] = {}  # the same dir named twice (a link, data/ and data/run) is graded once
-    for path in out:
-        unique.setdefault(os.path.realpath(path), os.path.normpath(path))
+            entries = os.scandir(path) if os.path.isdir(path) and not is_run_dir(path) else []  # a folder of runs
+            subdirs = sorted(e.path for e in entries if e.is_dir() and not e.name.startswith("."))
+            for run_dir in subdirs or [path]:
+                unique.setdefault(os.path.realpath(run_dir), os.path.normpath(run_dir))
     return list(unique.values())
 
 
