@@ -337,18 +337,13 @@ def run_sweeps(specs: Sequence[SweepSpec], jobs: Optional[int] = None, launcher:
     for spec in specs:
         script = resolve_script(spec.script)
         planned = plan(script, spec.args, parse_grid(spec.grid), spec.seeds)
-        result = SweepResult(planned)
         if script not in modules:
             modules[script] = load_script(script)
         finished = _finished_dirs(root, modules[script], planned)
+        results.append(SweepResult(planned, [run for run in planned if run in finished], dirs=finished, script=script))
         for run in planned:
-            if run in finished:
-                result.skipped.append(run)
-            else:
+            if run not in finished:
                 todo.setdefault(run.identity, (run, script, modules[script]))
-        result.dirs = finished
-        result.script = script
-        results.append(result)
     n_planned = len({run.identity for r in results for run in r.planned})
     workers = jobs if launcher == "ray" else (jobs or os.cpu_count() or 1)
     where = f"{workers} local workers" if launcher == "local" else f"Ray at {address or 'a new local instance'}"
