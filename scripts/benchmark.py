@@ -21,13 +21,12 @@ import os
 import time
 from typing import NamedTuple
 
-import gymnasium as gym
 import numpy as np
 import torch
 
 from cs285.infrastructure import utils
 from cs285.envs.collector import Collector
-from cs285.envs.make import ENV_BACKENDS, default_num_procs, make_env, make_vec_env, random_actions
+from cs285.envs.make import ENV_BACKENDS, default_num_procs, is_discrete, make_env, make_vec_env, random_actions
 from cs285.trainers.script_util import run_main
 from cs285.networks.policies import MLPPolicy
 
@@ -47,40 +46,36 @@ class _Clock:
 
 def mlp_policy(env) -> MLPPolicy:
     """The 2x64 MLP policy for ``env``'s spaces (categorical or Gaussian)."""
-    space = env.action_space
-    discrete = isinstance(space, gym.spaces.Discrete)
+    space, discrete = env.action_space, is_discrete(env)
     return MLPPolicy(space.n if discrete else space.shape[0], env.observation_space.shape[0], discrete, 2, 64)
 
 
 def raw_rate(env_name: str, steps: int, backend: str, num_envs: int, seed: int = 0) -> Rate:
+    """Pre-drawn random actions: one gymnasium env in a Python loop, or ``num_envs`` in one envpool pool."""
     env = make_env(env_name)
     rng = np.random.default_rng(seed)
     if backend == "envpool":
+        from cs285.envs.envpool_env import DEFAULT_NUM_THREADS, import_envpool
+
+        actions = random_actions(env.action_space, (steps // num_envs, num_envs), rng)  # (calls, num_envs, ac_dim)
         env.close()
-        return _raw_envpool_rate(env_name, steps, num_envs,
-                                 random_actions(env.action_space, (steps // num_envs, num_envs), rng), seed)
-    env.reset(seed=seed)
-    actions = random_actions(env.action_space, (steps,), rng)
-    clock = _Clock()
-    for a in actions:
-        _, _, terminated, truncated, _ = env.step(a)
-        if terminated or truncated:
-            env.reset()
-    return clock.rate(steps)
-
-
-def _raw_envpool_rate(env_name: str, steps: int, num_envs: int, actions: np.ndarray, seed: int) -> Rate:
-    """actions: (calls, num_envs, ac_dim)."""
-    from cs285.envs.envpool_env import DEFAULT_NUM_THREADS, import_envpool
-
-    pool = import_envpool().make(env_name, env_type="gymnasium", num_envs=num_envs, batch_size=num_envs,
-                                 num_threads=min(DEFAULT_NUM_THREADS, num_envs), seed=seed)
-    pool.reset()
-    clock = _Clock()
-    for a in actions:
-        pool.step(a)
-    rate = clock.rate(actions.shape[0] * num_envs)
-    pool.close()
+        env = import_envpool().make(env_name, env_type="gymnasium", num_envs=num_envs, batch_size=num_envs,
+                                    num_threads=min(DEFAULT_NUM_THREADS, num_envs), seed=seed)
+        env.reset()
+        clock = _Clock()
+        for a in actions:
+            env.step(a)  # the pool resets an env whose episode ended itself
+        rate = clock.rate(actions.shape[0] * num_envs)
+    else:
+        env.reset(seed=seed)
+        actions = random_actions(env.action_space, (steps,), rng)
+        clock = _Clock()
+        for a in actions:
+            _, _, terminated, truncated, _ = env.step(a)
+            if terminated or truncated:
+                env.reset()
+        rate = clock.rate(steps)
+    env.close()
     return rate
 
 

@@ -15,9 +15,11 @@ import argparse
 import os
 import tempfile
 import time
+from pathlib import Path
 
 import numpy as np
 
+from cs285.envs.make import random_actions
 from cs285.infrastructure.logger import Logger
 from cs285.trainers.script_util import run_main
 from cs285.envs.video import frame_skip_for, make_render_env, video_fps
@@ -26,11 +28,10 @@ from cs285.envs.video import frame_skip_for, make_render_env, video_fps
 def render_rollout(env, steps: int, frame_skip: int, rng: np.random.Generator) -> np.ndarray:
     """(ceil(steps / frame_skip), H, W, 3) frames of ``steps`` random-action steps."""
     frames = []
-    low, high = env.action_space.low, env.action_space.high
-    for t in range(steps):
+    for t, action in enumerate(random_actions(env.action_space, (steps,), rng)):
         if t % frame_skip == 0:
             frames.append(env.render())
-        _, _, terminated, truncated, _ = env.step(rng.uniform(low, high).astype(np.float32))
+        _, _, terminated, truncated, _ = env.step(action)
         if terminated or truncated:
             env.reset()
     return np.stack(frames)
@@ -65,10 +66,7 @@ def time_video_log(env_name: str = "Hopper-v4", n_videos: int = 2, steps: int = 
             logger.log_video(videos, "eval_rollouts", step=0, fps=video_fps(env, skip))
         end = time.perf_counter()
         env.close()
-        sizes = {}
-        for root, _, files in os.walk(log_dir):
-            for f in files:
-                sizes[f] = os.path.getsize(os.path.join(root, f))
+        sizes = {f.name: f.stat().st_size for f in Path(log_dir).rglob("*") if f.is_file()}
     n_frames = sum(len(v) for v in videos)
     return {
         "make_env_s": start - made,

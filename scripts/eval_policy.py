@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 
-import numpy as np
 import torch
 
 from cs285.infrastructure import utils
@@ -40,12 +39,11 @@ def main() -> None:
     # a policy acts deterministically; random actions draw from a stream seeded 0
     sampling = {"seed": 0} if args.policy == "random" else {"deterministic": True}
     paths = utils.sample_n_trajectories(env, policy, args.n_episodes, **sampling)
-    returns = utils.path_returns(paths)
-    lengths = [len(p["reward"]) for p in paths]
+    stats = utils.episode_statistics(paths)
     print(f"{args.policy}: {what}")
-    print(f"returns: {' '.join(f'{r:.1f}' for r in returns)}")
-    print(f"{args.env_name}: {np.mean(returns):.1f} ± {np.std(returns):.1f} over {args.n_episodes} episodes "
-          f"(seeds 0..{args.n_episodes - 1}), mean length {np.mean(lengths):.0f}")
+    print(f"returns: {' '.join(f'{r:.1f}' for r in utils.path_returns(paths))}")
+    print(f"{args.env_name}: {stats['return']['mean']:.1f} ± {stats['return']['std']:.1f} over {args.n_episodes} "
+          f"episodes (seeds 0..{args.n_episodes - 1}), mean length {stats['ep_len']['mean']:.0f}")
     if args.video:
         save_policy_video(args.env_name, policy, args.video, seed=0, ep_len=args.ep_len)
         print(f"video: {args.video}")

@@ -19,6 +19,7 @@ shipped ``experts/expert_data_<env>.pkl`` if there is one.
 """
 from __future__ import annotations
 
+import functools
 import glob
 import json
 import math
@@ -31,7 +32,7 @@ import numpy as np
 
 from cs285.infrastructure.errors import UserError
 from cs285.infrastructure.logger import METRICS_JSONL, read_metrics
-from cs285.trainers.run_config import CONFIG_FILE, is_finished
+from cs285.trainers.run_config import CONFIG_FILE, is_finished, load_config
 from cs285.trainers.script_util import default_expert_data, env_family
 
 # Longest prefix first: q2_pg_ runs are hw2, plain q2_ runs are DAgger.
@@ -44,10 +45,6 @@ RETURN_KEY = "Eval_AverageReturn"
 HW3_ALGORITHMS = ("dqn", "sac")
 HW3_RETURN_KEY, HW3_STD_KEY = "eval_return", "eval/return_std"
 HW3_BASE_CONFIGS = {"dqn_basic": "dqn", "dqn_atari": "dqn", "sac": "sac"}
-
-
-def _named_like_run(name: str) -> bool:
-    return bool(RUN_NAME.match(name) or HW3_RUN_NAME.match(name))
 
 
 @dataclass
@@ -73,8 +70,7 @@ class Run:
     def env_name(self) -> Optional[str]:
         if self.settings.get("env_name"):
             return str(self.settings["env_name"])
-        match = RUN_NAME.match(self.name)
-        if match:
+        if match := RUN_NAME.match(self.name):
             return match["env"]
         match = HW3_RUN_NAME.match(self.name)
         return next((t for t in match["log"].split("_") if ENV_TOKEN.match(t)), None) if match else None
@@ -84,8 +80,13 @@ class Run:
         return algorithm(self.name, self.settings)
 
     @property
+    def family(self) -> str:
+        """The algorithm without its options: ``pg``, ``sac``, ..."""
+        return self.algorithm.split("+")[0]
+
+    @property
     def is_hw3(self) -> bool:
-        return self.algorithm.split("+")[0] in HW3_ALGORITHMS
+        return self.family in HW3_ALGORITHMS
 
     @property
     def return_key(self) -> str:
@@ -118,37 +119,30 @@ def algorithm(name: str, flags: dict[str, Any]) -> str:
     if base == "dqn" or (base is None and name.startswith("hw3_dqn_")):
         return "dqn+doubleq" if flags.get("use_double_q") else "dqn"
     if base == "sac" or (base is None and name.startswith("hw3_sac_")):
-        parts = ["sac"] + ([str(flags["actor_gradient_type"])] if flags.get("actor_gradient_type") else [])
-        backup = flags.get("target_critic_backup_type")
-        return "+".join(parts + ([str(backup)] if backup and backup != "mean" else []))
+        backup = flags.get("target_critic_backup_type")  # the default, mean, goes unnamed
+        options = (flags.get("actor_gradient_type"), None if backup == "mean" else backup)
+        return "+".join(["sac"] + [str(o) for o in options if o])
     if "use_reward_to_go" in flags or name.startswith("q2_pg_"):
-        parts = ["pg"]
-        parts += ["rtg"] if flags.get("use_reward_to_go") else []
-        parts += ["na"] if flags.get("normalize_advantages") else []
-        parts += ["baseline"] if flags.get("use_baseline") else []
-        parts += ["gae"] if flags.get("gae_lambda") is not None else []
-        return "+".join(parts)
+        options = {"rtg": flags.get("use_reward_to_go"), "na": flags.get("normalize_advantages"),
+                   "baseline": flags.get("use_baseline"), "gae": flags.get("gae_lambda") is not None}
+        return "+".join(["pg"] + [o for o, on in options.items() if on])
     if "do_dagger" in flags:
         return "dagger" if flags["do_dagger"] else "bc"
-    for prefix, algo in RUN_PREFIXES:
-        if name.startswith(prefix):
-            return algo
-    return "?"
+    return next((algo for prefix, algo in RUN_PREFIXES if name.startswith(prefix)), "?")
 
 
 def _partial_last_line(path: str) -> bool:
     """True if the file's last line does not parse as JSON (a writer was cut off mid-line)."""
     with open(path, "rb") as f:
-        f.seek(0, os.SEEK_END)
-        f.seek(max(0, f.tell() - 65536))
+        f.seek(max(0, f.seek(0, os.SEEK_END) - 65536))  # the last line is in the file's last 64 kB
         lines = f.read().splitlines()
     if not lines:
         return False
     try:
         json.loads(lines[-1])
-        return False
     except ValueError:
         return True
+    return False
 
 
 def load_run(path: str) -> Run:
@@ -156,14 +150,12 @@ def load_run(path: str) -> Run:
     path = os.path.normpath(path)
     run = Run(path=path, name=os.path.basename(path))
     config_path, metrics_path = os.path.join(path, CONFIG_FILE), os.path.join(path, METRICS_JSONL)
-    if not os.path.isdir(path) or not (os.path.exists(config_path) or os.path.exists(metrics_path)
-                                       or _named_like_run(run.name)):
+    if not is_run_dir(path):
         run.status = "not a run"
         return run
     if os.path.exists(config_path):
         try:
-            with open(config_path) as f:
-                config = json.load(f)
+            config = load_config(path)
             run.flags = dict(config.get("flags") or {})
             # run_hw3_dqn saves the YAML config as "experiment"; a run that keeps it in flags["config"] too
             experiment = config.get("experiment") or run.flags.get("config")
@@ -187,57 +179,44 @@ def load_run(path: str) -> Run:
         notes.append(f"incomplete {done}/{n_iter}{unit}" if isinstance(n_iter, int) else "incomplete")
     if _partial_last_line(metrics_path):
         notes.append("last line partial")
-    if run.status == "ok" and notes:
-        run.status = "; ".join(notes)
-    elif notes:
-        run.status += "; " + "; ".join(notes)
+    if notes:
+        run.status = "; ".join(([] if run.status == "ok" else [run.status]) + notes)
     return run
 
 
 def is_run_dir(path: str) -> bool:
-    return os.path.isdir(path) and (os.path.exists(os.path.join(path, CONFIG_FILE))
-                                    or os.path.exists(os.path.join(path, METRICS_JSONL))
-                                    or _named_like_run(os.path.basename(os.path.normpath(path))))
+    """A dir with a config.json or metrics.jsonl, or one named like a run (made, nothing written yet)."""
+    name = os.path.basename(os.path.normpath(path))
+    return os.path.isdir(path) and (any(os.path.exists(os.path.join(path, f)) for f in (CONFIG_FILE, METRICS_JSONL))
+                                    or bool(RUN_NAME.match(name) or HW3_RUN_NAME.match(name)))
 
 
 def expand_paths(patterns: list[str]) -> list[str]:
     """Run dirs named by ``patterns``: a run dir, a folder of runs (its sub-folders, hidden ones
     left out), or a glob. A path that matches nothing raises UserError."""
-    out: list[str] = []
+    unique: dict[str, str] = {}  # the same dir named twice (a link, data/ and data/run) is graded once
     for pattern in patterns:
         matches = sorted(glob.glob(pattern)) if glob.has_magic(pattern) else [pattern]
         if not matches or not os.path.exists(matches[0]):
             raise UserError(f"no such run dir or folder: {pattern}")
         for path in matches:
-            if os.path.isdir(path) and not is_run_dir(path):
-                subdirs = sorted(e.path for e in os.scandir(path) if e.is_dir() and not e.name.startswith("."))
-                out += subdirs or [path]
-            else:
-                out.append(path)
-    seen: set[str] = set()
-    unique = []
-    for path in out:
-        key = os.path.realpath(path)
-        if key not in seen:
-            seen.add(key)
-            unique.append(os.path.normpath(path))
-    return unique
+            entries = os.scandir(path) if os.path.isdir(path) and not is_run_dir(path) else []  # a folder of runs
+            subdirs = sorted(e.path for e in entries if e.is_dir() and not e.name.startswith("."))
+            for run_dir in subdirs or [path]:
+                unique.setdefault(os.path.realpath(run_dir), os.path.normpath(run_dir))
+    return list(unique.values())
 
 
-_EXPERT_CACHE: dict[str, Optional[float]] = {}
-
-
+@functools.lru_cache(maxsize=None)
 def _expert_data_return(path: str) -> Optional[float]:
     """Mean return of an expert-data file's trajectories; None if missing or unreadable."""
-    if path not in _EXPERT_CACHE:
-        from cs285.infrastructure.expert_data import load_expert_data
-        from cs285.infrastructure.utils import path_returns
+    from cs285.infrastructure.expert_data import load_expert_data
+    from cs285.infrastructure.utils import path_returns
 
-        try:
-            _EXPERT_CACHE[path] = float(np.mean(path_returns(load_expert_data(path)))) if os.path.isfile(path) else None
-        except (UserError, OSError, ValueError):
-            _EXPERT_CACHE[path] = None
-    return _EXPERT_CACHE[path]
+    try:
+        return float(np.mean(path_returns(load_expert_data(path)))) if os.path.isfile(path) else None
+    except (UserError, OSError, ValueError):
+        return None
 
 
 def expert_return(run: Run) -> Optional[float]:
@@ -270,7 +249,7 @@ class Bar:
     def applies(self, run: Run) -> bool:
         env = run.env_name
         return ((self.family is None or (env is not None and env_family(env) == self.family))
-                and run.algorithm.split("+")[0] == self.algorithm
+                and run.family == self.algorithm
                 and (self.needs_flag is None or bool(run.settings.get(self.needs_flag))))
 
 
@@ -380,7 +359,7 @@ def format_table(rows: list[GradeRow]) -> str:
         lines.append([r.run, r.env or "-", r.algorithm, iters, _num(r.env_steps, 0), ret, _num(r.expert_return),
                       _num(r.percent_of_expert), short.get(r.bar, "-") if r.bar else "-",
                       {True: "pass", False: "FAIL", None: "-"}[r.passed], r.status])
-    widths = [max(len(h), *(len(line[i]) for line in lines)) if lines else len(h) for i, h in enumerate(header)]
+    widths = [max(map(len, column)) for column in zip(header, *lines)]
     text = ["  ".join(c.ljust(w) for c, w in zip(line, widths)).rstrip() for line in [header] + lines]
     notes = sorted({r.bar for r in rows if r.bar})
     if notes:

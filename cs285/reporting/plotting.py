@@ -35,8 +35,7 @@ from cs285.reporting.grading import Run, expert_return
 FIGSIZE = (6.0, 4.0)  # inches: readable at a report's column width
 DPI = 150
 FORMATS = (".png", ".pdf", ".svg")
-BANDS = ("std", "minmax")
-X_LABELS = {"Train_EnvstepsSoFar": "Environment steps", "step": "Iteration"}
+BANDS = {"std": "mean ± std", "minmax": "mean, min..max"}  # --band: how the y label names it
 ENV_STEPS = "Environment steps"
 HLINE_STYLES = (("black", "--"), ("dimgray", "-."), ("tab:red", ":"), ("tab:purple", "--"), ("tab:brown", "-."))
 DEVICE_FLAGS = ("which_gpu", "no_gpu")  # flags that don't change what is learned
@@ -57,29 +56,17 @@ def warn(message: str) -> None:
     print(f"note: {message}", file=sys.stderr)
 
 
-def _family(run: Run) -> str:
-    """The algorithm without its options (``pg``, ``sac``, ...): runs of different families never group."""
-    return run.algorithm.split("+")[0]
-
-
-def _group_key(run: Run, drop: Sequence[str]) -> str:
-    flags = {k: v for k, v in run.settings.items() if k not in drop}
-    return json.dumps([_family(run), flags], sort_keys=True, default=str)
-
-
 def _one_per_seed(runs: list[Run]) -> list[Run]:
     """If the same flags and seed were run twice (a killed run redone), keep the finished / longer / newer."""
     best: dict[str, Run] = {}
     for run in runs:
         key = json.dumps({k: v for k, v in run.settings.items() if k not in DEVICE_FLAGS}, sort_keys=True,
                          default=str) if run.settings else run.path
-        old = best.get(key)
-        if old is None:
-            best[key] = run
-            continue
-        keep, drop = sorted([old, run], key=lambda r: (r.finished, len(r.rows), os.path.getmtime(r.path)))[::-1]
-        warn(f"seed {run.flags.get('seed')} of the same flags appears twice; using {keep.name}, not {drop.name}")
-        best[key] = keep
+        old = best.setdefault(key, run)
+        if old is not run:
+            keep, drop = sorted([old, run], key=lambda r: (r.finished, len(r.rows), os.path.getmtime(r.path)))[::-1]
+            warn(f"seed {run.flags.get('seed')} of the same flags appears twice; using {keep.name}, not {drop.name}")
+            best[key] = keep
     return list(best.values())
 
 
@@ -94,18 +81,16 @@ def group_runs(runs: list[Run], drop: Sequence[str] = NOT_GROUPED) -> list[Group
     recorded: dict[str, list[set[str]]] = {}
     for run in runs:
         if run.settings:
-            recorded.setdefault(_family(run), []).append(set(run.settings))
+            recorded.setdefault(run.family, []).append(set(run.settings))
     partial = {family: sorted(set().union(*sets) - set.intersection(*sets)) for family, sets in recorded.items()}
     for family, flags in partial.items():
         if flags:
             warn(f"not grouping by {', '.join(flags)}: only some of the {family} runs record them")
     groups: dict[str, Group] = {}
     for run in runs:
-        run_drop = (*drop, *partial.get(_family(run), ()))
-        key = _group_key(run, run_drop)
-        if key not in groups:
-            groups[key] = Group({k: v for k, v in run.settings.items() if k not in run_drop}, [])
-        groups[key].runs.append(run)
+        flags = {k: v for k, v in run.settings.items() if k not in (*drop, *partial.get(run.family, ()))}
+        key = json.dumps([run.family, flags], sort_keys=True, default=str)  # families never share a group
+        groups.setdefault(key, Group(flags, [])).runs.append(run)
     out = list(groups.values())
     for g in out:
         g.runs = _one_per_seed(g.runs)
@@ -127,17 +112,20 @@ def _label(groups: list[Group]) -> None:
             name += f" {g.flags.get('env_name')}"
         twins = [h for h in groups if base(h) == base(g) and h.flags.get("env_name") == g.flags.get("env_name")]
         if len(twins) > 1:
-            differing = sorted(k for k in g.flags if any(h.flags.get(k) != g.flags.get(k) for h in twins))
-            name += " " + ", ".join(f"{k}={g.flags.get(k)}" for k in differing)
+            name += " " + _differing(g, twins)
         g.label = name + (f" ({len(g.runs)} seeds)" if len(g.runs) > 1 else "")
+
+
+def _differing(group: Group, others: list[Group]) -> str:
+    """``flag=value, ...`` of the flags in which ``group`` and some of ``others`` differ."""
+    differing = sorted(k for k in group.flags if any(h.flags.get(k) != group.flags.get(k) for h in others))
+    return ", ".join(f"{k}={group.flags.get(k)}" for k in differing)
 
 
 def aligned_curves(runs: list[Run], key: str, x: str) -> tuple[np.ndarray, np.ndarray]:
     """x (n_steps,) and y (n_runs, n_steps) on the steps every run logged ``key`` (and ``x``) at."""
-    per_run = []
-    for run in runs:
-        rows = {int(r["step"]): r for r in run.rows if r.get(key) is not None and (x == "step" or x in r)}
-        per_run.append(rows)
+    per_run = [{int(r["step"]): r for r in run.rows if r.get(key) is not None and (x == "step" or x in r)}
+               for run in runs]
     steps = sorted(set.intersection(*(set(rows) for rows in per_run)))
     if any(len(rows) > len(steps) for rows in per_run):
         warn(f"{runs[0].flags.get('exp_name', runs[0].name)}: seeds logged different iterations; "
@@ -153,6 +141,13 @@ def band_edges(ys: np.ndarray, band: str) -> tuple[np.ndarray, np.ndarray]:
         return ys.min(axis=0), ys.max(axis=0)
     mean, std = ys.mean(axis=0), ys.std(axis=0)
     return mean - std, mean + std
+
+
+def draw_mean(ax, xs: np.ndarray, ys: np.ndarray, band: str = "std", alpha: float = 0.2, **style: Any) -> None:
+    """The mean of ``ys`` (n_seeds, n_steps) over seeds as a line, and the band around it if there are several."""
+    (line,) = ax.plot(xs, ys.mean(axis=0), **style)
+    if len(ys) > 1:
+        ax.fill_between(xs, *band_edges(ys, band), color=line.get_color(), alpha=alpha, linewidth=0)
 
 
 def parse_hline(spec: str) -> tuple[Any, str]:
@@ -200,14 +195,11 @@ def new_figure(ncols: int = 1):
     return fig, [fig.add_subplot(1, ncols, i + 1) for i in range(ncols)]
 
 
-def _new_axes():
-    fig, (ax,) = new_figure()
-    return fig, ax
-
-
-def _check_out(out: str) -> None:
+def _check_out(out: str, band: str) -> None:
     if os.path.splitext(out)[1].lower() not in FORMATS:
         raise UserError(f"--out {out}: the file type follows the suffix, one of {', '.join(FORMATS)}")
+    if band not in BANDS:
+        raise UserError(f"--band must be one of {', '.join(BANDS)}")
 
 
 def draw_hlines(ax, lines: list[tuple[float, str]]) -> None:
@@ -243,10 +235,9 @@ def _x_of(run: Run, x: Optional[str]) -> str:
 
 
 def _x_label(runs: list[Run], x: Optional[str]) -> str:
-    xs = {_x_of(r, x) for r in runs}
-    if all(r.is_hw3 for r in runs) or xs == {"Train_EnvstepsSoFar"} or x is None:
+    if x in (None, "Train_EnvstepsSoFar") or all(r.is_hw3 for r in runs):
         return ENV_STEPS  # hw3's step is the env step
-    return X_LABELS.get(x, x)
+    return "Iteration" if x == "step" else x
 
 
 def plot_curves(runs: list[Run], out: str, key: Union[None, str, Sequence[str]] = None, x: Optional[str] = None,
@@ -260,9 +251,7 @@ def plot_curves(runs: list[Run], out: str, key: Union[None, str, Sequence[str]] 
     drawn as curves (a BC run is a single iteration). ``x_max``: points past it are not drawn
     (a 500k-step run beside a 5M-step one).
     """
-    _check_out(out)
-    if band not in BANDS:
-        raise UserError(f"--band must be one of {', '.join(BANDS)}")
+    _check_out(out, band)
     keys = [key] if key is None or isinstance(key, str) else list(key)
     uses_bc = any(parse_hline(s)[0] == "bc" for s in hlines)
     bc_runs = list(bc_runs) + ([r for r in runs if r.algorithm == "bc"] if uses_bc else [])
@@ -275,7 +264,7 @@ def plot_curves(runs: list[Run], out: str, key: Union[None, str, Sequence[str]] 
     if not drawable:
         raise UserError(f"none of the runs logged {' or '.join(k or 'an eval return' for k in keys)}")
     lines = resolve_hlines(hlines, drawable, bc_runs)
-    fig, ax = _new_axes()
+    fig, (ax,) = new_figure()
     groups = group_runs(drawable)
     for group in groups:
         run = group.runs[0]  # a group holds one algorithm: one return key, one x key
@@ -291,18 +280,14 @@ def plot_curves(runs: list[Run], out: str, key: Union[None, str, Sequence[str]] 
             if len(xs) == 0:
                 warn(f"{label}: no iteration logged both {group_key} and {group_x}; left out")
                 continue
-            (line,) = ax.plot(xs, ys.mean(axis=0), marker="o" if len(xs) <= 20 else None, markersize=3, label=label)
-            if len(logged) > 1:
-                low, high = band_edges(ys, band)
-                ax.fill_between(xs, low, high, color=line.get_color(), alpha=0.2, linewidth=0)
+            draw_mean(ax, xs, ys, band, marker="o" if len(xs) <= 20 else None, markersize=3, label=label)
     ax.set_xlabel(_x_label(drawable, x))
     if ax.get_xlabel() == "Iteration":
         from matplotlib.ticker import MaxNLocator
 
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    band_text = {"std": "mean ± std", "minmax": "mean, min..max"}[band]
     y_name = "/".join(dict.fromkeys(k or r.return_key for k in keys for r in drawable))
-    ax.set_ylabel(y_name + (f" ({band_text} over seeds)" if any(len(g.runs) > 1 for g in groups) else ""),
+    ax.set_ylabel(y_name + (f" ({BANDS[band]} over seeds)" if any(len(g.runs) > 1 for g in groups) else ""),
                   fontsize="small")
     return _finish(fig, ax, lines, out, _title(drawable))
 
@@ -320,9 +305,7 @@ def plot_sweep(runs: list[Run], out: str, flag: str, key: Optional[str] = None, 
     """Final ``key`` (mean of the last ``last`` logged; None: each run's return key) vs the value of
     ``flag`` (a flag or, for hw3, a config key); mean over seeds, error bars ±std or min..max. Runs
     that also differ in other settings make separate series. ``log_x``: a log-scaled (numeric) x axis."""
-    _check_out(out)
-    if band not in BANDS:
-        raise UserError(f"--band must be one of {', '.join(BANDS)}")
+    _check_out(out, band)
     if last < 1:
         raise UserError(f"--last must be at least 1 (got {last})")
     runs = [r for r in runs if r.final(key) is not None]
@@ -332,7 +315,7 @@ def plot_sweep(runs: list[Run], out: str, flag: str, key: Optional[str] = None, 
         if flag not in r.settings:
             raise UserError(f"{r.name} has no flag {flag} in its config.json")
     lines = resolve_hlines(hlines, runs, [])
-    fig, ax = _new_axes()
+    fig, (ax,) = new_figure()
     values, numeric = _sweep_x([r.settings[flag] for r in runs])
     series = group_runs(runs, drop=(*NOT_GROUPED, flag, "exp_name"))
     for s in series:
@@ -346,8 +329,7 @@ def plot_sweep(runs: list[Run], out: str, flag: str, key: Optional[str] = None, 
             means.append(finals.mean())
             low.append(finals.mean() - lo[0])
             high.append(hi[0] - finals.mean())
-        differing = sorted(k for k in s.flags if any(t.flags.get(k) != s.flags.get(k) for t in series))
-        label = ", ".join(f"{k}={s.flags.get(k)}" for k in differing) or s.flags.get("env_name") or "runs"
+        label = _differing(s, series) or s.flags.get("env_name") or "runs"
         ax.errorbar(xs, means, yerr=[low, high], marker="o", markersize=4, capsize=3, label=label)
     if not numeric:
         ax.set_xticks(range(len(values)), [str(v) for v in values])
@@ -358,6 +340,5 @@ def plot_sweep(runs: list[Run], out: str, flag: str, key: Optional[str] = None, 
     ax.set_xlabel(flag)
     y_name = key or "/".join(dict.fromkeys(r.return_key for r in runs))
     what = y_name if last == 1 else f"{y_name}, mean of last {last}"
-    ax.set_ylabel(f"final {what}\n({'mean ± std' if band == 'std' else 'mean, min..max'} over seeds)",
-                  fontsize="small")
+    ax.set_ylabel(f"final {what}\n({BANDS[band]} over seeds)", fontsize="small")
     return _finish(fig, ax, lines, out, _title(runs))

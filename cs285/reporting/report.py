@@ -158,8 +158,7 @@ def _prepare(preps: Sequence[Prep], jobs: int, dry_run: bool) -> None:
         return
     print(f"report: {len(todo)} input file(s) to make first", flush=True)
     if dry_run:
-        for p in todo:
-            print(p.command())
+        print("\n".join(p.command() for p in todo))
         return
     failed = []
     for p in todo:
@@ -197,12 +196,10 @@ def build_report(hw: str, title: str, experiments: Sequence[Experiment], command
     results = run_sweeps(specs, jobs, launcher, address, dry_run=dry_run)
     if dry_run:
         return None
-    sections, i = [], 0
-    for e in experiments:
-        section = Section(e, results[i:i + len(e.sweeps)], out_dir)
-        i += len(e.sweeps)
-        e.write(section)
-        sections.append(section)
+    remaining = iter(results)  # the experiments' sweeps, in order
+    sections = [Section(e, [next(remaining) for _ in e.sweeps], out_dir) for e in experiments]
+    for section in sections:
+        section.experiment.write(section)
     n_runs = len({run.identity for r in results for run in r.planned})
     ran = len({run.identity for r in results for run in r.succeeded})
     header = [f"# {title}", f"Written by `{command}` on {datetime.date.today().isoformat()} (commit {_git_commit()}): "

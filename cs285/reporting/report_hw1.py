@@ -8,7 +8,7 @@ of N trajectories is the first N of the file of 2N: the data sets are nested.
 from __future__ import annotations
 
 import os
-from typing import Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -75,12 +75,10 @@ def _write_hyper(section: Section) -> None:
     runs = section.runs()
     section.figure(f"bc_learning_rate_{HYPER_TASK}", f"BC on {HYPER_TASK}: final return against the learning rate",
                    lambda out: plotting.plot_sweep(runs, out, "learning_rate", hlines=["expert"], log_x=True))
-    by_lr: dict[float, list[float]] = {}
-    for r in runs:
-        by_lr.setdefault(float(r.flags["learning_rate"]), []).append(r.final())
+    by_lr = _by(runs, lambda r: float(r.flags["learning_rate"]))
+    finals = [(lr, [r.final() for r in by_lr[lr]]) for lr in sorted(by_lr)]
     section.table(["learning rate", "final Eval_AverageReturn, per seed", "mean ± std"],
-                  [[f"{lr:g}", ", ".join(f"{v:.1f}" for v in vals), _mean_std(vals)]
-                   for lr, vals in sorted(by_lr.items())])
+                  [[f"{lr:g}", ", ".join(f"{v:.1f}" for v in vals), _mean_std(vals)] for lr, vals in finals])
 
 
 def _write_dagger(section: Section) -> None:
@@ -107,12 +105,20 @@ def _n_demos(run: Run) -> int:
     return int(os.path.splitext(str(run.flags["expert_data"]))[0].rsplit("_n", 1)[1])
 
 
+def _by(runs: Sequence[Run], key: Callable[[Run], Any]) -> dict[Any, list[Run]]:
+    """``runs`` grouped by ``key(run)``."""
+    groups: dict[Any, list[Run]] = {}
+    for r in runs:
+        groups.setdefault(key(r), []).append(r)
+    return groups
+
+
 def plot_demos(runs: Sequence[Run], out: str, env: str) -> str:
     """Left: the final eval return against N expert trajectories (mean ± std over seeds, log2 axis);
     right: eval return against BC training steps, one line per N, seeds as bands."""
-    by_n: dict[int, list[Run]] = {}
-    for r in runs:
-        by_n.setdefault(_n_demos(r), []).append(r)
+    from matplotlib import colormaps
+
+    by_n = _by(runs, _n_demos)
     fig, (left, right) = plotting.new_figure(2)
     ns = sorted(by_n)
     finals = [np.array([r.final(last=FINAL_EVALS) for r in by_n[n]]) for n in ns]
@@ -124,15 +130,10 @@ def plot_demos(runs: Sequence[Run], out: str, env: str) -> str:
     left.set_xlabel("expert trajectories (1000 steps each at most)")
     left.set_ylabel(f"Eval_AverageReturn, mean of the last {FINAL_EVALS}\n(mean ± std over seeds)", fontsize="small")
     expert = _expert(by_n[max(ns)])
-    colors = plotting_colors(len(ns))
-    for n, color in zip(ns, colors):
+    for n, color in zip(ns, colormaps["viridis"](np.linspace(0.0, 0.9, len(ns)))):
         xs, ys = plotting.aligned_curves(by_n[n], "Eval_AverageReturn", "step")
         steps_per_iter = int(by_n[n][0].flags["num_agent_train_steps_per_iter"])
-        xs = (xs + 1) * steps_per_iter
-        right.plot(xs, ys.mean(axis=0), color=color, label=f"{n} traj.")
-        if len(ys) > 1:
-            low, high = plotting.band_edges(ys, "std")
-            right.fill_between(xs, low, high, color=color, alpha=0.15, linewidth=0)
+        plotting.draw_mean(right, (xs + 1) * steps_per_iter, ys, alpha=0.15, color=color, label=f"{n} traj.")
     right.set_xlabel("BC gradient steps (batch 100)")
     right.set_ylabel("Eval_AverageReturn (mean ± std over seeds)", fontsize="small")
     for ax in (left, right):
@@ -144,12 +145,6 @@ def plot_demos(runs: Sequence[Run], out: str, env: str) -> str:
     return plotting.save_figure(fig, out)
 
 
-def plotting_colors(n: int) -> list:
-    from matplotlib import colormaps
-
-    return [colormaps["viridis"](x) for x in np.linspace(0.0, 0.9, n)]
-
-
 def _write_demos(section: Section) -> None:
     rows = []
     for i, env in enumerate(TASKS):
@@ -158,9 +153,7 @@ def _write_demos(section: Section) -> None:
             continue
         section.figure(f"bc_demos_{env}", f"BC on {env} against the number of expert trajectories and the "
                        f"training steps", lambda out: plot_demos(runs, out, env))
-        by_n: dict[int, list[float]] = {}
-        for r in runs:
-            by_n.setdefault(_n_demos(r), []).append(r.final(last=FINAL_EVALS))
+        by_n = {n: [r.final(last=FINAL_EVALS) for r in n_runs] for n, n_runs in _by(runs, _n_demos).items()}
         expert = _expert(runs)
         rows.append([env] + [f"{np.mean(by_n[n]):.0f} ({100 * np.mean(by_n[n]) / expert:.0f}%)" if n in by_n
                              else "—" for n in N_DEMOS])

@@ -118,9 +118,8 @@ def envpool_backend() -> tuple[str, ...]:
 def at_least_five(seeds: Sequence[int]) -> tuple[int, ...]:
     """``seeds``, topped up with the integers after the largest to ``N_SEEDS_ASKED`` seeds."""
     out = list(dict.fromkeys(seeds))
-    while len(out) < N_SEEDS_ASKED:
-        out.append(max(out, default=0) + 1)
-    return tuple(out)
+    top = max(out, default=0)
+    return (*out, *range(top + 1, top + 1 + N_SEEDS_ASKED - len(out)))
 
 
 def _specs(base: tuple[str, ...], variants: Sequence[tuple[str, tuple[str, ...]]],
@@ -152,8 +151,7 @@ def _flags(variant: tuple[str, tuple[str, ...]]) -> str:
 
 def best(run: Run) -> Optional[float]:
     """The best single iteration's Eval_AverageReturn."""
-    values = [v for _, v in run.series(RETURN_KEY)]
-    return max(values) if values else None
+    return max((v for _, v in run.series(RETURN_KEY)), default=None)
 
 
 def first_reaching(run: Run, value: float, key: str = STEPS_KEY) -> Optional[float]:
@@ -232,14 +230,15 @@ def _write_cheetah(section: Section) -> None:
     _gif_of(section, CHEETAH_VARIANTS, "HalfCheetah-v4 with a baseline")
 
 
-def _return_rows(label: str, runs: Sequence[Run]) -> list[list[str]]:
+def _return_table(section: Section, groups: Sequence[tuple[str, list[Run]]], more: Sequence[list[str]] = ()) -> None:
+    """The final, last-10 mean and best Eval_AverageReturn of each (label, runs), per seed and mean; then ``more``."""
     stats = (("final", lambda r: r.final()), (f"mean of the last {LUNAR_LAST}", lambda r: r.final(last=LUNAR_LAST)),
              ("best single iteration", best))
-    return [[label, what, _seeds(runs), _per_seed([f(r) for r in runs]), _mean([f(r) for r in runs])]
-            for what, f in stats]
+    section.table(["runs", "Eval_AverageReturn", "seeds", "per seed", "mean over seeds"],
+                  [[label, what, _seeds(runs), _per_seed([f(r) for r in runs]), _mean([f(r) for r in runs])]
+                   for label, runs in groups for what, f in stats] + list(more))
 
 
-RETURN_HEADER = ["runs", "Eval_AverageReturn", "seeds", "per seed", "mean over seeds"]
 REFERENCE_ROWS = [["course's solved code, λ = 0.98, gym 0.25 LunarLander-v2", f"mean of the last {LUNAR_LAST}",
                    "1 2 3 4 5", _per_seed(LUNAR_REFERENCE_LAST10), _mean(LUNAR_REFERENCE_LAST10)],
                   ["course's solved code, λ = 0.98, gym 0.25 LunarLander-v2", "best single iteration", "1 2 3 4 5",
@@ -265,8 +264,7 @@ def _write_lunar(section: Section) -> None:
     _curves(section, "lunar_gae_lambda", "LunarLander: eval return against env steps for GAE λ ∈ "
             f"{{{', '.join(LAMBDAS)}}} (legend: exp_name, lambda<λ> = --gae_lambda λ)",
             [r for _, runs in groups for r in runs], ["180:handout's bar"])
-    section.table(RETURN_HEADER, [row for label, runs in groups for row in _return_rows(label, runs)]
-                  + REFERENCE_ROWS)
+    _return_table(section, groups, REFERENCE_ROWS)
     section.text(f"The handout: \"{LUNAR_HANDOUT}\" {_lunar_grade(groups)} For comparison, the issue measured the "
                  f"course's own solved code with the λ = 0.98 command (last two rows): mean "
                  f"{_mean(LUNAR_REFERENCE_LAST10)} over seeds 1–5, best single iterations {LUNAR_REFERENCE_BEST}; "
@@ -280,8 +278,7 @@ def _write_truncation(section: Section) -> None:
     _curves(section, "lunar_truncation", f"LunarLander, λ = {LUNAR_GIF_LAMBDA}: time limits bootstrapped "
             f"(default) against {TRUNCATION} (the course's treatment)", [r for _, runs in groups for r in runs],
             ["180:handout's bar"])
-    section.table(RETURN_HEADER, [row for label, runs in groups for row in _return_rows(label, runs)]
-                  + REFERENCE_ROWS)
+    _return_table(section, groups, REFERENCE_ROWS)
     section.text(f"By default an episode cut by the 1000-step limit (`--ep_len 1000`) bootstraps its last "
                  f"advantage from V of its final observation; with `{TRUNCATION}` the limit ends the return like "
                  f"a landing or a crash, as the course's code (`terminal` includes time limits) does. "
@@ -334,7 +331,7 @@ def _write_solved_lunar(section: Section) -> None:
     runs = section.runs()
     _curves(section, "lunar_ppo", "LunarLander: PPO with γ = 0.999, eval return against env steps",
             runs, [f"{SOLVED_LUNAR_BAR:.0f}:target"])
-    section.table(RETURN_HEADER, _return_rows("lunar_lander_ppo", runs))
+    _return_table(section, [("lunar_lander_ppo", runs)])
     last = [r.final(last=LUNAR_LAST) for r in runs]
     met = sum(v is not None and v >= SOLVED_LUNAR_BAR for v in last)
     wall = [r.final(WALL_KEY) for r in runs]

@@ -38,13 +38,14 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import ModuleType
 from typing import Any, Callable, Optional, Sequence
 
 from tqdm import tqdm
 
 from cs285.infrastructure.errors import UserError
-from cs285.trainers.run_config import CONFIG_FILE, data_dir, is_finished
+from cs285.trainers.run_config import data_dir, is_finished, load_config
 
 SCRIPTS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "scripts")
 LOG_DIR = ".sweep_logs"  # hidden, so grading a data folder does not list it
@@ -134,9 +135,8 @@ def _identity(script: str, flags: dict[str, Any]) -> str:
 
 def _path_stem(value: str) -> Optional[str]:
     """A path's file stem (``experiments/dqn/lunarlander.yaml`` -> ``lunarlander``), None for other values."""
-    if os.sep in value or value.endswith((".yaml", ".yml")):
-        return os.path.splitext(os.path.basename(value))[0]
-    return None
+    is_path = os.sep in value or value.endswith((".yaml", ".yml"))
+    return os.path.splitext(os.path.basename(value))[0] if is_path else None
 
 
 def plan(script: str, script_args: Sequence[str], grid: Sequence[tuple[str, list[str]]],
@@ -181,10 +181,8 @@ def plan(script: str, script_args: Sequence[str], grid: Sequence[tuple[str, list
             if suffix or not _has_option(argv, "exp_name"):  # no grid: the script's own --exp_name stays
                 argv += ["--exp_name", exp_name]
         else:  # hw3: the YAML config names the run; the sweep's name is only for its log files
-            swept = "config_file" in [n for n, _ in grid]
-            stem = _path_stem(str(base["config_file"])) if base.get("config_file") and not swept else None
-            stem = stem or os.path.splitext(os.path.basename(script))[0]
-            exp_name = "_".join([stem] + suffix)
+            config = None if "config_file" in dict(grid) else base.get("config_file")  # a swept one is in suffix
+            exp_name = "_".join([(_path_stem(str(config)) if config else None) or Path(script).stem] + suffix)
         for seed in seeds:
             run_argv = argv + ["--seed", str(seed)]
             flags = {**_parse(module, run_argv, script), "seed": seed}
@@ -203,11 +201,9 @@ def _with_new_flags(module: ModuleType, command: str, saved: dict[str, Any]) -> 
     argv = command.split()
     start = next((i + 1 for i, token in enumerate(argv) if token.endswith(".py")), len(argv))
     try:
-        with contextlib.redirect_stderr(io.StringIO()), contextlib.redirect_stdout(io.StringIO()):
-            now = vars(module.parse_args(argv[start:]))  # quiet: the script's notes are the old run's
-    except (SystemExit, UserError):
+        return {**_parse(module, argv[start:], module.__file__), **saved}
+    except UserError:
         return saved
-    return {**now, **saved}
 
 
 def existing_runs(root: str, module: Optional[ModuleType] = None) -> dict[str, list[str]]:
@@ -217,14 +213,11 @@ def existing_runs(root: str, module: Optional[ModuleType] = None) -> dict[str, l
     script's current version sees them (``_with_new_flags``)."""
     script_name = os.path.basename(module.__file__) if module is not None else None
     found: dict[str, list[str]] = {}
-    if not os.path.isdir(root):
-        return found
-    for entry in sorted(os.scandir(root), key=lambda e: e.name):
+    for entry in sorted(os.scandir(root), key=lambda e: e.name) if os.path.isdir(root) else []:
         if entry.name.startswith(".") or not entry.is_dir():
             continue
         try:
-            with open(os.path.join(entry.path, CONFIG_FILE)) as f:
-                config = json.load(f)
+            config = load_config(entry.path)
             command, flags = config.get("command", ""), config["flags"]
             if module is not None and _script_of(command) == script_name:
                 flags = _with_new_flags(module, command, flags)
@@ -250,29 +243,27 @@ def run_command(command: list[str], env: dict[str, str], log_path: str, cwd: str
 def _launch_local(commands: list[tuple[PlannedRun, list[str], str]], env: dict[str, str], jobs: int,
                   on_done: Callable[[PlannedRun, int, str], None]) -> None:
     """At most ``jobs`` subprocesses at once; on Ctrl-C the running ones are terminated."""
-    queue, running = list(commands), {}
+    queue, running = list(commands), {}  # running: Popen -> (run, log path)
     try:
         while queue or running:
             while queue and len(running) < jobs:
                 run, command, log_path = queue.pop(0)
                 os.makedirs(os.path.dirname(log_path), exist_ok=True)
-                log = open(log_path, "w")
-                proc = subprocess.Popen(command, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT)
-                running[proc] = (run, log, log_path)
+                with open(log_path, "w") as log:  # the child writes to its own copy of the file
+                    proc = subprocess.Popen(command, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT)
+                running[proc] = (run, log_path)
             time.sleep(POLL_SECONDS)
             for proc in [p for p in running if p.poll() is not None]:
-                run, log, log_path = running.pop(proc)
-                log.close()
+                run, log_path = running.pop(proc)
                 on_done(run, proc.returncode, log_path)
     finally:
-        for proc, (_, log, _) in running.items():  # only after an interrupt or an error
+        for proc in running:  # only after an interrupt or an error
             proc.terminate()
-        for proc, (_, log, _) in running.items():
+        for proc in running:
             try:
                 proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 proc.kill()
-            log.close()
 
 
 def _launch_ray(commands: list[tuple[PlannedRun, list[str], str]], env: dict[str, str], jobs: Optional[int],
@@ -346,18 +337,13 @@ def run_sweeps(specs: Sequence[SweepSpec], jobs: Optional[int] = None, launcher:
     for spec in specs:
         script = resolve_script(spec.script)
         planned = plan(script, spec.args, parse_grid(spec.grid), spec.seeds)
-        result = SweepResult(planned)
         if script not in modules:
             modules[script] = load_script(script)
         finished = _finished_dirs(root, modules[script], planned)
+        results.append(SweepResult(planned, [run for run in planned if run in finished], dirs=finished, script=script))
         for run in planned:
-            if run in finished:
-                result.skipped.append(run)
-            else:
+            if run not in finished:
                 todo.setdefault(run.identity, (run, script, modules[script]))
-        result.dirs = finished
-        result.script = script
-        results.append(result)
     n_planned = len({run.identity for r in results for run in r.planned})
     workers = jobs if launcher == "ray" else (jobs or os.cpu_count() or 1)
     where = f"{workers} local workers" if launcher == "local" else f"Ray at {address or 'a new local instance'}"
@@ -408,17 +394,12 @@ def run_sweeps(specs: Sequence[SweepSpec], jobs: Optional[int] = None, launcher:
 def _finished_dirs(root: str, module: ModuleType, planned: Sequence[PlannedRun]) -> dict[PlannedRun, str]:
     """The newest finished run dir of each planned run that has one."""
     found = existing_runs(root, module)
-    dirs = {}
-    for run in planned:
-        done = [d for d in found.get(run.identity, []) if is_finished(d)]
-        if done:
-            dirs[run] = max(done, key=os.path.getmtime)
-    return dirs
+    done = {run: [d for d in found.get(run.identity, []) if is_finished(d)] for run in planned}
+    return {run: max(dirs, key=os.path.getmtime) for run, dirs in done.items() if dirs}
 
 
 def _file_log(root: str, run: PlannedRun, log_path: str, module: ModuleType) -> None:
     """Move a finished run's output into its run dir (the newest finished dir with its flags)."""
-    dirs = [d for d in existing_runs(root, module).get(run.identity, []) if is_finished(d)]
-    if dirs and os.path.exists(log_path):
-        newest = max(dirs, key=os.path.getmtime)
+    newest = _finished_dirs(root, module, [run]).get(run)
+    if newest and os.path.exists(log_path):
         shutil.move(log_path, os.path.join(newest, RUN_LOG))
