@@ -7,7 +7,7 @@
     estimate_advantages V(s_t), V(s_{t+1}) once (with a critic), then the hook ``_q_values_and_advantages``:
                         q_values = full return or reward-to-go; advantages = q_values, q_values − V(s_t)
                         or GAE(λ) (estimators.py); then optionally normalized to mean 0, std 1
-    _learn (hook)       actor: ``adam_pg_step``, one Adam step on pg_surrogate_loss(log π(a|s), advantages);
+    _learn (hook)       actor (hook ``_actor_step``): an Adam step on pg_surrogate_loss(log π(a|s), advantages);
                         critic: ``fit_baseline``, ``baseline_gradient_steps`` Adam steps on mean (V(s_t) − q_values_t)²
 
 With ``normalize_obs`` the policy carries running observation statistics
@@ -15,9 +15,9 @@ With ``normalize_obs`` the policy carries running observation statistics
 then normalizes the batch once; the policy and the critic both see normalized
 observations, and the collector's ``policy.snapshot()`` applies the same
 statistics. Subclasses (is_pg_agent, npg_trpo_agent, ppo_agent, ac_agent) replace
-the hooks ``_make_optimizers``, ``_q_values_and_advantages``, ``_learn``; the actor
-step and the baseline fit are module functions given the network and its optimizer,
-so no method needs an optimizer a subclass lacks. ``IGNORED_FLAGS``: the constructor
+the hooks ``_make_optimizers``, ``_q_values_and_advantages``, ``_actor_step`` or the
+whole ``_learn``; the Adam actor step and the baseline fit are module functions given
+the network and its optimizer, so no method needs an optimizer a subclass lacks. ``IGNORED_FLAGS``: the constructor
 keywords a class accepts but does not use, each with the reason.
 
 Ends of episodes: only ``terminated`` stops the bootstrap. With a critic, reward-to-go
@@ -172,13 +172,19 @@ class PGAgent:
 
     def _learn(self, batch: Batch, q_values: np.ndarray, advantages: np.ndarray,
                values: Optional[np.ndarray]) -> dict[str, float]:
-        """Hook: step the networks on the prepared batch and its estimates, (N,) each; returns the logs."""
+        """Hook: step the networks on the prepared batch and its estimates, (N,) each; returns the logs.
+        Here ``_actor_step``, then, with a critic, ``fit_baseline``."""
         obs, actions = self._tensors(batch)
-        info = adam_pg_step(self.policy, self.actor_optimizer, obs, actions, ptu.from_numpy(advantages))
+        info = self._actor_step(obs, actions, ptu.from_numpy(advantages))
         if self.critic is not None:
             info.update(fit_baseline(self.critic, self.critic_optimizer, obs, q_values, values,
                                      self.baseline_gradient_steps))
         return info
+
+    def _actor_step(self, obs: torch.Tensor, actions: torch.Tensor, advantages: torch.Tensor) -> dict[str, float]:
+        """Hook: move the policy on normalized obs (N, ob_dim), actions and advantages (N,); returns the logs.
+        Here ``adam_pg_step``."""
+        return adam_pg_step(self.policy, self.actor_optimizer, obs, actions, advantages)
 
     def _tensors(self, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
         """(normalized observations (N, ob_dim), actions (N,) long or (N, ac_dim) float) as tensors."""
