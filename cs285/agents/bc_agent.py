@@ -102,6 +102,5 @@ class BCAgent:
         optimizer.load_state_dict(state["optimizer"])
 
     def save(self, path: str) -> None:
-        """Policy weights plus what is needed to rebuild it (read by scripts/eval_policy.py)."""
-        ptu.save_checkpoint({"kind": "MLPPolicy", "config": self.policy.config,
-                             "state_dict": self.policy.state_dict()}, path)
+        """The policy's checkpoint (``MLPPolicy.save``), read by scripts/eval_policy.py."""
+        self.policy.save(path)

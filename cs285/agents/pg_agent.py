@@ -43,7 +43,7 @@ from cs285.infrastructure.rollouts import Batch
 from cs285.networks.critics import ValueCritic
 from cs285.networks.normalization import EPS as NORM_EPS
 from cs285.networks.normalization import ObsNormalizer
-from cs285.networks.policies import MLPPolicy
+from cs285.networks.policies import MLPPolicy, numpy_mlp
 
 
 class PGAgent:
@@ -225,8 +225,7 @@ class PGAgent:
         policy = self.policy
         if policy.discrete or any(isinstance(m, nn.ReLU) for m in policy.mean_net):
             raise ValueError("the expert schema holds a Gaussian policy with tanh hidden layers")
-        linears = [m for m in policy.mean_net if isinstance(m, nn.Linear)]
-        weights = [(ptu.to_numpy(m.weight).T.copy(), ptu.to_numpy(m.bias).copy()) for m in linears]
+        weights = numpy_mlp(policy.mean_net).affine_layers
         if policy.obs_normalizer is not None:
             mean = policy.obs_normalizer.mean.cpu().numpy()
             # the schema's std is sqrt(meansq − mean²) (+1e-6 in the loader); ours sqrt(var + 1e-8)
@@ -237,11 +236,8 @@ class PGAgent:
                            logstd=ptu.to_numpy(policy.logstd), nonlin="tanh")
 
     def save(self, path: str) -> None:
-        """Policy weights, observation statistics and config (the checkpoint ``policies/load.py`` reads)."""
-        # clone: the weights may be views of a buffer shared with the critic (ppo_agent),
-        # which torch.save would store whole
-        state = {k: v.clone() for k, v in self.policy.state_dict().items()}
-        ptu.save_checkpoint({"kind": "MLPPolicy", "config": self.policy.config, "state_dict": state}, path)
+        """The policy's checkpoint (``MLPPolicy.save``), which ``policies/load.py`` reads."""
+        self.policy.save(path)
 
 
 def adam_pg_step(policy: MLPPolicy, optimizer: torch.optim.Optimizer, obs: torch.Tensor, actions: torch.Tensor,

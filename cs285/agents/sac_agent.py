@@ -43,12 +43,11 @@ from typing import Optional
 import numpy as np
 import torch
 import torch.nn.functional as F
-from torch import nn
 
 from cs285.infrastructure import pytorch_util as ptu
 from cs285.infrastructure.rollouts import Batch
 from cs285.networks.critics import TwinQ
-from cs285.networks.policies import gaussian_log_prob
+from cs285.networks.policies import gaussian_log_prob, numpy_mlp
 
 LOG_STD_MIN = -20.0  # clamp of the actor's log std, as in the SAC reference code
 LOG_STD_MAX = 2.0
@@ -387,18 +386,8 @@ class SACAgent:
             raise ValueError("export_expert writes a tanh-squashed policy; this agent has use_tanh=False")
         if self.activation not in ("relu", "tanh"):
             raise ValueError(f"the expert schema has no {self.activation!r} layers")
-        linears = [m for m in self.actor if isinstance(m, nn.Linear)]
-        # course schema: y = x @ W + b with W (in, out); keep only the mean half of the last layer
-        hidden = [(ptu.to_numpy(m.weight).T.copy(), ptu.to_numpy(m.bias).copy()) for m in linears[:-1]]
-        last = linears[-1]
-        out = (ptu.to_numpy(last.weight[: self.ac_dim]).T.copy(), ptu.to_numpy(last.bias[: self.ac_dim]).copy())
-        save_expert_policy(
-            path,
-            obs_mean=np.zeros(self.ob_dim, dtype=np.float32),
-            obs_meansq=np.ones(self.ob_dim, dtype=np.float32),
-            hidden=hidden,
-            out=out,
-            logstd=np.zeros(self.ac_dim, dtype=np.float32),
-            nonlin=self.activation,
-            squash=(self.action_low.copy(), self.action_high.copy()),
-        )
+        *hidden, (W, b) = numpy_mlp(self.actor).affine_layers  # the course's y = x @ W + b, W (in, out)
+        out = (W[:, : self.ac_dim], b[: self.ac_dim])  # the mean half of the output layer
+        save_expert_policy(path, obs_mean=np.zeros(self.ob_dim), obs_meansq=np.ones(self.ob_dim), hidden=hidden,
+                           out=out, logstd=np.zeros(self.ac_dim), nonlin=self.activation,
+                           squash=(self.action_low, self.action_high))

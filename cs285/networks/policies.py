@@ -102,6 +102,13 @@ class MLPPolicy(nn.Module):
             return self.logits_net(obs).argmax(-1)
         return self.mean_net(obs)
 
+    def save(self, path: str) -> None:
+        """Weights, observation statistics and config: the checkpoint ``policies/load.py`` reads."""
+        # clone: the weights may be views of a buffer shared with the critic (ppo_agent), which torch.save
+        # would store whole
+        state = {k: v.clone() for k, v in self.state_dict().items()}
+        ptu.save_checkpoint({"kind": "MLPPolicy", "config": self.config, "state_dict": state}, path)
+
     def snapshot(self) -> "PolicySnapshot":
         """The current weights (and observation statistics) as a picklable, torch-free PolicySnapshot."""
         net = self.logits_net if self.discrete else self.mean_net
@@ -181,6 +188,11 @@ class NumpyMLP:
             else:
                 x = a(x) if b is None else a(x, b)
         return x
+
+    @property
+    def affine_layers(self) -> list[tuple[np.ndarray, np.ndarray]]:
+        """The linear layers' (weight (in, out), bias (out,)), in order."""
+        return [(a, b) for a, b in self.layers if isinstance(a, np.ndarray)]
 
 
 def numpy_mlp(net: nn.Sequential) -> NumpyMLP:
