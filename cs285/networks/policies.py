@@ -147,24 +147,14 @@ def leaky_relu(x: np.ndarray, slope: float) -> np.ndarray:
     return np.where(x > 0, x, slope * x)
 
 
-def relu(x: np.ndarray) -> np.ndarray:
-    return np.maximum(x, 0.0)
-
-
-def _identity(x: np.ndarray) -> np.ndarray:
-    return x
-
-
 def _sigmoid(x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-x))
 
 
-_NUMPY_ACTIVATIONS: dict[type, Callable[[np.ndarray], np.ndarray]] = {
-    nn.Tanh: np.tanh,
-    nn.ReLU: relu,
-    nn.Identity: _identity,
-    nn.Sigmoid: _sigmoid,
-}
+RELU = (np.maximum, 0.0)  # NumpyMLP's relu layer: h ← max(h, 0)
+# NumpyMLP's layer for each build_mlp activation module (nn.Identity adds none)
+_NUMPY_ACTIVATIONS: dict[type, tuple[Callable, Optional[float]]] = {
+    nn.Tanh: (np.tanh, None), nn.ReLU: RELU, nn.Sigmoid: (_sigmoid, None)}
 
 
 class NumpyMLP:
@@ -205,7 +195,7 @@ def numpy_mlp(net: nn.Sequential) -> NumpyMLP:
         elif isinstance(layer, nn.LeakyReLU):
             layers.append((leaky_relu, layer.negative_slope))
         elif type(layer) in _NUMPY_ACTIVATIONS:
-            layers.append((_NUMPY_ACTIVATIONS[type(layer)], None))
-        else:
+            layers.append(_NUMPY_ACTIVATIONS[type(layer)])
+        elif not isinstance(layer, nn.Identity):
             raise TypeError(f"no NumPy version of {type(layer).__name__}")
     return NumpyMLP(layers)

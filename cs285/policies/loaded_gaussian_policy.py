@@ -44,10 +44,10 @@ import numpy as np
 
 from cs285.infrastructure.errors import UserError
 from cs285.infrastructure.safe_pickle import safe_dump, safe_load
-from cs285.networks.policies import NumpyMLP, leaky_relu, relu
+from cs285.networks.policies import RELU, NumpyMLP, leaky_relu
 
 LRELU_SLOPE = 0.01
-NONLINEARITIES = {"tanh": (np.tanh, None), "lrelu": (leaky_relu, LRELU_SLOPE), "relu": (relu, None)}  # NumpyMLP layers
+NONLINEARITIES = {"tanh": (np.tanh, None), "lrelu": (leaky_relu, LRELU_SLOPE), "relu": RELU}  # NumpyMLP layers
 OBSNORM_EPS = 1e-6
 _LAYER_NAME = re.compile(r"^layer_(\d+)$")
 
