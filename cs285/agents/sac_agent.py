@@ -246,10 +246,6 @@ class SACAgent:
         action = ptu.to_numpy(self._env_action(u))
         return action[0] if x.ndim == 1 else action
 
-    @property
-    def alpha(self) -> float:
-        return float(self._alpha())
-
     def _alpha(self) -> torch.Tensor:
         """The entropy temperature, detached: exp(log_alpha), or 0 without the entropy bonus."""
         return self.log_alpha.detach().exp() if self.use_entropy_bonus else torch.zeros((), device=ptu.device)
@@ -336,7 +332,7 @@ class SACAgent:
             "critic_lr": self.critic_optimizer.param_groups[0]["lr"],
         }
         if self.tune_alpha:
-            info.update(temperature=self.alpha, alpha_loss=alpha_loss.item())
+            info.update(temperature=float(self._alpha()), alpha_loss=alpha_loss.item())
         return info
 
     # ---- checkpoints and export ---------------------------------------------------------
