@@ -37,12 +37,7 @@ class BCAgent:
         For a Gaussian with fixed std this is mean-squared error up to scale and a
         constant; learning the std as well lets the policy express how sure it is.
         """
-        observations, actions = batch.observations, batch.actions
-        if self.numpy_trainer is not None:
-            loss = self.numpy_trainer.train_steps(observations, actions, np.arange(len(observations))[None])
-        else:
-            loss = self._torch_step(ptu.from_numpy(observations), self._actions_tensor(actions))
-        return {"Training Loss": loss}
+        return self.train_steps(batch.observations, batch.actions, np.arange(len(batch.observations))[None])
 
     def train_steps(self, observations: np.ndarray, actions: np.ndarray, index_batches: np.ndarray,
                     progress: Optional[Callable[[int], None]] = None) -> dict[str, float]:
@@ -80,6 +75,10 @@ class BCAgent:
             self._optimizer = ptu.adam(self.policy.parameters(), self.learning_rate)
         return self._optimizer
 
+    def _adam(self) -> NumpyBCTrainer | torch.optim.Optimizer:
+        """The Adam this agent steps: NumpyBCTrainer's on the CPU for a continuous policy, torch's otherwise."""
+        return self.numpy_trainer if self.numpy_trainer is not None else self._torch_optimizer()
+
     def _torch_step(self, obs: torch.Tensor, actions: torch.Tensor) -> float:
         """``update`` with torch autograd and torch's Adam; returns the loss before the step."""
         optimizer = self._torch_optimizer()
@@ -91,17 +90,13 @@ class BCAgent:
         return loss.item()
 
     def state_dict(self) -> dict:
-        """The policy's weights and the Adam state of the path this agent trains with (NumpyBCTrainer's
-        on the CPU for a continuous policy, torch's otherwise; the two are not interchangeable)."""
-        optimizer = self.numpy_trainer if self.numpy_trainer is not None else self._torch_optimizer()
-        return {"policy": self.policy.state_dict(), "optimizer": optimizer.state_dict()}
+        """The policy's weights and the state of ``_adam`` (the two paths' states are not interchangeable)."""
+        return {"policy": self.policy.state_dict(), "optimizer": self._adam().state_dict()}
 
     def load_state_dict(self, state: dict) -> None:
         self.policy.load_state_dict(state["policy"])
-        optimizer = self.numpy_trainer if self.numpy_trainer is not None else self._torch_optimizer()
-        optimizer.load_state_dict(state["optimizer"])
+        self._adam().load_state_dict(state["optimizer"])
 
     def save(self, path: str) -> None:
-        """Policy weights plus what is needed to rebuild it (read by scripts/eval_policy.py)."""
-        ptu.save_checkpoint({"kind": "MLPPolicy", "config": self.policy.config,
-                             "state_dict": self.policy.state_dict()}, path)
+        """The policy's checkpoint (``MLPPolicy.save``), read by scripts/eval_policy.py."""
+        self.policy.save(path)

@@ -162,8 +162,7 @@ class DQNAgent:
             self.update_target_critic()
 
         stats = torch.stack([loss.detach(), q_values.detach().mean(), y.mean(), grad_norm]).tolist()
-        return {"critic_loss": stats[0], "q_values": stats[1], "target_values": stats[2], "grad_norm": stats[3],
-                "lr": lr}
+        return dict(zip(UPDATE_KEYS, [*stats, lr]))
 
     def update_target_critic(self) -> None:
         """Q_targ ← Q."""

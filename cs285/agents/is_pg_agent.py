@@ -15,10 +15,8 @@ from typing import Optional
 
 import torch
 
-from cs285.agents.pg_agent import PGAgent, fit_baseline
+from cs285.agents.pg_agent import PGAgent
 from cs285.agents.pg_losses import approx_kl, importance_sampled_pg_loss
-from cs285.infrastructure import pytorch_util as ptu
-from cs285.infrastructure.rollouts import Batch
 
 
 class ISPGAgent(PGAgent):
@@ -38,13 +36,11 @@ class ISPGAgent(PGAgent):
         self.n_policy_steps = n_policy_steps
         self.is_clip = is_clip
 
-    def _learn(self, batch: Batch, q_values, advantages, values) -> dict[str, float]:
-        """K actor steps, then fit_baseline; logs the first step's loss (the on-policy one) and ρ at the last.
+    def _actor_step(self, obs: torch.Tensor, actions: torch.Tensor, advantages: torch.Tensor) -> dict[str, float]:
+        """K actor steps; logs the first step's loss (the on-policy one) and ρ at the last.
 
         ``Approx KL``: pg_losses.approx_kl, an estimate of KL(π_old ‖ π_θ) after the K steps.
         """
-        obs, actions = self._tensors(batch)
-        advantages = ptu.from_numpy(advantages)  # (N,)
         with torch.no_grad():
             old_log_probs = self.policy.distribution(obs).log_prob(actions)  # (N,)
         first_loss = None
@@ -66,7 +62,4 @@ class ISPGAgent(PGAgent):
             }
             if self.is_clip is not None:
                 info["IS Clip Fraction"] = float((ratio > self.is_clip).float().mean())
-        if self.critic is not None:
-            info.update(fit_baseline(self.critic, self.critic_optimizer, obs, q_values, values,
-                                     self.baseline_gradient_steps))
         return info

@@ -27,17 +27,10 @@ from typing import NamedTuple
 import torch
 from torch import distributions
 
-from cs285.agents.pg_agent import PGAgent, fit_baseline
+from cs285.agents.pg_agent import PGAgent
 from cs285.infrastructure import pytorch_util as ptu
-from cs285.infrastructure.optim_util import (
-    backtracking_line_search,
-    conjugate_gradient,
-    fisher_vector_product_fn,
-    flat_grad,
-    load_params_vector,
-    params_vector,
-)
-from cs285.infrastructure.rollouts import Batch
+from cs285.infrastructure.optim_util import (backtracking_line_search, conjugate_gradient, fisher_vector_product_fn,
+                                             flat_grad, load_params_vector, params_vector)
 from cs285.networks.policies import MLPPolicy
 
 
@@ -51,20 +44,10 @@ class NaturalStep(NamedTuple):
     surrogate: float  # L(θ_new)
 
 
-def natural_gradient_step(
-    policy: MLPPolicy,
-    obs: torch.Tensor,
-    actions: torch.Tensor,
-    advantages: torch.Tensor,
-    *,
-    trust_region: bool,
-    max_kl: float = 0.01,
-    npg_step_size: float = 0.5,
-    cg_iters: int = 10,
-    cg_damping: float = 0.1,
-    backtrack_coeff: float = 0.8,
-    backtrack_iters: int = 10,
-) -> NaturalStep:
+def natural_gradient_step(policy: MLPPolicy, obs: torch.Tensor, actions: torch.Tensor, advantages: torch.Tensor, *,
+                          trust_region: bool, max_kl: float = 0.01, npg_step_size: float = 0.5, cg_iters: int = 10,
+                          cg_damping: float = 0.1, backtrack_coeff: float = 0.8,
+                          backtrack_iters: int = 10) -> NaturalStep:
     """One NPG (trust_region=False) or TRPO (True) step of ``policy``'s parameters, in place.
 
     obs: (N, ob_dim) normalized; actions: (N,) long or (N, ac_dim); advantages: (N,).
@@ -139,11 +122,10 @@ class NaturalPGAgent(PGAgent):
         extra = len(state["optimizers"]) - len(self.optimizers())
         super().load_state_dict({**state, "optimizers": state["optimizers"][1:]} if extra == 1 else state)
 
-    def _learn(self, batch: Batch, q_values, advantages, values) -> dict[str, float]:
-        """One natural step, then fit_baseline; ``Actor Loss`` is −L(θ_new), the surrogate loss after the step."""
-        obs, actions = self._tensors(batch)
-        step = natural_gradient_step(self.policy, obs, actions, ptu.from_numpy(advantages), **self.step_kwargs)
-        info = {
+    def _actor_step(self, obs: torch.Tensor, actions: torch.Tensor, advantages: torch.Tensor) -> dict[str, float]:
+        """One natural step; ``Actor Loss`` is −L(θ_new), the surrogate loss after the step."""
+        step = natural_gradient_step(self.policy, obs, actions, advantages, **self.step_kwargs)
+        return {
             "Actor Loss": -step.surrogate,
             "KL": step.kl,
             "CG Residual": step.cg_residual,
@@ -151,7 +133,3 @@ class NaturalPGAgent(PGAgent):
             "Surrogate Improvement": step.surrogate_improvement,
             "Step Size": step.step_size,
         }
-        if self.critic is not None:
-            info.update(fit_baseline(self.critic, self.critic_optimizer, obs, q_values, values,
-                                     self.baseline_gradient_steps))
-        return info

@@ -7,7 +7,7 @@
     estimate_advantages V(s_t), V(s_{t+1}) once (with a critic), then the hook ``_q_values_and_advantages``:
                         q_values = full return or reward-to-go; advantages = q_values, q_values − V(s_t)
                         or GAE(λ) (estimators.py); then optionally normalized to mean 0, std 1
-    _learn (hook)       actor: ``adam_pg_step``, one Adam step on pg_surrogate_loss(log π(a|s), advantages);
+    _learn (hook)       actor (hook ``_actor_step``): an Adam step on pg_surrogate_loss(log π(a|s), advantages);
                         critic: ``fit_baseline``, ``baseline_gradient_steps`` Adam steps on mean (V(s_t) − q_values_t)²
 
 With ``normalize_obs`` the policy carries running observation statistics
@@ -15,9 +15,9 @@ With ``normalize_obs`` the policy carries running observation statistics
 then normalizes the batch once; the policy and the critic both see normalized
 observations, and the collector's ``policy.snapshot()`` applies the same
 statistics. Subclasses (is_pg_agent, npg_trpo_agent, ppo_agent, ac_agent) replace
-the hooks ``_make_optimizers``, ``_q_values_and_advantages``, ``_learn``; the actor
-step and the baseline fit are module functions given the network and its optimizer,
-so no method needs an optimizer a subclass lacks. ``IGNORED_FLAGS``: the constructor
+the hooks ``_make_optimizers``, ``_q_values_and_advantages``, ``_actor_step`` or the
+whole ``_learn``; the Adam actor step and the baseline fit are module functions given
+the network and its optimizer, so no method needs an optimizer a subclass lacks. ``IGNORED_FLAGS``: the constructor
 keywords a class accepts but does not use, each with the reason.
 
 Ends of episodes: only ``terminated`` stops the bootstrap. With a critic, reward-to-go
@@ -43,7 +43,7 @@ from cs285.infrastructure.rollouts import Batch
 from cs285.networks.critics import ValueCritic
 from cs285.networks.normalization import EPS as NORM_EPS
 from cs285.networks.normalization import ObsNormalizer
-from cs285.networks.policies import MLPPolicy
+from cs285.networks.policies import MLPPolicy, numpy_mlp
 
 
 class PGAgent:
@@ -172,13 +172,19 @@ class PGAgent:
 
     def _learn(self, batch: Batch, q_values: np.ndarray, advantages: np.ndarray,
                values: Optional[np.ndarray]) -> dict[str, float]:
-        """Hook: step the networks on the prepared batch and its estimates, (N,) each; returns the logs."""
+        """Hook: step the networks on the prepared batch and its estimates, (N,) each; returns the logs.
+        Here ``_actor_step``, then, with a critic, ``fit_baseline``."""
         obs, actions = self._tensors(batch)
-        info = adam_pg_step(self.policy, self.actor_optimizer, obs, actions, ptu.from_numpy(advantages))
+        info = self._actor_step(obs, actions, ptu.from_numpy(advantages))
         if self.critic is not None:
             info.update(fit_baseline(self.critic, self.critic_optimizer, obs, q_values, values,
                                      self.baseline_gradient_steps))
         return info
+
+    def _actor_step(self, obs: torch.Tensor, actions: torch.Tensor, advantages: torch.Tensor) -> dict[str, float]:
+        """Hook: move the policy on normalized obs (N, ob_dim), actions and advantages (N,); returns the logs.
+        Here ``adam_pg_step``."""
+        return adam_pg_step(self.policy, self.actor_optimizer, obs, actions, advantages)
 
     def _tensors(self, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
         """(normalized observations (N, ob_dim), actions (N,) long or (N, ac_dim) float) as tensors."""
@@ -219,8 +225,7 @@ class PGAgent:
         policy = self.policy
         if policy.discrete or any(isinstance(m, nn.ReLU) for m in policy.mean_net):
             raise ValueError("the expert schema holds a Gaussian policy with tanh hidden layers")
-        linears = [m for m in policy.mean_net if isinstance(m, nn.Linear)]
-        weights = [(ptu.to_numpy(m.weight).T.copy(), ptu.to_numpy(m.bias).copy()) for m in linears]
+        weights = numpy_mlp(policy.mean_net).affine_layers
         if policy.obs_normalizer is not None:
             mean = policy.obs_normalizer.mean.cpu().numpy()
             # the schema's std is sqrt(meansq − mean²) (+1e-6 in the loader); ours sqrt(var + 1e-8)
@@ -231,11 +236,8 @@ class PGAgent:
                            logstd=ptu.to_numpy(policy.logstd), nonlin="tanh")
 
     def save(self, path: str) -> None:
-        """Policy weights, observation statistics and config (the checkpoint ``policies/load.py`` reads)."""
-        # clone: the weights may be views of a buffer shared with the critic (ppo_agent),
-        # which torch.save would store whole
-        state = {k: v.clone() for k, v in self.policy.state_dict().items()}
-        ptu.save_checkpoint({"kind": "MLPPolicy", "config": self.policy.config, "state_dict": state}, path)
+        """The policy's checkpoint (``MLPPolicy.save``), which ``policies/load.py`` reads."""
+        self.policy.save(path)
 
 
 def adam_pg_step(policy: MLPPolicy, optimizer: torch.optim.Optimizer, obs: torch.Tensor, actions: torch.Tensor,

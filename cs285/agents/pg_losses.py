@@ -7,6 +7,12 @@ import torch
 from torch import Tensor
 
 
+def _check_same_shape(**tensors: Tensor) -> None:
+    if len({t.shape for t in tensors.values()}) > 1:
+        shapes = ", ".join(f"{name} {tuple(t.shape)}" for name, t in tensors.items())
+        raise ValueError(f"{shapes} must have the same shape")
+
+
 def pg_surrogate_loss(log_probs: Tensor, advantages: Tensor) -> Tensor:
     """REINFORCE surrogate whose negative gradient is the policy-gradient estimate.
 
@@ -23,11 +29,7 @@ def pg_surrogate_loss(log_probs: Tensor, advantages: Tensor) -> Tensor:
     advantages: (N,) reward-to-go, return, or advantage for each step.
     Returns a scalar tensor.
     """
-    if log_probs.shape != advantages.shape:
-        raise ValueError(
-            f"log_probs {tuple(log_probs.shape)} and advantages {tuple(advantages.shape)} "
-            "must have the same shape"
-        )
+    _check_same_shape(log_probs=log_probs, advantages=advantages)
     return -(log_probs * advantages.detach()).mean()
 
 
@@ -53,9 +55,7 @@ def importance_sampled_pg_loss(log_probs: Tensor, old_log_probs: Tensor, advanta
 
     log_probs: (N,) differentiable; old_log_probs, advantages: (N,) constants. Returns a scalar.
     """
-    if log_probs.shape != advantages.shape or old_log_probs.shape != advantages.shape:
-        raise ValueError(f"log_probs {tuple(log_probs.shape)}, old_log_probs {tuple(old_log_probs.shape)} and "
-                         f"advantages {tuple(advantages.shape)} must have the same shape")
+    _check_same_shape(log_probs=log_probs, old_log_probs=old_log_probs, advantages=advantages)
     ratio = torch.exp(log_probs - old_log_probs.detach())
     if is_clip is not None:
         # value min(ρ, c), gradient min(ρ, c)·∇log π: ρ times a constant factor min(ρ, c)/ρ
@@ -89,9 +89,7 @@ def ppo_clip_loss(log_ratio: Tensor, advantages: Tensor, clip_eps: float) -> Ten
     log_ratio: (N,) log π_θ − log π_old, differentiable. advantages: (N,) constants.
     clip_eps: ε > 0. Returns a scalar.
     """
-    if log_ratio.shape != advantages.shape:
-        raise ValueError(f"log_ratio {tuple(log_ratio.shape)} and advantages {tuple(advantages.shape)} "
-                         "must have the same shape")
+    _check_same_shape(log_ratio=log_ratio, advantages=advantages)
     ratio = torch.exp(log_ratio)
     advantages = advantages.detach()
     clipped = torch.clamp(ratio, 1.0 - clip_eps, 1.0 + clip_eps)

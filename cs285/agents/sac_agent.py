@@ -43,12 +43,11 @@ from typing import Optional
 import numpy as np
 import torch
 import torch.nn.functional as F
-from torch import nn
 
 from cs285.infrastructure import pytorch_util as ptu
 from cs285.infrastructure.rollouts import Batch
 from cs285.networks.critics import TwinQ
-from cs285.networks.policies import gaussian_log_prob
+from cs285.networks.policies import gaussian_log_prob, numpy_mlp
 
 LOG_STD_MIN = -20.0  # clamp of the actor's log std, as in the SAC reference code
 LOG_STD_MAX = 2.0
@@ -99,38 +98,17 @@ def _choice(name: str, value: str, options: tuple) -> str:
 
 
 class SACAgent:
-    def __init__(
-        self,
-        ob_dim: int,
-        ac_dim: int,
-        action_low: np.ndarray,
-        action_high: np.ndarray,
-        hidden_size: int = 256,
-        n_layers: int = 2,
-        discount: float = 0.99,
-        target_tau: Optional[float] = 0.005,
-        learning_rate: float = 3e-4,
-        init_alpha: float = 1.0,
-        target_entropy: Optional[float] = None,
-        *,
-        activation: str = "relu",
-        actor_learning_rate: Optional[float] = None,
-        critic_learning_rate: Optional[float] = None,
-        target_update_period: Optional[int] = None,
-        temperature: Optional[float] = None,
-        use_entropy_bonus: bool = True,
-        backup_entropy: bool = True,
-        num_critic_networks: int = 2,
-        target_critic_backup_type: str = "min",
-        actor_q_reduction: str = "min",
-        actor_gradient_type: str = "reparametrize",
-        num_actor_samples: int = 1,
-        num_critic_updates: int = 1,
-        std_transform: str = "exp_clamp",
-        actor_fixed_std: Optional[float] = None,
-        use_tanh: bool = True,
-        rescale_actions: bool = False,
-    ):
+    def __init__(self, ob_dim: int, ac_dim: int, action_low: np.ndarray, action_high: np.ndarray,
+                 hidden_size: int = 256, n_layers: int = 2, discount: float = 0.99,
+                 target_tau: Optional[float] = 0.005, learning_rate: float = 3e-4, init_alpha: float = 1.0,
+                 target_entropy: Optional[float] = None, *, activation: str = "relu",
+                 actor_learning_rate: Optional[float] = None, critic_learning_rate: Optional[float] = None,
+                 target_update_period: Optional[int] = None, temperature: Optional[float] = None,
+                 use_entropy_bonus: bool = True, backup_entropy: bool = True, num_critic_networks: int = 2,
+                 target_critic_backup_type: str = "min", actor_q_reduction: str = "min",
+                 actor_gradient_type: str = "reparametrize", num_actor_samples: int = 1, num_critic_updates: int = 1,
+                 std_transform: str = "exp_clamp", actor_fixed_std: Optional[float] = None, use_tanh: bool = True,
+                 rescale_actions: bool = False):
         """The defaults are train_expert's SAC: ReLU 256 x 2, twin critics with the min backup and a
         min actor Q, reparameterized actor, alpha auto-tuned from ``init_alpha`` towards
         ``target_entropy`` (default -ac_dim), soft targets with ``target_tau``, one ``learning_rate``.
@@ -183,23 +161,18 @@ class SACAgent:
         self.action_low, self.action_high = low, high
         self.action_scale = ptu.from_numpy((high - low) / 2.0)  # (ac_dim,)
         self.action_bias = ptu.from_numpy((high + low) / 2.0)
-        self.log_scale_sum = float(np.log((high - low) / 2.0).sum())
+        self._inv_action_scale = 1.0 / self.action_scale
         # the units critics and log-probs use: [-1, 1] (rescaled) or the env's [low, high]
-        if rescale_actions:
-            self._p_low, self._p_high = -torch.ones_like(self.action_bias), torch.ones_like(self.action_bias)
-            self._p_log_scale_sum = 0.0
-            self._inv_action_scale = 1.0 / self.action_scale
-        else:
-            self._p_low, self._p_high = ptu.from_numpy(low), ptu.from_numpy(high)
-            self._p_log_scale_sum = self.log_scale_sum
+        p_low, p_high = (-np.ones_like(low), np.ones_like(high)) if rescale_actions else (low, high)
+        self._p_low, self._p_high = ptu.from_numpy(p_low), ptu.from_numpy(p_high)
+        self._p_log_scale_sum = 0.0 if rescale_actions else float(np.log((high - low) / 2.0).sum())
 
         out_dim = ac_dim if actor_fixed_std is not None else 2 * ac_dim
         self.actor = ptu.build_mlp(ob_dim, out_dim, n_layers, hidden_size, activation).to(ptu.device)
         hidden = (hidden_size,) * n_layers
         self.critic = TwinQ(ob_dim + ac_dim, hidden, num_critic_networks, activation).to(ptu.device)
         self.critic_target = TwinQ(ob_dim + ac_dim, hidden, num_critic_networks, activation).to(ptu.device)
-        self.critic_target.load_state_dict(self.critic.state_dict())
-        self.critic_target.requires_grad_(False)
+        self.critic_target.requires_grad_(False).load_state_dict(self.critic.state_dict())
         alpha0 = init_alpha if temperature is None or temperature == 0.0 else temperature
         self.log_alpha = torch.tensor(math.log(alpha0), device=ptu.device, requires_grad=self.tune_alpha)
 
@@ -272,10 +245,6 @@ class SACAgent:
         u = mu if deterministic else mu + torch.randn_like(mu) * log_std.exp()
         action = ptu.to_numpy(self._env_action(u))
         return action[0] if x.ndim == 1 else action
-
-    @property
-    def alpha(self) -> float:
-        return float(self._alpha())
 
     def _alpha(self) -> torch.Tensor:
         """The entropy temperature, detached: exp(log_alpha), or 0 without the entropy bonus."""
@@ -363,7 +332,7 @@ class SACAgent:
             "critic_lr": self.critic_optimizer.param_groups[0]["lr"],
         }
         if self.tune_alpha:
-            info.update(temperature=self.alpha, alpha_loss=alpha_loss.item())
+            info.update(temperature=float(self._alpha()), alpha_loss=alpha_loss.item())
         return info
 
     # ---- checkpoints and export ---------------------------------------------------------
@@ -387,18 +356,8 @@ class SACAgent:
             raise ValueError("export_expert writes a tanh-squashed policy; this agent has use_tanh=False")
         if self.activation not in ("relu", "tanh"):
             raise ValueError(f"the expert schema has no {self.activation!r} layers")
-        linears = [m for m in self.actor if isinstance(m, nn.Linear)]
-        # course schema: y = x @ W + b with W (in, out); keep only the mean half of the last layer
-        hidden = [(ptu.to_numpy(m.weight).T.copy(), ptu.to_numpy(m.bias).copy()) for m in linears[:-1]]
-        last = linears[-1]
-        out = (ptu.to_numpy(last.weight[: self.ac_dim]).T.copy(), ptu.to_numpy(last.bias[: self.ac_dim]).copy())
-        save_expert_policy(
-            path,
-            obs_mean=np.zeros(self.ob_dim, dtype=np.float32),
-            obs_meansq=np.ones(self.ob_dim, dtype=np.float32),
-            hidden=hidden,
-            out=out,
-            logstd=np.zeros(self.ac_dim, dtype=np.float32),
-            nonlin=self.activation,
-            squash=(self.action_low.copy(), self.action_high.copy()),
-        )
+        *hidden, (W, b) = numpy_mlp(self.actor).affine_layers  # the course's y = x @ W + b, W (in, out)
+        out = (W[:, : self.ac_dim], b[: self.ac_dim])  # the mean half of the output layer
+        save_expert_policy(path, obs_mean=np.zeros(self.ob_dim), obs_meansq=np.ones(self.ob_dim), hidden=hidden,
+                           out=out, logstd=np.zeros(self.ac_dim), nonlin=self.activation,
+                           squash=(self.action_low, self.action_high))

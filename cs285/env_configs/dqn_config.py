@@ -50,6 +50,9 @@ BASE_CONFIGS: dict[str, dict[str, Param]] = {
     },
 }
 
+# the config keys DQNAgent takes as keywords of the same name
+SAME_NAME_KEYS = ("hidden_size", "num_layers", "learning_rate", "discount", "target_update_period", "clip_grad_norm",
+                  "use_double_q")
 ATARI_SCHEDULE_START = 20_000  # the Atari ε and LR stay at their start values this long (steps / updates)
 
 
@@ -83,15 +86,6 @@ def lr_schedule(config: Mapping[str, Any]) -> PiecewiseSchedule:
 def agent_kwargs(config: Mapping[str, Any]) -> dict[str, Any]:
     """``DQNAgent``'s keyword arguments for this config."""
     atari = config["base_config"] == "dqn_atari"
-    return {
-        "network": "cnn" if atari else "mlp",
-        "hidden_size": config.get("hidden_size", 64),
-        "num_layers": config.get("num_layers", 2),
-        "learning_rate": config["learning_rate"],
-        "adam_eps": config["adam_eps"] if atari else 1e-8,
-        "discount": config["discount"],
-        "target_update_period": config["target_update_period"],
-        "clip_grad_norm": config["clip_grad_norm"],
-        "use_double_q": config["use_double_q"],
-        "lr_multiplier": lr_schedule(config),
-    }
+    same_name = {key: config[key] for key in SAME_NAME_KEYS if key in config}  # dqn_atari has no MLP sizes
+    return dict(same_name, network="cnn" if atari else "mlp", adam_eps=config["adam_eps"] if atari else 1e-8,
+                lr_multiplier=lr_schedule(config))

@@ -48,6 +48,10 @@ SAC_CONFIG: dict[str, Param] = {
     "use_tanh": param(True),
 }
 BASE_CONFIGS = {"sac": SAC_CONFIG}
+# the config keys SACAgent takes as keywords of the same name
+SAME_NAME_KEYS = ("discount", "actor_learning_rate", "critic_learning_rate", "temperature", "use_entropy_bonus",
+                  "backup_entropy", "num_critic_networks", "target_critic_backup_type", "actor_gradient_type",
+                  "num_actor_samples", "num_critic_updates", "actor_fixed_std", "use_tanh")
 
 
 def check_sac_config(config: dict[str, Any], where: str) -> dict[str, Any]:
@@ -91,18 +95,7 @@ def agent_kwargs(config: dict[str, Any]) -> dict[str, Any]:
     the course's networks (tanh MLPs, softplus std), fixed temperature, mean-of-critics actor Q
     (the course: "our best guess of the Q-values is the mean of the ensemble"), actions in [-1, 1]."""
     soft = config["use_soft_target_update"]
-    return dict(
-        hidden_size=config["hidden_size"], n_layers=config["num_layers"], activation="tanh",
-        discount=config["discount"],
-        target_tau=config["soft_target_update_rate"] if soft else None,
-        target_update_period=None if soft else config["target_update_period"],
-        actor_learning_rate=config["actor_learning_rate"], critic_learning_rate=config["critic_learning_rate"],
-        temperature=config["temperature"], use_entropy_bonus=config["use_entropy_bonus"],
-        backup_entropy=config["backup_entropy"],
-        num_critic_networks=config["num_critic_networks"],
-        target_critic_backup_type=config["target_critic_backup_type"], actor_q_reduction="mean",
-        actor_gradient_type=config["actor_gradient_type"], num_actor_samples=config["num_actor_samples"],
-        num_critic_updates=config["num_critic_updates"],
-        std_transform="softplus", actor_fixed_std=config["actor_fixed_std"], use_tanh=config["use_tanh"],
-        rescale_actions=True,
-    )
+    return dict({key: config[key] for key in SAME_NAME_KEYS}, hidden_size=config["hidden_size"],
+                n_layers=config["num_layers"], target_tau=config["soft_target_update_rate"] if soft else None,
+                target_update_period=None if soft else config["target_update_period"], activation="tanh",
+                actor_q_reduction="mean", std_transform="softplus", rescale_actions=True)

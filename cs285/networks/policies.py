@@ -102,6 +102,13 @@ class MLPPolicy(nn.Module):
             return self.logits_net(obs).argmax(-1)
         return self.mean_net(obs)
 
+    def save(self, path: str) -> None:
+        """Weights, observation statistics and config: the checkpoint ``policies/load.py`` reads."""
+        # clone: the weights may be views of a buffer shared with the critic (ppo_agent), which torch.save
+        # would store whole
+        state = {k: v.clone() for k, v in self.state_dict().items()}
+        ptu.save_checkpoint({"kind": "MLPPolicy", "config": self.config, "state_dict": state}, path)
+
     def snapshot(self) -> "PolicySnapshot":
         """The current weights (and observation statistics) as a picklable, torch-free PolicySnapshot."""
         net = self.logits_net if self.discrete else self.mean_net
@@ -140,24 +147,14 @@ def leaky_relu(x: np.ndarray, slope: float) -> np.ndarray:
     return np.where(x > 0, x, slope * x)
 
 
-def relu(x: np.ndarray) -> np.ndarray:
-    return np.maximum(x, 0.0)
-
-
-def _identity(x: np.ndarray) -> np.ndarray:
-    return x
-
-
 def _sigmoid(x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-x))
 
 
-_NUMPY_ACTIVATIONS: dict[type, Callable[[np.ndarray], np.ndarray]] = {
-    nn.Tanh: np.tanh,
-    nn.ReLU: relu,
-    nn.Identity: _identity,
-    nn.Sigmoid: _sigmoid,
-}
+RELU = (np.maximum, 0.0)  # NumpyMLP's relu layer: h ← max(h, 0)
+# NumpyMLP's layer for each build_mlp activation module (nn.Identity adds none)
+_NUMPY_ACTIVATIONS: dict[type, tuple[Callable, Optional[float]]] = {
+    nn.Tanh: (np.tanh, None), nn.ReLU: RELU, nn.Sigmoid: (_sigmoid, None)}
 
 
 class NumpyMLP:
@@ -182,6 +179,11 @@ class NumpyMLP:
                 x = a(x) if b is None else a(x, b)
         return x
 
+    @property
+    def affine_layers(self) -> list[tuple[np.ndarray, np.ndarray]]:
+        """The linear layers' (weight (in, out), bias (out,)), in order."""
+        return [(a, b) for a, b in self.layers if isinstance(a, np.ndarray)]
+
 
 def numpy_mlp(net: nn.Sequential) -> NumpyMLP:
     """Snapshot a ``build_mlp`` network as a NumpyMLP."""
@@ -193,7 +195,7 @@ def numpy_mlp(net: nn.Sequential) -> NumpyMLP:
         elif isinstance(layer, nn.LeakyReLU):
             layers.append((leaky_relu, layer.negative_slope))
         elif type(layer) in _NUMPY_ACTIVATIONS:
-            layers.append((_NUMPY_ACTIVATIONS[type(layer)], None))
-        else:
+            layers.append(_NUMPY_ACTIVATIONS[type(layer)])
+        elif not isinstance(layer, nn.Identity):
             raise TypeError(f"no NumPy version of {type(layer).__name__}")
     return NumpyMLP(layers)

@@ -38,61 +38,65 @@ from __future__ import annotations
 import os
 import re
 import sys
-from typing import Any, Mapping, Optional, Sequence
+from typing import Any, Mapping, Optional
 
 import numpy as np
 
 from cs285.infrastructure.errors import UserError
 from cs285.infrastructure.safe_pickle import safe_dump, safe_load
-from cs285.networks.policies import NumpyMLP, leaky_relu, relu
+from cs285.networks.policies import RELU, NumpyMLP, leaky_relu
 
 LRELU_SLOPE = 0.01
-NONLINEARITIES = {"tanh": (np.tanh, None), "lrelu": (leaky_relu, LRELU_SLOPE), "relu": (relu, None)}  # NumpyMLP layers
+NONLINEARITIES = {"tanh": (np.tanh, None), "lrelu": (leaky_relu, LRELU_SLOPE), "relu": RELU}  # NumpyMLP layers
 OBSNORM_EPS = 1e-6
 _LAYER_NAME = re.compile(r"^layer_(\d+)$")
 
 
-class _SchemaReader:
-    """Fetches nested keys and checks shapes, naming the key path in each error."""
+GAUSSIAN_POLICY = "GaussianPolicy"
+STANDARDIZER = "GaussianPolicy/obsnorm/Standardizer"
+HIDDEN = "GaussianPolicy/hidden/FeedforwardNet"
 
-    def __init__(self, source: str):
-        self.source = source
+
+class _Schema:
+    """The loaded dict, read by '/'-separated key paths; each error names the file and the path."""
+
+    def __init__(self, data: Any, source: str):
+        self.data, self.source = data, source
 
     def fail(self, msg: str) -> UserError:
         return UserError(f"{self.source}: malformed expert policy: {msg}")
 
-    def get(self, d: Any, keys: Sequence[str]) -> Any:
-        node = d
+    def get(self, path: str) -> Any:
+        node, keys = self.data, path.split("/")
         for i, key in enumerate(keys):
             if not isinstance(node, Mapping):
-                where = "/".join(keys[:i]) or "top level"
-                raise self.fail(f"'{where}' should be a dict, got {type(node).__name__}")
+                raise self.fail(f"'{'/'.join(keys[:i]) or 'top level'}' should be a dict, got {type(node).__name__}")
             if key not in node:
                 raise self.fail(f"missing key '{'/'.join(keys[: i + 1])}'")
             node = node[key]
         return node
 
-    def _numeric(self, d: Any, keys: Sequence[str]) -> np.ndarray:
+    def _numeric(self, path: str) -> np.ndarray:
         try:
-            return np.asarray(self.get(d, keys), dtype=np.float64)
+            return np.asarray(self.get(path), dtype=np.float64)
         except (TypeError, ValueError):
-            raise self.fail(f"'{'/'.join(keys)}' is not a numeric array") from None
+            raise self.fail(f"'{path}' is not a numeric array") from None
 
-    def array(self, d: Any, keys: Sequence[str], ndim: int = 2) -> np.ndarray:
-        arr = self._numeric(d, keys)
-        if arr.ndim != ndim:
-            raise self.fail(f"'{'/'.join(keys)}' should be {ndim}-D, got shape {arr.shape}")
-        return arr
-
-    def row(self, d: Any, keys: Sequence[str], size: Optional[int] = None) -> np.ndarray:
+    def row(self, path: str, size: Optional[int] = None) -> np.ndarray:
         """A (1, n) array (a flat (n,) one is accepted too), returned as (n,)."""
-        arr = self._numeric(d, keys)
+        arr = self._numeric(path)
         if arr.ndim not in (1, 2) or (arr.ndim == 2 and arr.shape[0] != 1):
-            raise self.fail(f"'{'/'.join(keys)}' should have shape (1, n), got {arr.shape}")
-        arr = arr.reshape(-1)
+            raise self.fail(f"'{path}' should have shape (1, n), got {arr.shape}")
         if size is not None and arr.size != size:
-            raise self.fail(f"'{'/'.join(keys)}' should have {size} entries, got {arr.size}")
-        return arr
+            raise self.fail(f"'{path}' should have {size} entries, got {arr.size}")
+        return arr.reshape(-1)
+
+    def affine(self, path: str, in_dim: int) -> tuple[np.ndarray, np.ndarray]:
+        """(W (in_dim, out), b (out,)) of the AffineLayer at ``path``."""
+        W = self._numeric(f"{path}/AffineLayer/W")
+        if W.ndim != 2 or W.shape[0] != in_dim:
+            raise self.fail(f"'{path}/AffineLayer/W' has shape {W.shape}; expected ({in_dim}, n)")
+        return W, self.row(f"{path}/AffineLayer/b", W.shape[1])
 
 
 class LoadedGaussianPolicy:
@@ -105,66 +109,48 @@ class LoadedGaussianPolicy:
 
     def __init__(self, path_or_dict: str | os.PathLike | Mapping[str, Any]):
         if isinstance(path_or_dict, Mapping):
-            data, source = path_or_dict, "<dict>"
+            data, self.source = path_or_dict, "<dict>"
         else:
-            source = os.fspath(path_or_dict)
-            data = safe_load(source)
-        self.source = source
-        self._parse(data, _SchemaReader(source))
+            self.source = os.fspath(path_or_dict)
+            data = safe_load(self.source)
         self._noted_obs_mismatch = False
+        schema = _Schema(data, self.source)
+        self.nonlin = schema.get("nonlin_type")
+        if not isinstance(self.nonlin, str) or self.nonlin not in NONLINEARITIES:
+            raise schema.fail(f"'nonlin_type' is {self.nonlin!r}; expected one of {', '.join(NONLINEARITIES)}")
 
-    def _parse(self, data: Any, r: _SchemaReader) -> None:
-        nonlin = r.get(data, ["nonlin_type"])
-        if not isinstance(nonlin, str) or nonlin not in NONLINEARITIES:
-            raise r.fail(f"'nonlin_type' is {nonlin!r}; expected one of {', '.join(NONLINEARITIES)}")
-        self.nonlin: str = nonlin
-        gp = ["GaussianPolicy"]
-
-        std = gp + ["obsnorm", "Standardizer"]
-        self.obs_mean = r.row(data, std + ["mean_1_D"])  # (D,)
+        self.obs_mean = schema.row(f"{STANDARDIZER}/mean_1_D")  # (D,)
         self.obs_dim = int(self.obs_mean.size)
-        meansq = r.row(data, std + ["meansq_1_D"], self.obs_dim)
+        meansq = schema.row(f"{STANDARDIZER}/meansq_1_D", self.obs_dim)
         self.obs_std = np.sqrt(np.maximum(0.0, meansq - np.square(self.obs_mean)))  # (D,)
 
-        net = r.get(data, gp + ["hidden", "FeedforwardNet"])
-        if not isinstance(net, Mapping):
-            raise r.fail("'GaussianPolicy/hidden/FeedforwardNet' should be a dict of layers")
-        numbered = []
-        for name in net:
+        hidden = schema.get(HIDDEN)
+        if not isinstance(hidden, Mapping):
+            raise schema.fail(f"'{HIDDEN}' should be a dict of layers")
+        numbered = []  # (layer number, name)
+        for name in hidden:
             match = _LAYER_NAME.match(str(name))
             if match is None:
-                raise r.fail(f"hidden layer name {name!r} is not of the form 'layer_<number>'")
+                raise schema.fail(f"hidden layer name {name!r} is not of the form 'layer_<number>'")
             numbered.append((int(match.group(1)), name))
-        # Sort by the number, not the string: layer_10 comes after layer_2.
         layers: list[tuple] = []  # NumpyMLP's: (W, b), then the nonlinearity, for each hidden layer
         in_dim = self.obs_dim
-        for _, name in sorted(numbered):
-            keys = gp + ["hidden", "FeedforwardNet", name, "AffineLayer"]
-            W, b = self._affine(data, keys, in_dim, r)
-            layers += [(W, b), NONLINEARITIES[nonlin]]
+        for _, name in sorted(numbered):  # by the number, not the string: layer_10 comes after layer_2
+            W, b = schema.affine(f"{HIDDEN}/{name}", in_dim)
+            layers += [(W, b), NONLINEARITIES[self.nonlin]]
             in_dim = W.shape[1]
-
-        W_out, b_out = self._affine(data, gp + ["out", "AffineLayer"], in_dim, r)
+        W_out, b_out = schema.affine(f"{GAUSSIAN_POLICY}/out", in_dim)
         self.mean_net = NumpyMLP(layers + [(W_out, b_out)])  # float64, as the schema's arrays
         self.ac_dim = int(W_out.shape[1])
 
-        self.logstd = (
-            r.row(data, gp + ["logstdevs_1_Da"], self.ac_dim)
-            if "logstdevs_1_Da" in data["GaussianPolicy"]
-            else np.zeros(self.ac_dim)
-        )
-        self.squash: Optional[tuple[np.ndarray, np.ndarray]] = None
-        if "squash" in data["GaussianPolicy"]:
-            sq = gp + ["squash", "Tanh"]
-            self.squash = (r.row(data, sq + ["low"], self.ac_dim), r.row(data, sq + ["high"], self.ac_dim))
-
-    @staticmethod
-    def _affine(data: Any, keys: list[str], in_dim: int, r: _SchemaReader) -> tuple[np.ndarray, np.ndarray]:
-        W = r.array(data, keys + ["W"])
-        if W.shape[0] != in_dim:
-            raise r.fail(f"'{'/'.join(keys)}/W' has shape {W.shape}; expected {in_dim} rows")
-        b = r.row(data, keys + ["b"], W.shape[1])
-        return W, b
+        policy = data[GAUSSIAN_POLICY]
+        self.logstd = np.zeros(self.ac_dim)  # stored, unused
+        if "logstdevs_1_Da" in policy:
+            self.logstd = schema.row(f"{GAUSSIAN_POLICY}/logstdevs_1_Da", self.ac_dim)
+        self.squash: Optional[tuple[np.ndarray, np.ndarray]] = None  # (low (A,), high (A,))
+        if "squash" in policy:
+            self.squash = tuple(schema.row(f"{GAUSSIAN_POLICY}/squash/Tanh/{end}", self.ac_dim)
+                                for end in ("low", "high"))
 
     def _note_obs_mismatch(self, ob_dim: int, env_name: Optional[str] = None) -> None:
         if self._noted_obs_mismatch or ob_dim == self.obs_dim:
@@ -172,11 +158,8 @@ class LoadedGaussianPolicy:
         self._noted_obs_mismatch = True
         how = "zero-padded" if ob_dim < self.obs_dim else "truncated"
         env = f"{env_name} " if env_name else ""
-        print(
-            f"Note: expert {self.source} takes {self.obs_dim}-dim observations; "
-            f"{env}observations ({ob_dim}) are {how} to fit.",
-            file=sys.stderr,
-        )
+        print(f"Note: expert {self.source} takes {self.obs_dim}-dim observations; "
+              f"{env}observations ({ob_dim}) are {how} to fit.", file=sys.stderr)
 
     def check_fits(self, ob_dim: int, ac_dim: int, env_name: str) -> None:
         """Raise UserError unless this expert's actions fit ``env_name``'s action space.
@@ -184,10 +167,8 @@ class LoadedGaussianPolicy:
         A different observation size is allowed (pad/truncate) and noted once.
         """
         if ac_dim != self.ac_dim:
-            raise UserError(
-                f"expert {self.source} (obs {self.obs_dim}, actions {self.ac_dim}) does not fit "
-                f"{env_name} (obs {ob_dim}, actions {ac_dim}): action sizes differ"
-            )
+            raise UserError(f"expert {self.source} (obs {self.obs_dim}, actions {self.ac_dim}) does not fit "
+                            f"{env_name} (obs {ob_dim}, actions {ac_dim}): action sizes differ")
         self._note_obs_mismatch(ob_dim, env_name)
 
     def act(self, obs: np.ndarray, rng: Optional[np.random.Generator] = None) -> np.ndarray:
@@ -204,10 +185,7 @@ class LoadedGaussianPolicy:
         ob_dim = x.shape[1]
         if ob_dim != self.obs_dim:
             self._note_obs_mismatch(ob_dim)
-            if ob_dim < self.obs_dim:
-                x = np.pad(x, ((0, 0), (0, self.obs_dim - ob_dim)))
-            else:
-                x = x[:, : self.obs_dim]
+            x = np.pad(x, ((0, 0), (0, self.obs_dim - ob_dim))) if ob_dim < self.obs_dim else x[:, : self.obs_dim]
         h = (x - self.obs_mean) / (self.obs_std + OBSNORM_EPS)  # (n, D)
         u = self.mean_net(h)  # (n, A)
         if self.squash is not None:
@@ -217,17 +195,9 @@ class LoadedGaussianPolicy:
         return actions[0] if single else actions
 
 
-def save_expert_policy(
-    path: str | os.PathLike,
-    *,
-    obs_mean: np.ndarray,
-    obs_meansq: np.ndarray,
-    hidden: list[tuple[np.ndarray, np.ndarray]],
-    out: tuple[np.ndarray, np.ndarray],
-    logstd: np.ndarray,
-    nonlin: str,
-    squash: Optional[tuple[np.ndarray, np.ndarray]] = None,
-) -> None:
+def save_expert_policy(path: str | os.PathLike, *, obs_mean: np.ndarray, obs_meansq: np.ndarray,
+                       hidden: list[tuple[np.ndarray, np.ndarray]], out: tuple[np.ndarray, np.ndarray],
+                       logstd: np.ndarray, nonlin: str, squash: Optional[tuple[np.ndarray, np.ndarray]] = None) -> None:
     """Write an expert in the course schema (float64, protocol 2) that ``LoadedGaussianPolicy`` reads.
 
     Args:
@@ -249,13 +219,7 @@ def save_expert_policy(
         return {"AffineLayer": {"W": np.asarray(W, dtype=np.float64), "b": row(b)}}
 
     policy: dict[str, Any] = {
-        "obsnorm": {
-            "Standardizer": {
-                "mean_1_D": row(obs_mean),
-                "meansq_1_D": row(obs_meansq),
-                "count": np.array(0.0),
-            }
-        },
+        "obsnorm": {"Standardizer": {"mean_1_D": row(obs_mean), "meansq_1_D": row(obs_meansq), "count": np.array(0.0)}},
         # Even numbers, as in the course's files (odd ones were the nonlinearities).
         "hidden": {"FeedforwardNet": {f"layer_{2 * i}": affine(W, b) for i, (W, b) in enumerate(hidden)}},
         "out": affine(*out),

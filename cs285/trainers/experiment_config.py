@@ -34,11 +34,9 @@ class Range(NamedTuple):
     high_open: bool = False
 
     def __contains__(self, value: float) -> bool:
-        if not math.isfinite(value):
-            return False
         above = value > self.low if self.low_open else value >= self.low
         below = value < self.high if self.high_open else value <= self.high
-        return above and below
+        return math.isfinite(value) and above and below
 
     def __str__(self) -> str:
         if self.high == math.inf:
