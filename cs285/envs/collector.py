@@ -257,7 +257,7 @@ class Collector:
     @staticmethod
     def _dispatch(pool: WorkerPool, actor: Actor, budgets: list[_Budget]) -> None:
         for conn in pool.conns:
-            conn.send(("actor", actor))
+            conn.send(("set_actor", actor))
         idle, busy = list(pool.conns), {}
 
         def next_job() -> Optional[tuple[_Budget, int]]:
@@ -269,7 +269,7 @@ class Collector:
         while True:
             while idle and (job := next_job()) is not None:
                 conn = idle.pop()
-                conn.send(("episode", *job[0].episode_args(job[1])))
+                conn.send(("run_episode", *job[0].episode_args(job[1])))
                 busy[conn] = job
             if not busy:
                 return
@@ -435,22 +435,20 @@ class Collector:
 
 
 class _EpisodeServer:
-    """A worker's episodes: ("actor", actor) sets the policy (no reply), ("episode", …) runs one."""
+    """A worker's episodes: ``set_actor(actor)`` (no reply), then ``run_episode(...)`` for each."""
 
     def __init__(self, env_name: str, ep_len: Optional[int]):
         self.env_name, self.ep_len, self.env, self.actor = env_name, ep_len, None, None
 
-    def __call__(self, command: str, *args) -> object:
-        if command == "actor":
-            self.actor = args[0]
-            return NO_REPLY
-        if command == "episode":
-            if self.env is None:  # built on the first episode
-                self.env = make_env(self.env_name, ep_len=self.ep_len)
-            return run_episode(self.env, self.actor, *args)
-        raise ValueError(f"unknown command {command!r}")
+    def set_actor(self, actor: Actor) -> object:
+        self.actor = actor
+        return NO_REPLY
+
+    def run_episode(self, *args) -> dict:
+        if self.env is None:  # built on the first episode
+            self.env = make_env(self.env_name, ep_len=self.ep_len)
+        return run_episode(self.env, self.actor, *args)
 
     def close(self) -> None:
         if self.env is not None:
             self.env.close()
-

@@ -1,7 +1,7 @@
 """Forked worker processes that answer commands over pipes: the plumbing of process_env and of the collector's whole-episode workers.
 
 A worker runs ``make_handler()`` once, then for each message ``(command, *args)``
-calls ``handler(command, *args)`` and sends back ``("ok", reply)``, or
+calls the handler's method ``command(*args)`` and sends back ``("ok", reply)``, or
 ``("error", traceback)`` if it raised; a handler that returns ``NO_REPLY``
 sends nothing. ``("close",)`` ends the worker, which then calls
 ``handler.close()``. Workers are forked (Linux): they inherit the modules
@@ -39,7 +39,7 @@ _parent_ends: "weakref.WeakSet" = weakref.WeakSet()
 
 
 class Handler(Protocol):
-    def __call__(self, command: str, *args) -> object: ...
+    """Any object with a method per command it answers, and ``close``."""
 
     def close(self) -> None: ...
 
@@ -119,7 +119,7 @@ def _serve(conn, make_handler: Callable[[], Handler], parent_pid: int) -> None:
             if command == "close":
                 return
             try:
-                reply = handler(command, *args)
+                reply = getattr(handler, command)(*args)
             except Exception:
                 conn.send(("error", traceback.format_exc()))
                 continue
