@@ -135,15 +135,13 @@ def _write_jsonl(path: str, rows: list[dict]) -> None:
 
 def read_metrics(log_dir: str) -> list[dict]:
     """Rows of ``metrics.jsonl`` (a partly written last line is skipped)."""
-    rows = []
     path = os.path.join(log_dir, METRICS_JSONL)
-    if not os.path.exists(path):
-        return rows
-    with open(path) as f:
-        for line in f:
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError:
-                continue
-            rows.append(row)
+    rows = []
+    if os.path.exists(path):
+        with open(path) as f:
+            for line in f:
+                try:
+                    rows.append(json.loads(line))
+                except json.JSONDecodeError:
+                    pass
     return rows
