@@ -217,12 +217,7 @@ def gae(
     _check_unit("gae_lambda", gae_lambda)
 
     deltas = rewards + discount * np.where(terminated, 0.0, next_values) - values  # (N,)
-    advantages = np.empty_like(rewards)
-    running = 0.0
-    for t in range(rewards.size - 1, -1, -1):
-        running = deltas[t] + discount * gae_lambda * (0.0 if ends[t] else running)
-        advantages[t] = running
-    return advantages
+    return reward_to_go_batch(deltas, ends, discount * gae_lambda)  # A_t: the δ's reward-to-go at rate γλ
 
 
 def n_step_targets(
