@@ -189,8 +189,7 @@ class VecEnv:
         self.num_envs = len(envs)
         first = envs[0]
         self.env_name = first.spec.id if first.spec is not None else type(first.unwrapped).__name__
-        self.observation_space = first.observation_space
-        self.action_space = first.action_space
+        self.observation_space, self.action_space = first.observation_space, first.action_space
         self.max_episode_steps = max_episode_steps(first)
         self.discrete = is_discrete(first)
         self._seed = seed
@@ -224,8 +223,7 @@ class VecEnv:
 
         Every env must have an episode in progress (``reset_one`` after each end).
         """
-        out = self.step_each(range(self.num_envs), actions)
-        obs, rewards, terminated, truncated = zip(*out)
+        obs, rewards, terminated, truncated = zip(*self.step_each(range(self.num_envs), actions))
         return np.stack(obs), np.array(rewards), np.array(terminated), np.array(truncated)
 
     def render(self, i: int = 0) -> np.ndarray:
