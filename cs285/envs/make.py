@@ -249,5 +249,4 @@ def make_vec_env(env_name: str, num_envs: int, seed: Optional[int] = None, ep_le
         return VecEnv(env_name, num_envs, seed=seed, ep_len=ep_len)
     from cs285.envs.envpool_env import EnvpoolVecEnv  # envpool is an optional extra
 
-    env_id = resolve_env_id(env_name)
-    return EnvpoolVecEnv(env_id, num_envs, seed=seed, ep_len=ep_len)
+    return EnvpoolVecEnv(resolve_env_id(env_name), num_envs, seed=seed, ep_len=ep_len)

@@ -22,6 +22,7 @@ in flight answered); when the parent exits, its workers follow.
 """
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import multiprocessing as mp
 import os
@@ -83,10 +84,8 @@ class WorkerPool:
 
     def close(self) -> None:
         for conn, proc in zip(self.conns, self.procs):
-            try:
+            with contextlib.suppress(OSError):  # a worker already gone: its pipe is broken
                 conn.send(("close",))
-            except (BrokenPipeError, OSError):
-                pass
             proc.join(timeout=5)
             if proc.is_alive():
                 proc.terminate()

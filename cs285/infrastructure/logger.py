@@ -99,9 +99,7 @@ class Logger:
     def _write_csv(self) -> None:
         if not self._rows:
             return
-        keys: list[str] = []
-        for row in self._rows:
-            keys += [k for k in row if k not in keys]
+        keys = list(dict.fromkeys(k for row in self._rows for k in row))  # in order of first appearance
         tmp = os.path.join(self.log_dir, METRICS_CSV + ".tmp")
         with open(tmp, "w", newline="") as f:
             w = csv.DictWriter(f, fieldnames=keys)
