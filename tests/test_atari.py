@@ -209,7 +209,7 @@ def test_old_id_runs_as_v5_with_a_notice_when_ale_py_drops_it(monkeypatch, capsy
 
     from cs285.envs import atari
 
-    monkeypatch.setattr(atari, "_noted", set())
+    atari._note.cache_clear()
     for _ in range(2):  # still registered (ale-py 0.12): the course's settings, one line for gymnasium's warning
         assert atari.resolve_atari_id("MsPacmanNoFrameskip-v0") == ("MsPacmanNoFrameskip-v0", {})
     out = capsys.readouterr().out

@@ -488,10 +488,10 @@ def test_unknown_env_names_close_matches():
         make_env("Hoper-v4")
 
 
-def test_lunarlander_v2_alias(capsys, monkeypatch):
+def test_lunarlander_v2_alias(capsys):
     from cs285.envs import make as envs
 
-    monkeypatch.setattr(envs, "_noted_aliases", set())
+    envs._note_once.cache_clear()
     assert envs.resolve_env_id("LunarLander-v2") == "LunarLander-v3"
     assert envs.resolve_env_id("LunarLander-v2") == "LunarLander-v3"
     assert capsys.readouterr().out.count("running LunarLander-v3") == 1  # said once, not once per env

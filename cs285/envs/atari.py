@@ -39,6 +39,7 @@ Outside, ``TimeLimit`` counts agent steps: ``ep_len``, else 108 000 / 4 = 27 000
 """
 from __future__ import annotations
 
+import functools
 import re
 import warnings
 from typing import Optional
@@ -56,7 +57,6 @@ FRAME_STACK = 4
 OBSERVATION_SHAPE = (FRAME_STACK, SCREEN_SIZE, SCREEN_SIZE)  # uint8
 
 _LEGACY_ID = re.compile(r"(?P<game>[A-Za-z]+)NoFrameskip-v(?P<version>[04])")
-_noted: set[str] = set()
 
 
 def _register_ale() -> None:
@@ -97,10 +97,9 @@ def resolve_atari_id(env_name: str) -> tuple[str, dict]:
     return new, {"repeat_action_probability": sticky}
 
 
+@functools.cache
 def _note(line: str) -> None:
-    if line not in _noted:  # once, not once per env
-        _noted.add(line)
-        print(line)
+    print(line)  # cached: once, not once per env
 
 
 def _ale_version() -> str:

@@ -247,18 +247,7 @@ class Collector:
         others' replies would otherwise wait in their pipes for the next request); the next call forks anew."""
         if self._pool is None:
             self._pool = WorkerPool(self.procs(False), lambda: _EpisodeServer(self.env_name, self.ep_len), "a sampler")
-        try:
-            self._dispatch(self._pool, actor, budgets)
-        except BaseException:
-            self._pool.close()
-            self._pool = None
-            raise
-
-    @staticmethod
-    def _dispatch(pool: WorkerPool, actor: Actor, budgets: list[_Budget]) -> None:
-        for conn in pool.conns:
-            conn.send(("actor", actor))
-        idle, busy = list(pool.conns), {}
+        pool = self._pool
 
         def next_job() -> Optional[tuple[_Budget, int]]:
             for b in budgets:
@@ -266,17 +255,25 @@ class Collector:
                     return b, k
             return None
 
-        while True:
-            while idle and (job := next_job()) is not None:
-                conn = idle.pop()
-                conn.send(("episode", *job[0].episode_args(job[1])))
-                busy[conn] = job
-            if not busy:
-                return
-            for conn in wait(list(busy)):
-                b, k = busy.pop(conn)
-                b.finish(k, pool.receive(conn))
-                idle.append(conn)
+        try:
+            for conn in pool.conns:
+                conn.send(("set_actor", actor))
+            idle, busy = list(pool.conns), {}
+            while True:
+                while idle and (job := next_job()) is not None:
+                    conn = idle.pop()
+                    conn.send(("run_episode", *job[0].episode_args(job[1])))
+                    busy[conn] = job
+                if not busy:
+                    return
+                for conn in wait(list(busy)):
+                    b, k = busy.pop(conn)
+                    b.finish(k, pool.receive(conn))
+                    idle.append(conn)
+        except BaseException:
+            pool.close()
+            self._pool = None
+            raise
 
     @staticmethod
     def _lockstep_episodes(env: VecEnv, actor: Actor, budget: _Budget) -> None:
@@ -286,36 +283,31 @@ class Collector:
         rng = None if r.deterministic else np.random.default_rng(budget.seed)
         noise = [np.random.default_rng(budget.seed + ACTION_NOISE_SEED_OFFSET + i) for i in range(env.num_envs)
                  ] if r.action_noise_std else None
-        obs: list[list] = [[] for _ in range(env.num_envs)]  # o_0..o_t of env i's episode (one more than actions)
-        acts: list[list] = [[] for _ in range(env.num_envs)]
-        rews: list[list] = [[] for _ in range(env.num_envs)]
-        frames: list[list] = [[] for _ in range(env.num_envs)]
-        episode: dict[int, int] = {}  # env -> the episode index it runs
+        # env -> its episode's index, o_0..o_t (one more than actions), actions, rewards, frames
+        running: dict[int, tuple[int, list, list, list, list]] = {}
 
         def launch(i: int) -> None:
             if (k := budget.next_episode()) is not None:
-                episode[i] = k
-                obs[i], acts[i], rews[i], frames[i] = [env.reset_one(i)], [], [], []
-                if r.render:
-                    frames[i].append(env.render(i))
+                running[i] = (k, [env.reset_one(i)], [], [], [env.render(i)] if r.render else [])
 
         for i in range(env.num_envs):
             launch(i)
-        while episode:
-            idx = list(episode)
-            actions = actor.act(np.stack([obs[i][-1] for i in idx]), rng)
+        while running:
+            idx = list(running)
+            actions = actor.act(np.stack([running[i][1][-1] for i in idx]), rng)
             given = actions if not r.action_noise_std else np.stack(
                 [env_action(a, r.action_noise_std, noise[i]) for i, a in zip(idx, actions)])
             for i, action, (next_ob, reward, terminated, truncated) in zip(idx, actions, env.step_each(idx, given)):
-                obs[i].append(next_ob)
-                acts[i].append(action)
-                rews[i].append(reward)
+                k, obs, acts, rews, frames = running[i]
+                obs.append(next_ob)
+                acts.append(action)
+                rews.append(reward)
                 ended = terminated or truncated
-                if r.render and (len(acts[i]) % r.frame_skip == 0 or ended):
-                    frames[i].append(env.render(i))
+                if r.render and (len(acts) % r.frame_skip == 0 or ended):
+                    frames.append(env.render(i))
                 if ended:
-                    budget.finish(episode.pop(i), to_path(obs[i], acts[i], rews[i], terminated, truncated,
-                                                          frames[i] if r.render else None))
+                    del running[i]
+                    budget.finish(k, to_path(obs, acts, rews, terminated, truncated, frames if r.render else None))
                     launch(i)
 
     # ------------------------------------------------------------------ segments and single steps
@@ -435,22 +427,20 @@ class Collector:
 
 
 class _EpisodeServer:
-    """A worker's episodes: ("actor", actor) sets the policy (no reply), ("episode", …) runs one."""
+    """A worker's episodes: ``set_actor(actor)`` (no reply), then ``run_episode(...)`` for each."""
 
     def __init__(self, env_name: str, ep_len: Optional[int]):
         self.env_name, self.ep_len, self.env, self.actor = env_name, ep_len, None, None
 
-    def __call__(self, command: str, *args) -> object:
-        if command == "actor":
-            self.actor = args[0]
-            return NO_REPLY
-        if command == "episode":
-            if self.env is None:  # built on the first episode
-                self.env = make_env(self.env_name, ep_len=self.ep_len)
-            return run_episode(self.env, self.actor, *args)
-        raise ValueError(f"unknown command {command!r}")
+    def set_actor(self, actor: Actor) -> object:
+        self.actor = actor
+        return NO_REPLY
+
+    def run_episode(self, *args) -> dict:
+        if self.env is None:  # built on the first episode
+            self.env = make_env(self.env_name, ep_len=self.ep_len)
+        return run_episode(self.env, self.actor, *args)
 
     def close(self) -> None:
         if self.env is not None:
             self.env.close()
-

@@ -163,33 +163,27 @@ class EnvpoolVecEnv:
         self._ended[i] = False
         return obs[0]
 
+    def _step(self, actions: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """One envpool step of envs ``ids``, each with an episode in progress; arrays in the order of ``ids``."""
+        if any(self._ended[i] for i in ids):
+            raise RuntimeError("a step of an env whose episode has ended: envpool would auto-reset it; "
+                               "call reset_one first")
+        obs, rewards, terminated, truncated, info = self._pool.step(np.asarray(actions, dtype=self._action_dtype), ids)
+        if not np.array_equal(info["env_id"], ids):
+            raise RuntimeError(f"envpool returned envs {info['env_id']} for a step of envs {ids}")
+        for i in ids[terminated | truncated]:
+            self._ended[i] = True
+        return obs, rewards, terminated, truncated
+
     def step_each(self, idx: Sequence[int], actions: np.ndarray) -> list[tuple]:
         """Step envs ``idx`` with ``actions`` (len(idx), *ac_shape); one ``(next_obs, reward, terminated,
         truncated)`` per env, in the order of ``idx``."""
-        if any(self._ended[i] for i in idx):
-            raise RuntimeError("step_each on an env whose episode has ended: envpool would auto-reset it; "
-                               "call reset_one first")
-        ids = self._ids[list(idx)]
-        obs, rewards, terminated, truncated, info = self._pool.step(
-            np.asarray(actions, dtype=self._action_dtype), ids)
-        if not np.array_equal(info["env_id"], ids):
-            raise RuntimeError(f"envpool returned envs {info['env_id']} for a step of envs {ids}")
-        terminated, truncated = terminated.tolist(), truncated.tolist()
-        for i, term, trunc in zip(idx, terminated, truncated):
-            if term or trunc:
-                self._ended[i] = True
-        return list(zip(obs, rewards.tolist(), terminated, truncated))
+        obs, rewards, terminated, truncated = self._step(actions, self._ids[list(idx)])
+        return list(zip(obs, rewards.tolist(), terminated.tolist(), truncated.tolist()))
 
     def step_all(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Step every env in one envpool call; arrays (next_obs, rewards, terminated, truncated) as VecEnv's."""
-        if any(self._ended):
-            raise RuntimeError("step_all with an ended episode: envpool would auto-reset it; call reset_one first")
-        obs, rewards, terminated, truncated, info = self._pool.step(np.asarray(actions, dtype=self._action_dtype),
-                                                                    self._ids)
-        if not np.array_equal(info["env_id"], self._ids):
-            raise RuntimeError(f"envpool returned envs {info['env_id']} for a step of all envs")
-        for i in np.flatnonzero(terminated | truncated):
-            self._ended[i] = True
+        obs, rewards, terminated, truncated = self._step(actions, self._ids)
         return obs, rewards.astype(np.float64), terminated, truncated
 
     def render(self, i: int = 0) -> np.ndarray:

@@ -13,6 +13,7 @@ once ``cs285.envs`` is imported, so they are made here like any other.
 from __future__ import annotations
 
 import difflib
+import functools
 import os
 import sys
 import warnings
@@ -24,6 +25,7 @@ os.environ.setdefault("MUJOCO_GL", "egl")  # headless rendering unless the user 
 
 import gymnasium as gym  # noqa: E402
 
+from cs285.envs.atari import is_atari, make_atari_env, resolve_atari_id  # noqa: E402
 from cs285.envs.registry import project_env_ids  # noqa: E402
 from cs285.infrastructure.errors import UserError  # noqa: E402
 
@@ -38,26 +40,22 @@ ENV_ALIASES = {
 
 ENV_BACKENDS = ("gymnasium", "envpool")
 
-_quieted = False
-_noted_out_of_date: set[str] = set()
-_noted_aliases: set[str] = set()
+
+@functools.cache
+def _note_once(line: str, stderr: bool = False) -> None:
+    """Print ``line`` the first time only (cached): once, not once per env."""
+    print(line, file=sys.stderr if stderr else sys.stdout)
 
 
+@functools.cache
 def quiet_env_warnings() -> None:
-    """Show MuJoCo's compiler warnings once at most (gymnasium's notices: see ``make_env``)."""
-    global _quieted
-    if _quieted:
-        return
-    _quieted = True
+    """Show MuJoCo's compiler warnings once at most (gymnasium's notices: see ``make_env``); runs once (cached)."""
     try:
         import mujoco
 
-        seen: set[str] = set()
-
+        @functools.cache
         def _warn_once(msg: str) -> None:
-            if msg not in seen:
-                seen.add(msg)
-                print(f"MuJoCo warning: {msg.strip()}", file=sys.stderr)
+            print(f"MuJoCo warning: {msg.strip()}", file=sys.stderr)  # cached: once per message
 
         mujoco.set_mju_user_warning(_warn_once)
     except ImportError:
@@ -69,15 +67,11 @@ def quiet_env_warnings() -> None:
 
 def resolve_env_id(env_name: str) -> str:
     """Map old ids to current ones and reject unknown ids with the closest matches."""
-    if _is_atari(env_name):  # ale-py ids: atari.py
-        from cs285.envs.atari import resolve_atari_id
-
+    if is_atari(env_name):  # ale-py ids: atari.py
         return resolve_atari_id(env_name)[0]
     if env_name in ENV_ALIASES:
         new = ENV_ALIASES[env_name]
-        if env_name not in _noted_aliases:  # once, not once per env
-            _noted_aliases.add(env_name)
-            print(f"Note: {env_name} no longer exists in gymnasium {gym.__version__}; running {new}.")
+        _note_once(f"Note: {env_name} no longer exists in gymnasium {gym.__version__}; running {new}.")
         return new
     if env_name not in gym.registry:
         close = closest_env_ids(env_name)
@@ -93,12 +87,6 @@ def closest_env_ids(env_name: str, n: int = 3) -> list[str]:
     return [known[i] for i in difflib.get_close_matches(env_name.lower(), list(known), n=n, cutoff=0.5)]
 
 
-def _is_atari(env_name: str) -> bool:
-    from cs285.envs.atari import is_atari  # atari.py imports this module
-
-    return is_atari(env_name)
-
-
 def make_env(
     env_name: str,
     seed: Optional[int] = None,
@@ -107,9 +95,7 @@ def make_env(
     **kwargs,
 ) -> gym.Env:
     """One gymnasium env. ``ep_len`` overrides the env's time limit (None keeps it)."""
-    if _is_atari(env_name):  # the course's Atari preprocessing: atari.py
-        from cs285.envs.atari import make_atari_env
-
+    if is_atari(env_name):  # the course's Atari preprocessing: atari.py
         return make_atari_env(env_name, render, seed=seed, ep_len=ep_len, **kwargs)
     quiet_env_warnings()
     env_id = resolve_env_id(env_name)
@@ -123,10 +109,8 @@ def make_env(
         raise UserError(f"{env_id} needs an extra package: {e}") from None
     for w in caught:
         if "is out of date" in str(w.message):  # v4 ids are the course's; say so once, in one line
-            if env_id not in _noted_out_of_date:
-                _noted_out_of_date.add(env_id)
-                print(f"Note: gymnasium calls {env_id} out of date (a newer version exists); "
-                      "running it as the course does.", file=sys.stderr)
+            _note_once(f"Note: gymnasium calls {env_id} out of date (a newer version exists); "
+                       "running it as the course does.", stderr=True)
         else:
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     if seed is not None:
@@ -205,8 +189,7 @@ class VecEnv:
         self.num_envs = len(envs)
         first = envs[0]
         self.env_name = first.spec.id if first.spec is not None else type(first.unwrapped).__name__
-        self.observation_space = first.observation_space
-        self.action_space = first.action_space
+        self.observation_space, self.action_space = first.observation_space, first.action_space
         self.max_episode_steps = max_episode_steps(first)
         self.discrete = is_discrete(first)
         self._seed = seed
@@ -240,8 +223,7 @@ class VecEnv:
 
         Every env must have an episode in progress (``reset_one`` after each end).
         """
-        out = self.step_each(range(self.num_envs), actions)
-        obs, rewards, terminated, truncated = zip(*out)
+        obs, rewards, terminated, truncated = zip(*self.step_each(range(self.num_envs), actions))
         return np.stack(obs), np.array(rewards), np.array(terminated), np.array(truncated)
 
     def render(self, i: int = 0) -> np.ndarray:
@@ -267,5 +249,4 @@ def make_vec_env(env_name: str, num_envs: int, seed: Optional[int] = None, ep_le
         return VecEnv(env_name, num_envs, seed=seed, ep_len=ep_len)
     from cs285.envs.envpool_env import EnvpoolVecEnv  # envpool is an optional extra
 
-    env_id = resolve_env_id(env_name)
-    return EnvpoolVecEnv(env_id, num_envs, seed=seed, ep_len=ep_len)
+    return EnvpoolVecEnv(resolve_env_id(env_name), num_envs, seed=seed, ep_len=ep_len)

@@ -47,40 +47,36 @@ class ProcessVecEnv:
         for name in ("env_name", "observation_space", "action_space", "max_episode_steps", "discrete"):
             setattr(self, name, getattr(self._local, name))
         self._owners = [i % num_procs for i in range(self.num_envs)]
-        self._pool = WorkerPool(num_procs - 1, lambda: _EnvServer(build()), "an env")
+        self._pool = WorkerPool(num_procs - 1, build, "an env")  # a worker's handler: its own VecEnv
+
+    def _on_owner(self, method: str, i: int) -> object:
+        """VecEnv's ``method`` of slot i, run by the process that owns the slot."""
+        owner = self._owners[i]
+        return getattr(self._local, method)(i) if owner == 0 else self._pool.call(owner - 1, method, i)
 
     def reset_one(self, i: int) -> np.ndarray:
-        owner = self._owners[i]
-        return self._local.reset_one(i) if owner == 0 else self._pool.call(owner - 1, "reset", i)
+        return self._on_owner("reset_one", i)
 
     def step_each(self, idx: Sequence[int], actions: np.ndarray) -> list[tuple]:
         """VecEnv.step_each: the workers step their slots of ``idx`` while this process steps its own."""
         positions: dict[int, list[int]] = {}
         for k, i in enumerate(idx):
             positions.setdefault(self._owners[i], []).append(k)
-        conns = self._pool.conns
         for owner, ks in positions.items():
             if owner != 0:
-                conns[owner - 1].send(("step", [idx[k] for k in ks], actions[ks]))
+                self._pool.conns[owner - 1].send(("step_each", [idx[k] for k in ks], actions[ks]))
         out: list = [None] * len(idx)
-        if 0 in positions:
-            ks = positions[0]
-            for k, result in zip(ks, self._local.step_each([idx[k] for k in ks], actions[ks])):
+        for owner, ks in sorted(positions.items()):  # this process's own slots (owner 0) first
+            results = (self._local.step_each([idx[k] for k in ks], actions[ks]) if owner == 0
+                       else self._pool.receive(self._pool.conns[owner - 1]))
+            for k, result in zip(ks, results):
                 out[k] = result
-        for owner, ks in positions.items():
-            if owner != 0:
-                for k, result in zip(ks, self._pool.receive(conns[owner - 1])):
-                    out[k] = result
         return out
 
-    def step_all(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """VecEnv.step_all, every slot stepped by its owner."""
-        obs, rewards, terminated, truncated = zip(*self.step_each(range(self.num_envs), actions))
-        return np.stack(obs), np.array(rewards), np.array(terminated), np.array(truncated)
+    step_all = VecEnv.step_all  # every slot stepped by its owner, through step_each
 
     def render(self, i: int = 0) -> np.ndarray:
-        owner = self._owners[i]
-        return self._local.render(i) if owner == 0 else self._pool.call(owner - 1, "render", i)
+        return self._on_owner("render", i)
 
     def close(self) -> None:
         self._pool.close()
@@ -90,21 +86,3 @@ class ProcessVecEnv:
         if getattr(self, "_pool", None) is not None and self._pool.alive:
             self.close()
 
-
-class _EnvServer:
-    """A worker's VecEnv: ("reset", i), ("step", ids, actions), ("render", i)."""
-
-    def __init__(self, env: VecEnv):
-        self.env = env
-
-    def __call__(self, command: str, *args) -> object:
-        if command == "reset":
-            return self.env.reset_one(*args)
-        if command == "step":
-            return self.env.step_each(*args)
-        if command == "render":
-            return self.env.render(*args)
-        raise ValueError(f"unknown command {command!r}")
-
-    def close(self) -> None:
-        self.env.close()

@@ -22,6 +22,7 @@ keeps every ``frame_skip_for(env, fps)``-th frame (Hopper: dt = 8 ms, so every
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from typing import Optional
@@ -207,9 +208,7 @@ def _follow_the_robot(renderer, viewer) -> None:
 def _env_dt(env: gym.Env) -> float:
     """Simulated seconds per env step (MuJoCo: ``dt``; others: 1 / render_fps)."""
     dt = getattr(env.unwrapped, "dt", None)
-    if dt:
-        return float(dt)
-    return 1.0 / float(env.metadata.get("render_fps") or 30)
+    return float(dt) if dt else 1.0 / float(env.metadata.get("render_fps") or 30)
 
 
 def frame_skip_for(env: gym.Env, fps: float = 30) -> int:
@@ -273,17 +272,14 @@ def save_policy_video(env_name: str, policy, path: str, seed: int = 0,
     or with the suffix .gif a small GIF (``encode_gif``, written atomically). Returns the episode's return."""
     env = make_render_env(env_name, size, size, seed=seed, ep_len=ep_len)
     frame_skip = frame_skip_for(env, fps)
-    vec = VecEnv.from_envs([env], seed=seed)
-    try:
+    with contextlib.closing(VecEnv.from_envs([env], seed=seed)) as vec:
         (path_,) = utils.sample_n_trajectories(vec, policy, 1, render=True, frame_skip=frame_skip,
                                                deterministic=True)
-    finally:
-        vec.close()
+    frames, fps = path_["image_obs"], video_fps(env, frame_skip)
     if path.lower().endswith(".gif"):
-        tmp = path + ".tmp"
-        with open(tmp, "wb") as f:
-            f.write(encode_gif(path_["image_obs"], video_fps(env, frame_skip), max_fps=GIF_FILE_FPS, colors=48))
-        os.replace(tmp, path)
+        with open(path + ".tmp", "wb") as f:
+            f.write(encode_gif(frames, fps, max_fps=GIF_FILE_FPS, colors=48))
+        os.replace(path + ".tmp", path)
     else:
-        encode_mp4(path_["image_obs"], path, video_fps(env, frame_skip))
+        encode_mp4(frames, path, fps)
     return float(np.sum(path_["reward"]))

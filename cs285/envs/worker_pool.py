@@ -1,7 +1,7 @@
 """Forked worker processes that answer commands over pipes: the plumbing of process_env and of the collector's whole-episode workers.
 
 A worker runs ``make_handler()`` once, then for each message ``(command, *args)``
-calls ``handler(command, *args)`` and sends back ``("ok", reply)``, or
+calls the handler's method ``command(*args)`` and sends back ``("ok", reply)``, or
 ``("error", traceback)`` if it raised; a handler that returns ``NO_REPLY``
 sends nothing. ``("close",)`` ends the worker, which then calls
 ``handler.close()``. Workers are forked (Linux): they inherit the modules
@@ -22,6 +22,7 @@ in flight answered); when the parent exits, its workers follow.
 """
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import multiprocessing as mp
 import os
@@ -39,7 +40,7 @@ _parent_ends: "weakref.WeakSet" = weakref.WeakSet()
 
 
 class Handler(Protocol):
-    def __call__(self, command: str, *args) -> object: ...
+    """Any object with a method per command it answers, and ``close``."""
 
     def close(self) -> None: ...
 
@@ -83,10 +84,8 @@ class WorkerPool:
 
     def close(self) -> None:
         for conn, proc in zip(self.conns, self.procs):
-            try:
+            with contextlib.suppress(OSError):  # a worker already gone: its pipe is broken
                 conn.send(("close",))
-            except (BrokenPipeError, OSError):
-                pass
             proc.join(timeout=5)
             if proc.is_alive():
                 proc.terminate()
@@ -119,7 +118,7 @@ def _serve(conn, make_handler: Callable[[], Handler], parent_pid: int) -> None:
             if command == "close":
                 return
             try:
-                reply = handler(command, *args)
+                reply = getattr(handler, command)(*args)
             except Exception:
                 conn.send(("error", traceback.format_exc()))
                 continue

@@ -17,21 +17,17 @@ actually reached, also at a truncation).
 """
 from __future__ import annotations
 
+from typing import Optional
+
 import numpy as np
 from numpy.typing import ArrayLike
 
 
-def _as_1d(name: str, x: ArrayLike) -> np.ndarray:
-    arr = np.asarray(x, dtype=np.float64)
-    if arr.ndim != 1:
-        raise ValueError(f"{name} must be 1-D (one entry per step), got shape {arr.shape}")
-    return arr
-
-
-def _flags(name: str, x: ArrayLike, n: int) -> np.ndarray:
-    arr = np.asarray(x, dtype=bool)
-    if arr.shape != (n,):
-        raise ValueError(f"{name} must have shape ({n},) like rewards, got {arr.shape}")
+def _steps(name: str, x: ArrayLike, n: Optional[int] = None, dtype: type = np.float64) -> np.ndarray:
+    """``x`` as one entry per step, shape (N,), with N = ``n`` when given."""
+    arr = np.asarray(x, dtype=dtype)
+    if arr.ndim != 1 or (n is not None and arr.size != n):
+        raise ValueError(f"{name} must have shape ({'N' if n is None else n},), one entry per step, got {arr.shape}")
     return arr
 
 
@@ -40,32 +36,25 @@ def _check_unit(name: str, value: float) -> None:
         raise ValueError(f"{name} must lie in [0, 1], got {value}")
 
 
-def _episode_ends(dones: np.ndarray) -> np.ndarray:
-    """Copy of ``dones`` (N,) with the batch's last step forced to end an episode."""
-    ends = dones.copy()
-    if ends.size:
-        ends[-1] = True
-    return ends
-
-
 def _batch_inputs(rewards: ArrayLike, dones: ArrayLike, discount: float) -> tuple[np.ndarray, np.ndarray]:
     """Checked (rewards (N,) float64, episode ends (N,) with the last step an end) of a concatenated batch."""
-    rewards = _as_1d("rewards", rewards)
+    rewards = _steps("rewards", rewards)
     _check_unit("discount", discount)
-    return rewards, _episode_ends(_flags("dones", dones, rewards.size))
+    ends = _steps("dones", dones, rewards.size, bool).copy()
+    ends[-1:] = True  # the batch's last step ends an episode
+    return rewards, ends
 
 
-def _bootstrap_inputs(rewards: ArrayLike, next_values: ArrayLike, terminated: ArrayLike, truncated: ArrayLike
-                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _bootstrap_inputs(rewards: ArrayLike, next_values: ArrayLike, terminated: ArrayLike, truncated: ArrayLike,
+                      discount: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Checked (rewards, next_values, terminated, episode ends), each (N,), for the bootstrapped estimators."""
-    rewards = _as_1d("rewards", rewards)
+    rewards = _steps("rewards", rewards)
     n = rewards.size
-    next_values = _as_1d("next_values", next_values)
-    if next_values.shape != (n,):
-        raise ValueError(f"next_values must have shape ({n},) like rewards, got {next_values.shape}")
-    terminated = _flags("terminated", terminated, n)
-    ends = _episode_ends(terminated | _flags("truncated", truncated, n))
-    return rewards, next_values, terminated, ends
+    _check_unit("discount", discount)
+    terminated = _steps("terminated", terminated, n, bool)
+    ends = terminated | _steps("truncated", truncated, n, bool)
+    ends[-1:] = True  # the batch's last step ends an episode
+    return rewards, _steps("next_values", next_values, n), terminated, ends
 
 
 def discounted_return(rewards: ArrayLike, discount: float) -> np.ndarray:
@@ -79,7 +68,7 @@ def discounted_return(rewards: ArrayLike, discount: float) -> np.ndarray:
 
     rewards: (T,). discount γ in [0, 1]. Returns q_values (T,), float64.
     """
-    rewards = _as_1d("rewards", rewards)
+    rewards = _steps("rewards", rewards)
     _check_unit("discount", discount)
     total = rewards @ discount ** np.arange(rewards.size, dtype=np.float64)
     return np.full(rewards.shape, total, dtype=np.float64)
@@ -96,8 +85,7 @@ def discounted_reward_to_go(rewards: ArrayLike, discount: float) -> np.ndarray:
 
     rewards: (T,). discount γ in [0, 1]. Returns rewards_to_go (T,), float64.
     """
-    rewards = _as_1d("rewards", rewards)
-    return reward_to_go_batch(rewards, np.zeros(rewards.shape, dtype=bool), discount)
+    return reward_to_go_batch(rewards, np.zeros(np.shape(rewards), dtype=bool), discount)
 
 
 def discounted_return_batch(rewards: ArrayLike, dones: ArrayLike, discount: float) -> np.ndarray:
@@ -184,12 +172,10 @@ def bootstrapped_reward_to_go_batch(
     rewards, next_values, terminated, truncated: (N,).
     Returns rewards_to_go (N,), float64.
     """
-    rewards, next_values, terminated, ends = _bootstrap_inputs(rewards, next_values, terminated, truncated)
-    n = rewards.size
-    _check_unit("discount", discount)
+    rewards, next_values, terminated, ends = _bootstrap_inputs(rewards, next_values, terminated, truncated, discount)
     rewards_to_go = np.empty_like(rewards)
     running = 0.0
-    for t in range(n - 1, -1, -1):
+    for t in range(rewards.size - 1, -1, -1):
         if ends[t]:
             running = 0.0 if terminated[t] else next_values[t]
         running = rewards[t] + discount * running
@@ -226,21 +212,12 @@ def gae(
     rewards, values, next_values, terminated, truncated: (N,).
     discount γ and gae_lambda λ in [0, 1]. Returns advantages (N,), float64.
     """
-    rewards, next_values, terminated, ends = _bootstrap_inputs(rewards, next_values, terminated, truncated)
-    n = rewards.size
-    values = _as_1d("values", values)
-    if values.shape != (n,):
-        raise ValueError(f"values must have shape ({n},) like rewards, got {values.shape}")
-    _check_unit("discount", discount)
+    rewards, next_values, terminated, ends = _bootstrap_inputs(rewards, next_values, terminated, truncated, discount)
+    values = _steps("values", values, rewards.size)
     _check_unit("gae_lambda", gae_lambda)
 
     deltas = rewards + discount * np.where(terminated, 0.0, next_values) - values  # (N,)
-    advantages = np.empty_like(rewards)
-    running = 0.0
-    for t in range(n - 1, -1, -1):
-        running = deltas[t] + discount * gae_lambda * (0.0 if ends[t] else running)
-        advantages[t] = running
-    return advantages
+    return reward_to_go_batch(deltas, ends, discount * gae_lambda)  # A_t: the δ's reward-to-go at rate γλ
 
 
 def n_step_targets(
@@ -267,18 +244,12 @@ def n_step_targets(
     rewards, next_values, terminated, truncated: (N,). n_step ≥ 1.
     Returns targets (N,), float64.
     """
-    rewards, next_values, terminated, ends = _bootstrap_inputs(rewards, next_values, terminated, truncated)
-    n = rewards.size
-    _check_unit("discount", discount)
+    rewards, next_values, terminated, ends = _bootstrap_inputs(rewards, next_values, terminated, truncated, discount)
     if n_step < 1:
         raise ValueError(f"n_step must be at least 1, got {n_step}")
-    # episode_end[t]: index of the last step of t's episode
-    episode_end = np.empty(n, dtype=np.int64)
-    end = n - 1
-    for t in range(n - 1, -1, -1):
-        end = t if ends[t] else end
-        episode_end[t] = end
+    n, end_steps = rewards.size, np.flatnonzero(ends)
     t = np.arange(n)
+    episode_end = end_steps[np.searchsorted(end_steps, t)]  # the last step of t's episode
     m = np.minimum(n_step, episode_end - t + 1)  # rewards summed at each step
     targets = np.zeros(n)
     for k in range(n_step):

@@ -67,24 +67,19 @@ def _normalize_path(path: Any, index: int, source: str) -> dict[str, np.ndarray]
     if arrays["reward"].size != T:
         raise UserError(f"{where}: 'reward' should have one number per step, got shape {arrays['reward'].shape}")
 
+    def flags(key: str) -> np.ndarray:
+        return arrays[key].reshape(T).astype(bool)
+
     action = arrays["action"]
     out = {
         "observation": arrays["observation"].astype(np.float32),
         "action": action.astype(np.float32) if np.issubdtype(action.dtype, np.floating) else action,
         "reward": arrays["reward"].reshape(T).astype(np.float32),
         "next_observation": arrays["next_observation"].astype(np.float32),
+        "terminated": flags("terminated" if has_split else "terminal"),
+        "truncated": flags("truncated") if has_split else np.zeros(T, dtype=bool),
     }
-    if has_split:
-        out["terminated"] = arrays["terminated"].reshape(T).astype(bool)
-        out["truncated"] = arrays["truncated"].reshape(T).astype(bool)
-    else:
-        out["terminated"] = arrays["terminal"].reshape(T).astype(bool)
-        out["truncated"] = np.zeros(T, dtype=bool)
-    out["terminal"] = (
-        arrays["terminal"].reshape(T).astype(bool)
-        if "terminal" in arrays
-        else out["terminated"] | out["truncated"]
-    )
+    out["terminal"] = flags("terminal") if "terminal" in arrays else out["terminated"] | out["truncated"]
     if "image_obs" in arrays:
         out["image_obs"] = arrays["image_obs"]
     return out
@@ -119,11 +114,7 @@ def save_expert_data(path: str | os.PathLike, paths: Sequence[Mapping[str, Any]]
     """
     records = []
     for p in _normalize_paths(paths, "expert data to save"):
-        record = {key: p[key] for key in STEP_KEYS}
-        record["terminal"] = (p["terminated"] | p["truncated"]).astype(np.float32)
-        record["terminated"] = p["terminated"]
-        record["truncated"] = p["truncated"]
-        if "image_obs" in p:
-            record["image_obs"] = p["image_obs"]
-        records.append(record)
+        terminal = (p["terminated"] | p["truncated"]).astype(np.float32)
+        records.append({**{key: p[key] for key in STEP_KEYS}, "terminal": terminal,
+                        **{key: p[key] for key in ("terminated", "truncated", "image_obs") if key in p}})
     safe_dump(records, path)

@@ -36,6 +36,7 @@ import numpy as np
 from cs285.infrastructure.rollouts import Batch
 
 MAX_OPEN = 64  # episodes in progress remembered for continuation (envs stepped together)
+STEP_ARRAYS = ("obs_serials", "next_serials", "actions", "rewards", "terminated", "truncated")  # one row a step
 
 
 class FrameStackReplayBuffer:
@@ -69,9 +70,7 @@ class FrameStackReplayBuffer:
 
     @property
     def nbytes(self) -> int:
-        arrays = (self.frames, self.obs_serials, self.next_serials, self.actions, self.rewards, self.terminated,
-                  self.truncated)
-        return int(sum(a.nbytes for a in arrays))
+        return int(self.frames.nbytes + sum(getattr(self, name).nbytes for name in STEP_ARRAYS))
 
     # ------------------------------------------------------------------ writing
 
@@ -160,21 +159,18 @@ class FrameStackReplayBuffer:
 
     def state_dict(self) -> dict:
         """Plain arrays and ints (for ``torch.load(weights_only=True)`` once converted to tensors)."""
-        n_frames = min(self.frames_written, self.n_frames)
+        state = {name: getattr(self, name)[: self.size].copy() for name in STEP_ARRAYS}
         open_serials = np.array([s for s, _ in self._open], dtype=np.int64).reshape(-1, self.stack)
-        return {"frames": self.frames[:n_frames].copy(), "obs_serials": self.obs_serials[: self.size].copy(),
-                "next_serials": self.next_serials[: self.size].copy(), "actions": self.actions[: self.size].copy(),
-                "rewards": self.rewards[: self.size].copy(), "terminated": self.terminated[: self.size].copy(),
-                "truncated": self.truncated[: self.size].copy(), "open_serials": open_serials,
-                "capacity": self.capacity, "next_idx": self.next_idx, "size": self.size,
-                "frames_written": self.frames_written}
+        state.update(frames=self.frames[: min(self.frames_written, self.n_frames)].copy(), open_serials=open_serials,
+                     capacity=self.capacity, next_idx=self.next_idx, size=self.size, frames_written=self.frames_written)
+        return state
 
     def load_state_dict(self, state: dict) -> None:
         if int(state["capacity"]) != self.capacity:
             raise ValueError(f"buffer capacity {state['capacity']} in the checkpoint != {self.capacity}")
         size, frames = int(state["size"]), np.asarray(state["frames"])
         self.frames[: len(frames)] = frames
-        for name in ("obs_serials", "next_serials", "actions", "rewards", "terminated", "truncated"):
+        for name in STEP_ARRAYS:
             getattr(self, name)[:size] = np.asarray(state[name])
         self.size, self.next_idx, self.frames_written = size, int(state["next_idx"]), int(state["frames_written"])
         self._open = [(s, self.frames[s % self.n_frames]) for s in np.asarray(state["open_serials"], dtype=np.int64)]

@@ -99,9 +99,7 @@ class Logger:
     def _write_csv(self) -> None:
         if not self._rows:
             return
-        keys: list[str] = []
-        for row in self._rows:
-            keys += [k for k in row if k not in keys]
+        keys = list(dict.fromkeys(k for row in self._rows for k in row))  # in order of first appearance
         tmp = os.path.join(self.log_dir, METRICS_CSV + ".tmp")
         with open(tmp, "w", newline="") as f:
             w = csv.DictWriter(f, fieldnames=keys)
@@ -135,15 +133,13 @@ def _write_jsonl(path: str, rows: list[dict]) -> None:
 
 def read_metrics(log_dir: str) -> list[dict]:
     """Rows of ``metrics.jsonl`` (a partly written last line is skipped)."""
-    rows = []
     path = os.path.join(log_dir, METRICS_JSONL)
-    if not os.path.exists(path):
-        return rows
-    with open(path) as f:
-        for line in f:
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError:
-                continue
-            rows.append(row)
+    rows = []
+    if os.path.exists(path):
+        with open(path) as f:
+            for line in f:
+                try:
+                    rows.append(json.loads(line))
+                except json.JSONDecodeError:
+                    pass
     return rows

@@ -60,22 +60,17 @@ def encode_mp4(frames: np.ndarray | Iterable[np.ndarray], path: str, fps: float,
         writer.close()
 
 
-def gif_frame_step(fps: float, max_fps: float = 15) -> int:
-    """Keep every k-th frame in the GIF, k = max(1, round(fps / max_fps))."""
-    return max(1, round(fps / max_fps))
-
-
 def encode_gif(frames: np.ndarray | Iterable[np.ndarray], fps: float, max_height: int = 128,
                max_fps: float = 15, colors: int = 64) -> bytes:
     """Animated GIF bytes of (T, H, W, 3) uint8 frames, small enough for TensorBoard.
 
-    Every ``gif_frame_step(fps, max_fps)``-th frame is kept, box-downscaled by
+    Every k-th frame is kept, k = max(1, round(fps / max_fps)), box-downscaled by
     k = ceil(H / max_height), and all share one ``colors``-colour palette
     (median cut over <= 8 frames, no dithering: much faster than a palette per
     frame, and smaller). Pillow merges identical consecutive frames into one
     longer frame, so the total duration, not the frame count, is exact.
     """
-    step = gif_frame_step(fps, max_fps)
+    step = max(1, round(fps / max_fps))  # k
     small = []
     for f in itertools.islice(frames, 0, None, step):
         im = Image.fromarray(np.ascontiguousarray(f, dtype=np.uint8))

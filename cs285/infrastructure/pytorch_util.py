@@ -113,10 +113,8 @@ def init_gpu(use_gpu: bool = True, gpu_id: int = 0, verbose: bool = True) -> tor
     global device
     if use_gpu and torch.cuda.is_available():
         if gpu_id >= torch.cuda.device_count():
-            raise ValueError(
-                f"--which_gpu {gpu_id} does not exist: this machine has "
-                f"{torch.cuda.device_count()} GPU(s) (ids 0..{torch.cuda.device_count() - 1})"
-            )
+            raise ValueError(f"--which_gpu {gpu_id} does not exist: this machine has {torch.cuda.device_count()} "
+                             f"GPU(s) (ids 0..{torch.cuda.device_count() - 1})")
         device = torch.device(f"cuda:{gpu_id}")
     else:
         device = torch.device("cpu")

@@ -44,7 +44,7 @@ class Batch(NamedTuple):
     @classmethod
     def from_paths(cls, paths: list[dict]) -> "Batch":
         """Paths concatenated along time."""
-        return cls.from_dict(concat_paths(paths))
+        return cls(*(np.concatenate([p[k] for p in paths]) for k in PATH_KEYS))
 
     @classmethod
     def from_dict(cls, d: dict[str, np.ndarray]) -> "Batch":
@@ -85,19 +85,16 @@ def to_path(observations: list, actions: list, rewards: list, terminated: bool, 
             frames: Optional[list] = None) -> dict:
     """Arrays of one finished episode; ``observations`` holds T + 1 entries (o_0..o_T)."""
     obs = observation_array(observations)  # (T + 1, *ob_shape)
-    n = len(rewards)
-    done_flags = np.zeros((2, n), dtype=bool)
-    done_flags[:, -1] = terminated, truncated
+    actions = np.asarray(actions)
     path = {
         "observation": obs[:-1],
-        "action": np.asarray(actions),
+        "action": actions.astype(np.float32) if actions.dtype.kind == "f" else actions,
         "reward": np.asarray(rewards, dtype=np.float64),
         "next_observation": obs[1:],
-        "terminated": done_flags[0],
-        "truncated": done_flags[1],
+        "terminated": np.zeros(len(rewards), dtype=bool),
+        "truncated": np.zeros(len(rewards), dtype=bool),
     }
-    if path["action"].dtype.kind == "f":
-        path["action"] = path["action"].astype(np.float32)
+    path["terminated"][-1], path["truncated"][-1] = terminated, truncated
     if frames is not None:
         path["image_obs"] = np.asarray(frames, dtype=np.uint8)
     return path
@@ -105,11 +102,6 @@ def to_path(observations: list, actions: list, rewards: list, terminated: bool, 
 
 def total_steps(paths: list[dict]) -> int:
     return int(sum(len(p["reward"]) for p in paths))
-
-
-def concat_paths(paths: list[dict], keys: tuple[str, ...] = PATH_KEYS) -> dict[str, np.ndarray]:
-    """Concatenate the paths' arrays along time: {key: (sum T, ...)}."""
-    return {k: np.concatenate([p[k] for p in paths]) for k in keys}
 
 
 def path_returns(paths: list[dict]) -> np.ndarray:

@@ -14,6 +14,7 @@ Files written by numpy 1.x name ``numpy.core.*``; numpy 2 moved those modules to
 from __future__ import annotations
 
 import collections
+import contextlib
 import os
 import pickle
 import tempfile
@@ -112,9 +113,7 @@ def safe_load(path: str | os.PathLike) -> Any:
                 raise
             except Exception as exc:  # any failure while decoding means a bad file
                 hint = " (it is a zip archive, e.g. a torch.save checkpoint)" if head[:2] == b"PK" else ""
-                raise UserError(
-                    f"{path} is not a valid pickle file{hint}: {type(exc).__name__}: {exc}"
-                ) from exc
+                raise UserError(f"{path} is not a valid pickle file{hint}: {type(exc).__name__}: {exc}") from exc
     except FileNotFoundError as exc:
         raise UserError(f"file not found: {path}") from exc
     except IsADirectoryError as exc:
@@ -140,8 +139,6 @@ def safe_dump(obj: Any, path: str | os.PathLike) -> None:
             os.fsync(f.fileno())
         os.replace(tmp_path, path)
     except BaseException:
-        try:
+        with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp_path)
-        except FileNotFoundError:
-            pass
         raise
