@@ -127,8 +127,9 @@ def test_collector_runs_it_in_every_mode(env_procs):
             rewards, dones = point_mass.PointMassEnv.get_reward(None, p["next_observation"], p["action"])
             np.testing.assert_allclose(p["reward"], rewards, rtol=1e-6)  # paths keep float32 observations
             np.testing.assert_array_equal(p["terminated"], dones)
-        batch, _ = collector.segments(UniformActor(2), steps_per_env=30)
+        rng = np.random.default_rng(1)  # not torch's global stream: the test's outcome must not hang on other tests
+        batch, _ = collector.segments(UniformActor(2), steps_per_env=30, rng=rng)
         assert batch.observations.shape == (60, 4) and batch.actions.shape == (60, 2)
-        batch, ended = collector.steps(UniformActor(2), 80)  # the segments' episodes run on: 110 steps each
+        batch, ended = collector.steps(UniformActor(2), 80, rng)  # the segments' episodes run on: 110 steps each
         assert batch.observations.shape == (160, 4)
         assert len(ended) == 2 and all(len(e["reward"]) == 100 for e in ended)  # time limit
