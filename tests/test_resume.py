@@ -200,3 +200,9 @@ def test_train_expert_refuses_bad_rates():
         train_expert.parse_args(["--env", "Hopper-v4", "--target_tau", "2"])
     with pytest.raises(UserError, match=re.escape("--learning_rate must be a finite number > 0 (got nan)")):
         train_expert.parse_args(["--env", "Hopper-v4", "-lr", "nan"])
+
+
+def test_a_finished_run_keeps_its_last_and_best_checkpoints_only(data_dir):
+    run_hw2.run(run_hw2.parse_args(["--env_name", "CartPole-v0", "-n", "2", "-b", "200", "-eb", "100"]), 1)
+    files = set(os.listdir(only_dir(data_dir)))
+    assert {"checkpoint_latest.pt", "checkpoint_best.pt", "DONE"} <= files and "checkpoint_previous.pt" not in files

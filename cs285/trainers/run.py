@@ -158,7 +158,9 @@ class Run:
             self.logger.close()
         for thing in self._closing:
             thing.close()
-        if self.finished:
+        if self.finished:  # the spare copy only matters to a run that may resume
+            if os.path.exists(self.checkpoint.previous_path):
+                os.remove(self.checkpoint.previous_path)
             mark_finished(self.log_dir)
         if self._lock is not None:
             self._lock.close()  # releases the lock
