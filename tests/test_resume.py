@@ -206,3 +206,26 @@ def test_a_finished_run_keeps_its_last_and_best_checkpoints_only(data_dir):
     run_hw2.run(run_hw2.parse_args(["--env_name", "CartPole-v0", "-n", "2", "-b", "200", "-eb", "100"]), 1)
     files = set(os.listdir(only_dir(data_dir)))
     assert {"checkpoint_latest.pt", "checkpoint_best.pt", "DONE"} <= files and "checkpoint_previous.pt" not in files
+
+
+def test_sigterm_to_the_runs_process_group_stops_it_gracefully(tmp_path):
+    """``timeout``, a batch scheduler or ``kill -- -PGID`` signal the whole group: the env workers, in a group
+    of their own, keep serving until the parent has finished its iteration and saved; then they end too."""
+    env = {**os.environ, "CS285_DATA_DIR": str(tmp_path)}
+    cmd = [sys.executable, os.path.join(SCRIPTS, "run_hw2.py"), "--env_name", "HalfCheetah-v4", "-n", "200", "-b",
+           "2000", "-eb", "1000", "--env_procs", "2"]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        dirs = os.listdir(tmp_path)
+        if dirs and len(read_metrics(os.path.join(tmp_path, dirs[0]))) >= 2:
+            break
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGTERM)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0 and "Traceback" not in err, err
+    assert "Stopped; the same command resumes" in out
+    run_dir = only_dir(tmp_path)
+    done = [r["step"] for r in read_metrics(run_dir)]
+    assert done == list(range(len(done))) and not is_finished(run_dir)

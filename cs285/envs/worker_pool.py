@@ -16,9 +16,11 @@ A worker never outlives this process, however it ends (SIGKILL included):
   the parent's ends of every pool's pipes that it inherited, its own included.
 It also has its own signal handlers, not those it was forked with (e.g.
 ``RunCheckpoint``'s, which only set a flag, so a forked worker ignored SIGTERM):
-SIGTERM ends it; SIGINT is ignored, since Ctrl-C reaches the whole process group
-and the parent decides what it means (a graceful stop may still need the request
-in flight answered); when the parent exits, its workers follow.
+SIGTERM sent to it ends it; SIGINT is ignored. And it runs in a process group of
+its own, so a signal sent to the run's group (Ctrl-C in a terminal, ``timeout``,
+a batch scheduler's SIGTERM) reaches the parent alone, which decides what it means:
+a graceful stop still needs the episodes in flight answered. When the parent
+exits, its workers follow.
 """
 from __future__ import annotations
 
@@ -96,6 +98,7 @@ class WorkerPool:
 def _die_with_parent(parent_pid: int) -> None:
     """In a new worker: end with the parent (SIGKILL on its death, EOF on its pipes), and signal
     handlers of its own (module docstring)."""
+    os.setpgid(0, 0)  # out of the run's process group: a signal to the group is the parent's to handle
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     if sys.platform.startswith("linux"):
