@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Optional, Sequence
 
 from cs285.infrastructure.errors import UserError
+from cs285.infrastructure.pytorch_util import atomic_path
 from cs285.trainers.run_config import data_dir
 from cs285.reporting.grading import Run, load_run
 from cs285.reporting.sweep import (LOG_DIR, SCRIPTS_DIR, SweepResult, SweepSpec, _launch_local, resolve_script,
@@ -207,10 +208,8 @@ def build_report(hw: str, title: str, experiments: Sequence[Experiment], command
               f"below comes from the run dirs in `{rel(data_dir())}/`; each section lists its commands.",
               "\n".join(f"- [{e.title}](#{_anchor(e.title)})" for e in experiments)]
     path = os.path.join(out_dir, "report.md")
-    tmp = path + ".tmp"
-    with open(tmp, "w") as f:
+    with atomic_path(path) as tmp, open(tmp, "w") as f:
         f.write("\n\n".join(header + [s.markdown() for s in sections]) + "\n")
-    os.replace(tmp, path)
     return path
 
 

@@ -10,6 +10,8 @@ import time
 from importlib import metadata
 from typing import Any
 
+from cs285.infrastructure.pytorch_util import atomic_path
+
 CONFIG_FILE = "config.json"
 DONE_FILE = "DONE"  # written last by a run that got to its end; sweeps skip runs that have it
 DATA_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "data")
@@ -76,9 +78,8 @@ def save_config(log_dir: str, flags: dict[str, Any], **extra: Any) -> str:
         config.update(started=before["started"], resumed=before.get("resumed", []) + [now])
     except (OSError, ValueError, KeyError):
         pass  # a new run
-    with open(path + ".tmp", "w") as f:
+    with atomic_path(path) as tmp, open(tmp, "w") as f:
         json.dump(config, f, indent=2, default=str)
-    os.replace(path + ".tmp", path)
     return path
 
 
