@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import datetime
 import os
-import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
@@ -26,10 +25,9 @@ from typing import Callable, Optional, Sequence
 
 from cs285.infrastructure.errors import UserError
 from cs285.infrastructure.pytorch_util import atomic_path
-from cs285.trainers.run_config import data_dir
+from cs285.trainers.run_config import data_dir, git_commit
 from cs285.reporting.grading import Run, load_run
-from cs285.reporting.sweep import (LOG_DIR, SCRIPTS_DIR, SweepResult, SweepSpec, _launch_local, resolve_script,
-                                   run_sweeps)
+from cs285.reporting.sweep import LOG_DIR, SweepResult, SweepSpec, _launch_local, resolve_script, run_sweeps
 
 REPORTS_DIR = "reports"
 FIGURES = "figures"
@@ -179,14 +177,6 @@ def _prepare(preps: Sequence[Prep], jobs: int, dry_run: bool) -> None:
         raise UserError("could not make the report's inputs: " + "; ".join(failed))
 
 
-def _git_commit() -> str:
-    try:
-        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=SCRIPTS_DIR, capture_output=True,
-                              text=True, timeout=10).stdout.strip() or "unknown"
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
-
-
 def build_report(hw: str, title: str, experiments: Sequence[Experiment], command: str, out_dir: str,
                  jobs: Optional[int] = None, launcher: str = "local", address: Optional[str] = None,
                  dry_run: bool = False) -> Optional[str]:
@@ -203,7 +193,8 @@ def build_report(hw: str, title: str, experiments: Sequence[Experiment], command
         section.experiment.write(section)
     n_runs = len({run.identity for r in results for run in r.planned})
     ran = len({run.identity for r in results for run in r.succeeded})
-    header = [f"# {title}", f"Written by `{command}` on {datetime.date.today().isoformat()} (commit {_git_commit()}): "
+    commit = git_commit(short=True) or "unknown"
+    header = [f"# {title}", f"Written by `{command}` on {datetime.date.today().isoformat()} (commit {commit}): "
               f"{n_runs} runs, {ran} of them run by this call, in {time.time() - start:.0f} s. Every number "
               f"below comes from the run dirs in `{rel(data_dir())}/`; each section lists its commands.",
               "\n".join(f"- [{e.title}](#{_anchor(e.title)})" for e in experiments)]

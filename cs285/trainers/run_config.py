@@ -39,10 +39,11 @@ def make_named_logdir(prefix: str, log_name: str) -> str:
             path = os.path.join(root, f"{name}_{suffix}")
 
 
-def _git_commit() -> str | None:
+def git_commit(short: bool = False) -> str | None:
+    """The repository's HEAD commit (abbreviated as ``git rev-parse --short`` does, if ``short``); None without git."""
     try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=os.path.dirname(os.path.abspath(__file__)),
-                             capture_output=True, text=True, timeout=5)
+        out = subprocess.run(["git", "rev-parse", *(["--short"] if short else []), "HEAD"], capture_output=True,
+                             cwd=os.path.dirname(os.path.abspath(__file__)), text=True, timeout=5)
         return out.stdout.strip() or None
     except (OSError, subprocess.SubprocessError):
         return None
@@ -69,7 +70,7 @@ def save_config(log_dir: str, flags: dict[str, Any], **extra: Any) -> str:
         "flags": flags,
         "command": " ".join([os.path.basename(sys.executable)] + sys.argv),
         "versions": versions(),
-        "git_commit": _git_commit(),
+        "git_commit": git_commit(),
         "started": now,
         **extra,
     }
