@@ -1,5 +1,6 @@
 """A homework's report in one command: plan the runs its deliverables need, run the missing ones, write
-``reports/<hw>/report.md`` with every figure (PNG + PDF), table, rollout GIF and the commands behind them.
+``reports/<hw>/report.md`` with every figure (PNG + PDF), table, rollout GIF, a grade line per experiment
+and the commands behind them. Redrawing a report costs no training.
 
 A report is a list of ``Experiment``: what the handout asks, the files to make first
 (``Prep``: e.g. expert data with more trajectories, written by a script of scripts/),
