@@ -109,6 +109,21 @@ def clip_flat_grad_norm_(grad: torch.Tensor, max_norm: Optional[float]) -> torch
     return norm
 
 
+def optimizer_step(optimizer: torch.optim.Optimizer, loss: torch.Tensor, flat_grad: Optional[torch.Tensor] = None,
+                   max_grad_norm: Optional[float] = None) -> Optional[torch.Tensor]:
+    """One step on ``loss``: zero the gradients, backward, step. With a ``flatten_parameters`` gradient buffer
+    ``flat_grad``, that buffer is zeroed and clipped to ``max_grad_norm`` (``clip_flat_grad_norm_``) before the
+    step, and its norm before the clip is returned; without, the gradients are set to None and None is returned."""
+    if flat_grad is None:
+        optimizer.zero_grad(set_to_none=True)
+    else:
+        flat_grad.zero_()
+    loss.backward()
+    norm = None if flat_grad is None else clip_flat_grad_norm_(flat_grad, max_grad_norm)
+    optimizer.step()
+    return norm
+
+
 def init_gpu(use_gpu: bool = True, gpu_id: int = 0, verbose: bool = True) -> torch.device:
     """Select CUDA device ``gpu_id`` when asked for and available, else the CPU."""
     global device
