@@ -6,23 +6,13 @@
     python scripts/plot.py 'data/hw3_dqn_*LunarLander*' --hline 200:handout --out ll.png
     python scripts/plot.py 'data/hw3_dqn_*LunarLander*' --key q_values --out ll_q.png
     python scripts/plot.py 'data/hw3_dqn_*MsPacman*' --key train_return --key eval_return --out pacman.png
-
-Runs whose flags differ only by --seed are one line: the mean over seeds with a
-shaded band (--band std: ±1 std, minmax: min..max). hw3 runs (hw3_dqn_, hw3_sac_)
-group by their YAML config, not the file's name: LunarLander with and without
-double-Q are two lines of one figure. The y axis is the eval return by default
-(Eval_AverageReturn; hw3: eval_return), the x axis env steps (Train_EnvstepsSoFar;
-hw3: the rows' step, which is the env step); --x step is the iteration for hw1/hw2. --hline draws reference
-lines: expert (the runs' expert return), bc (the final return of the BC runs,
-q1_, among the inputs or given with --bc), or NUMBER[:label]. --group-by FLAG
-plots the final value (mean of the last --last logged) against FLAG's value,
-with error bars over seeds. The suffix of --out picks PNG, PDF or SVG.
 """
 from __future__ import annotations
 
 import argparse
 
 from cs285.infrastructure.errors import UserError
+from cs285.reporting import plotting
 from cs285.reporting.grading import HW3_RETURN_KEY, RETURN_KEY, expand_paths, load_run
 from cs285.reporting.plotting import BANDS, plot_curves, plot_sweep, warn
 from cs285.trainers.script_util import run_main
@@ -40,7 +30,8 @@ def load_runs(patterns: list[str]) -> list:
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(description=f"{__doc__}\n{plotting.__doc__}",
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("runs", nargs="+", help="run dirs, folders of runs or globs")
     p.add_argument("--out", required=True, help="figure file: .png, .pdf or .svg")
     p.add_argument("--key", action="append", default=[],

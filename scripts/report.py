@@ -1,14 +1,9 @@
-"""A homework's report in one command: run what its deliverables need, write reports/<hw>/report.md.
+"""Build a homework's report (reports/<hw>/report.md), running what it still needs.
 
     python scripts/report.py hw1                 # ~110 short runs, 3 seeds
     python scripts/report.py hw1 --dry-run       # the commands still to run
     python scripts/report.py hw1 --seeds 1 2 3 4 5 --jobs 2
     python scripts/report.py hw1 --launcher ray --address HOST:6379
-
-The runs go to data/ (or $CS285_DATA_DIR) through the resumable sweep: calling it again after a
-kill runs only what did not finish, and redrawing a report costs no training. The report holds
-every figure as PNG and PDF, the tables, a GIF per task, a grade line per experiment and, for
-each, the exact commands behind it.
 """
 from __future__ import annotations
 
@@ -26,7 +21,7 @@ HOMEWORKS = {"hw1": ("CS285 hw1: imitation learning", report_hw1.experiments),
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(description=f"{__doc__}\n{report.__doc__}", formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("homework", choices=sorted(HOMEWORKS))
     p.add_argument("--seeds", nargs="+", type=int, default=[1, 2, 3], help="one run per seed of every experiment")
     p.add_argument("--out", help="default: reports/<homework>")

@@ -5,12 +5,7 @@
         --grid gae_lambda=0,0.95,0.98,0.99,1 --seeds 1 2 3 --jobs 2
     python scripts/sweep.py run_hw2.py ... --launcher ray --address HOST:6379
 
-Every argument the sweep does not know goes to the script. Each grid point runs
-with --exp_name <exp_name>_<flag><value> (e.g. lunar_lander_gae_lambda0.95),
-once per seed; switches sweep as FLAG=true,false. A run whose dir has the DONE
-marker is complete: re-launching the same sweep runs only what is missing or was
-killed. Runs land in data/ (or $CS285_DATA_DIR) as usual, each with its output
-in stdout.log; a failed run's output stays in data/.sweep_logs/.
+Every argument the sweep does not know goes to the script. Runs land in data/ (or $CS285_DATA_DIR).
 """
 from __future__ import annotations
 
@@ -18,11 +13,12 @@ import argparse
 import sys
 
 from cs285.trainers.script_util import run_main
+from cs285.reporting import sweep
 from cs285.reporting.sweep import LAUNCHERS, run_sweep
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
+    p = argparse.ArgumentParser(description=f"{__doc__}\n{sweep.__doc__}", formatter_class=argparse.RawDescriptionHelpFormatter,
                                 allow_abbrev=False, usage="%(prog)s SCRIPT [script args] [--grid FLAG=V1,V2 ...] "
                                 "[--seeds S ...] [--jobs N] [--launcher local|ray] [--address ADDR] [--dry_run]")
     p.add_argument("script", help="a script in scripts/ (run_hw2.py) or a path")

@@ -89,9 +89,7 @@ class ActorCriticAgent(PGAgent):
                 first_targets = y if first_targets is None else first_targets
                 targets = ptu.from_numpy(y)
             loss = (self.critic(obs) - targets).pow(2).mean()
-            self.critic_optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            self.critic_optimizer.step()
+            ptu.optimizer_step(self.critic_optimizer, loss)
             self.critic_steps_done += 1
 
         _, advantages, _ = self.estimate_advantages(batch)

@@ -84,9 +84,7 @@ class BCAgent:
         optimizer = self._torch_optimizer()
         log_probs, _ = self.policy.log_prob_and_entropy(self.policy.normalize(obs), actions)  # (B,)
         loss = -log_probs.mean()
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
+        ptu.optimizer_step(optimizer, loss)
         return loss.item()
 
     def state_dict(self) -> dict:

@@ -153,10 +153,7 @@ class DQNAgent:
         q_values = self.critic(obs).gather(1, actions[:, None]).squeeze(1)  # Q(s_i, a_i), (N,)
         loss = F.mse_loss(q_values, y)
 
-        self.flat_grad.zero_()
-        loss.backward()
-        grad_norm = ptu.clip_flat_grad_norm_(self.flat_grad, self.clip_grad_norm)
-        self.optimizer.step()
+        grad_norm = ptu.optimizer_step(self.optimizer, loss, self.flat_grad, self.clip_grad_norm)
         self.num_updates += 1
         if step % self.target_update_period == 0:
             self.update_target_critic()

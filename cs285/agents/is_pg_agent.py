@@ -17,6 +17,7 @@ import torch
 
 from cs285.agents.pg_agent import PGAgent
 from cs285.agents.pg_losses import approx_kl, importance_sampled_pg_loss
+from cs285.infrastructure import pytorch_util as ptu
 
 
 class ISPGAgent(PGAgent):
@@ -47,9 +48,7 @@ class ISPGAgent(PGAgent):
         for _ in range(self.n_policy_steps):
             log_probs = self.policy.distribution(obs).log_prob(actions)
             loss = importance_sampled_pg_loss(log_probs, old_log_probs, advantages, self.is_clip)
-            self.actor_optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            self.actor_optimizer.step()
+            ptu.optimizer_step(self.actor_optimizer, loss)
             first_loss = float(loss.detach()) if first_loss is None else first_loss
         with torch.no_grad():
             log_ratio = self.policy.distribution(obs).log_prob(actions) - old_log_probs

@@ -246,9 +246,7 @@ def adam_pg_step(policy: MLPPolicy, optimizer: torch.optim.Optimizer, obs: torch
     actions (N,) or (N, ac_dim), advantages (N,). Returns {"Actor Loss": the loss before the step}."""
     log_probs = policy.distribution(obs).log_prob(actions)  # (N,)
     loss = pg_surrogate_loss(log_probs, advantages)
-    optimizer.zero_grad(set_to_none=True)
-    loss.backward()
-    optimizer.step()
+    ptu.optimizer_step(optimizer, loss)
     return {"Actor Loss": float(loss.detach())}
 
 
@@ -260,9 +258,7 @@ def fit_baseline(critic: ValueCritic, optimizer: torch.optim.Optimizer, obs: tor
     loss_fn = nn.MSELoss()
     for _ in range(steps):
         loss = loss_fn(critic(obs), targets)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
+        ptu.optimizer_step(optimizer, loss)
     return {"Baseline Loss": float(loss.detach()), "Baseline Explained Variance": explained_variance(values, q_values)}
 
 

@@ -166,10 +166,6 @@ class PPOAgent(PGAgent):
         loss = actor_loss + self.vf_coef * value_loss
         if self.ent_coef:
             loss = loss - self.ent_coef * entropy
-        self.flat_grad.zero_()
-        loss.backward()
-        if self.max_grad_norm is not None:
-            ptu.clip_flat_grad_norm_(self.flat_grad, self.max_grad_norm)
-        self.optimizer.step()
+        ptu.optimizer_step(self.optimizer, loss, self.flat_grad, self.max_grad_norm)
         losses.append(torch.stack([actor_loss.detach(), value_loss.detach()]))
         return log_ratio.detach()

@@ -297,9 +297,7 @@ class SACAgent:
             y = self.critic_target_values(rewards, next_obs, terminated)
             q = self.critic(obs, actions)  # (N, batch)
             critic_loss = (q - y).pow(2).mean()
-            self.critic_optimizer.zero_grad(set_to_none=True)
-            critic_loss.backward()
-            self.critic_optimizer.step()
+            ptu.optimizer_step(self.critic_optimizer, critic_loss)
             critic_sums += torch.stack([critic_loss.detach(), q.detach().mean(), y.mean()])
 
         # 2. actor, with the just-updated critics; 3. alpha, stepped together with the actor
@@ -309,9 +307,7 @@ class SACAgent:
         if self.tune_alpha:
             alpha_loss = -self.log_alpha * (log_probs.mean() + self.target_entropy)
             loss = loss + alpha_loss
-        self.actor_optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        self.actor_optimizer.step()
+        ptu.optimizer_step(self.actor_optimizer, loss)
 
         # 4. soft: theta' <- theta' + tau (theta - theta'); hard: theta' <- theta every target_update_period
         with torch.no_grad():

@@ -159,30 +159,33 @@ class Collector:
                  env_procs: Optional[int] = None, seed: int = 0, ep_len: Optional[int] = None):
         if env_procs is not None and env_procs < 1:
             raise ValueError(f"env_procs must be at least 1, got {env_procs}")
-        self.env_name, self.backend, self.num_envs = env_name, backend, num_envs
-        self.seed, self.ep_len, self._env_procs = seed, ep_len, env_procs
-        self._seeds = np.random.default_rng([seed, EVAL_SEED_OFFSET])  # deterministic requests' episode seeds
-        self._envs: dict[str, VecEnv] = {}
-        self._pool: Optional[WorkerPool] = None
-        self._episode_env = None  # whole episodes in this process when there is no pool
-        probe = self._lockstep("train") if backend != "gymnasium" else make_env(env_name, ep_len=ep_len)
-        self.observation_space, self.action_space = probe.observation_space, probe.action_space
-        self.discrete = is_discrete(probe) if backend == "gymnasium" else probe.discrete
-        self.max_episode_steps = max_episode_steps(probe) if backend == "gymnasium" else probe.max_episode_steps
-        if backend == "gymnasium":
-            self._episode_env = probe
-        self._running: Optional[dict] = None  # lock-step segments / steps: each env's episode in progress
+        self._setup(env_name, backend, num_envs, env_procs, seed, ep_len, {},
+                    np.random.default_rng([seed, EVAL_SEED_OFFSET]))
 
     @classmethod
     def over(cls, env: VecEnv) -> "Collector":
         """A collector over envs made elsewhere (e.g. a render env): every mode runs lock-step in ``env``."""
         self = cls.__new__(cls)
-        self.env_name, self.backend, self.num_envs, self.seed, self.ep_len = env.env_name, "given", env.num_envs, 0, None
-        self._env_procs, self._envs, self._pool, self._episode_env, self._running = 1, {"train": env, "eval": env}, None, None, None
-        self.observation_space, self.action_space = env.observation_space, env.action_space
-        self.discrete, self.max_episode_steps = env.discrete, env.max_episode_steps
-        self._seeds = np.random.default_rng(0)
+        self._setup(env.env_name, "given", env.num_envs, 1, 0, None, {"train": env, "eval": env},
+                    np.random.default_rng(0))
         return self
+
+    def _setup(self, env_name: str, backend: str, num_envs: int, env_procs: Optional[int], seed: int,
+               ep_len: Optional[int], envs: dict[str, VecEnv], seeds: np.random.Generator) -> None:
+        """Both constructors' fields; the spaces come from a whole-episode env on gymnasium, else the train envs."""
+        self.env_name, self.backend, self.num_envs = env_name, backend, num_envs
+        self.seed, self.ep_len, self._env_procs = seed, ep_len, env_procs
+        self._seeds = seeds  # deterministic requests' episode seeds
+        self._envs = envs
+        self._pool: Optional[WorkerPool] = None
+        self._running: Optional[dict] = None  # lock-step segments / steps: each env's episode in progress
+        if backend == "gymnasium":
+            self._episode_env = probe = make_env(env_name, ep_len=ep_len)  # whole episodes here when there is no pool
+            self.discrete, self.max_episode_steps = is_discrete(probe), max_episode_steps(probe)
+        else:
+            self._episode_env, probe = None, self._lockstep("train")
+            self.discrete, self.max_episode_steps = probe.discrete, probe.max_episode_steps
+        self.observation_space, self.action_space = probe.observation_space, probe.action_space
 
     # ------------------------------------------------------------------ what runs
 

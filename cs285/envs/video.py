@@ -33,6 +33,7 @@ from cs285.envs.make import VecEnv, make_env, quiet_env_warnings, resolve_env_id
 from cs285.infrastructure import utils
 from cs285.infrastructure.errors import UserError
 from cs285.infrastructure.media import encode_gif, encode_mp4
+from cs285.infrastructure.pytorch_util import atomic_path
 
 import gymnasium as gym  # after make.py, which picks the MuJoCo GL backend
 from gymnasium.envs.registration import load_env_creator
@@ -277,9 +278,8 @@ def save_policy_video(env_name: str, policy, path: str, seed: int = 0,
                                                deterministic=True)
     frames, fps = path_["image_obs"], video_fps(env, frame_skip)
     if path.lower().endswith(".gif"):
-        with open(path + ".tmp", "wb") as f:
+        with atomic_path(path) as tmp, open(tmp, "wb") as f:
             f.write(encode_gif(frames, fps, max_fps=GIF_FILE_FPS, colors=48))
-        os.replace(path + ".tmp", path)
     else:
         encode_mp4(frames, path, fps)
     return float(np.sum(path_["reward"]))

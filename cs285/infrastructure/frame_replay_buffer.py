@@ -33,44 +33,34 @@ from typing import Optional
 
 import numpy as np
 
+from cs285.infrastructure.replay_buffer import RingBuffer
 from cs285.infrastructure.rollouts import Batch
 
 MAX_OPEN = 64  # episodes in progress remembered for continuation (envs stepped together)
-STEP_ARRAYS = ("obs_serials", "next_serials", "actions", "rewards", "terminated", "truncated")  # one row a step
 
 
-class FrameStackReplayBuffer:
+class FrameStackReplayBuffer(RingBuffer):
     """Holds the latest ``capacity`` steps of stacked-frame observations; the same interface as ReplayBuffer.
 
     observation_shape: (stack, H, W), e.g. (4, 84, 84); frames are uint8. action_shape: () for a
     discrete action (int64), else the action's shape (float32).
     """
 
+    STEP_ARRAYS = ("obs_serials", "next_serials", *RingBuffer.STEP_ARRAYS)
+
     def __init__(self, capacity: int, observation_shape=(4, 84, 84), action_shape=(), action_dtype=np.int64):
-        if capacity <= 0:
-            raise ValueError(f"capacity must be positive, got {capacity}")
-        self.capacity = int(capacity)
+        super().__init__(capacity, action_shape, action_dtype)
         self.stack, *frame_shape = observation_shape
         self.n_frames = self.capacity + max(64, self.capacity // 64)  # F
         self.frames = np.zeros((self.n_frames, *frame_shape), dtype=np.uint8)
         self.obs_serials = np.zeros((capacity, self.stack), dtype=np.int64)
         self.next_serials = np.zeros((capacity, self.stack), dtype=np.int64)
-        ac_shape = tuple(np.atleast_1d(action_shape)) if action_shape else ()  # () for a discrete action
-        self.actions = np.zeros((capacity, *ac_shape), dtype=action_dtype)
-        self.rewards = np.zeros((capacity,), dtype=np.float32)
-        self.terminated = np.zeros((capacity,), dtype=bool)
-        self.truncated = np.zeros((capacity,), dtype=bool)
-        self.next_idx = 0  # where the next step is written
-        self.size = 0  # number of steps held, <= capacity
         self.frames_written = 0  # the next frame's serial
         self._open: list[tuple[np.ndarray, np.ndarray]] = []  # (next_serials, next_obs) of episodes going on
 
-    def __len__(self) -> int:
-        return self.size
-
     @property
     def nbytes(self) -> int:
-        return int(self.frames.nbytes + sum(getattr(self, name).nbytes for name in STEP_ARRAYS))
+        return int(self.frames.nbytes + sum(getattr(self, name).nbytes for name in self.STEP_ARRAYS))
 
     # ------------------------------------------------------------------ writing
 
@@ -126,28 +116,14 @@ class FrameStackReplayBuffer:
             self.obs_serials[slot], self.next_serials[slot] = obs_serials, next_serials
             self.actions[slot], self.rewards[slot] = actions[i], batch.rewards[i]
             self.terminated[slot], self.truncated[slot] = batch.terminated[i], batch.truncated[i]
-            self.next_idx = (slot + 1) % self.capacity
-            self.size = min(self.size + 1, self.capacity)
-
-    def add_rollouts(self, paths: list[dict]) -> None:
-        """Add every step of each path (rollouts.PATH_KEYS), in order."""
-        if paths:
-            self.insert(Batch.from_paths(list(paths)))
+            self._advance(1)
 
     # ------------------------------------------------------------------ reading
 
     def _valid(self, idx: np.ndarray) -> np.ndarray:
+        """Steps none of whose frames has been overwritten."""
         oldest = np.minimum(self.obs_serials[idx].min(axis=1), self.next_serials[idx].min(axis=1))
         return oldest >= self.frames_written - self.n_frames
-
-    def sample(self, batch_size: int, rng: np.random.Generator) -> Batch:
-        """``batch_size`` steps drawn uniformly with replacement (among those whose frames are all stored)."""
-        if self.size == 0:
-            raise ValueError("cannot sample from an empty replay buffer")
-        idx = rng.integers(0, self.size, size=batch_size)
-        while not (ok := self._valid(idx)).all():  # the newest step is always valid, so this ends
-            idx[~ok] = rng.integers(0, self.size, size=int((~ok).sum()))
-        return self.gather(idx)
 
     def gather(self, idx: np.ndarray) -> Batch:
         """Steps ``idx`` (slots) with their stacks rebuilt: observations (len(idx), stack, H, W)."""
@@ -159,18 +135,13 @@ class FrameStackReplayBuffer:
 
     def state_dict(self) -> dict:
         """Plain arrays and ints (for ``torch.load(weights_only=True)`` once converted to tensors)."""
-        state = {name: getattr(self, name)[: self.size].copy() for name in STEP_ARRAYS}
         open_serials = np.array([s for s, _ in self._open], dtype=np.int64).reshape(-1, self.stack)
-        state.update(frames=self.frames[: min(self.frames_written, self.n_frames)].copy(), open_serials=open_serials,
-                     capacity=self.capacity, next_idx=self.next_idx, size=self.size, frames_written=self.frames_written)
-        return state
+        return {**super().state_dict(), "frames": self.frames[: min(self.frames_written, self.n_frames)].copy(),
+                "open_serials": open_serials, "frames_written": self.frames_written}
 
     def load_state_dict(self, state: dict) -> None:
-        if int(state["capacity"]) != self.capacity:
-            raise ValueError(f"buffer capacity {state['capacity']} in the checkpoint != {self.capacity}")
-        size, frames = int(state["size"]), np.asarray(state["frames"])
+        super().load_state_dict(state)
+        frames = np.asarray(state["frames"])
         self.frames[: len(frames)] = frames
-        for name in STEP_ARRAYS:
-            getattr(self, name)[:size] = np.asarray(state[name])
-        self.size, self.next_idx, self.frames_written = size, int(state["next_idx"]), int(state["frames_written"])
+        self.frames_written = int(state["frames_written"])
         self._open = [(s, self.frames[s % self.n_frames]) for s in np.asarray(state["open_serials"], dtype=np.int64)]

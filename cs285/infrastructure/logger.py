@@ -30,6 +30,7 @@ from tensorboardX import SummaryWriter
 from tensorboardX.proto.summary_pb2 import Summary
 
 from cs285.infrastructure.media import encode_gif, encode_mp4, iter_tiled
+from cs285.infrastructure.pytorch_util import atomic_path
 
 METRICS_JSONL = "metrics.jsonl"
 METRICS_CSV = "metrics.csv"
@@ -100,12 +101,10 @@ class Logger:
         if not self._rows:
             return
         keys = list(dict.fromkeys(k for row in self._rows for k in row))  # in order of first appearance
-        tmp = os.path.join(self.log_dir, METRICS_CSV + ".tmp")
-        with open(tmp, "w", newline="") as f:
+        with atomic_path(os.path.join(self.log_dir, METRICS_CSV)) as tmp, open(tmp, "w", newline="") as f:
             w = csv.DictWriter(f, fieldnames=keys)
             w.writeheader()
             w.writerows(self._rows)
-        os.replace(tmp, os.path.join(self.log_dir, METRICS_CSV))
 
     def flush(self) -> None:
         self.dump()
@@ -126,9 +125,8 @@ class Logger:
 
 def _write_jsonl(path: str, rows: list[dict]) -> None:
     """Replace ``path`` by ``rows``, atomically."""
-    with open(path + ".tmp", "w") as f:
+    with atomic_path(path) as tmp, open(tmp, "w") as f:
         f.writelines(json.dumps(row, allow_nan=True) + "\n" for row in rows)
-    os.replace(path + ".tmp", path)
 
 
 def read_metrics(log_dir: str) -> list[dict]:

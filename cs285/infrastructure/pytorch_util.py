@@ -5,8 +5,9 @@ The device is the project's only module-level state. It is the CPU until
 """
 from __future__ import annotations
 
+import contextlib
 import os
-from typing import Iterable, Optional, Union
+from typing import Iterable, Iterator, Optional, Union
 
 import numpy as np
 import torch
@@ -108,6 +109,21 @@ def clip_flat_grad_norm_(grad: torch.Tensor, max_norm: Optional[float]) -> torch
     return norm
 
 
+def optimizer_step(optimizer: torch.optim.Optimizer, loss: torch.Tensor, flat_grad: Optional[torch.Tensor] = None,
+                   max_grad_norm: Optional[float] = None) -> Optional[torch.Tensor]:
+    """One step on ``loss``: zero the gradients, backward, step. With a ``flatten_parameters`` gradient buffer
+    ``flat_grad``, that buffer is zeroed and clipped to ``max_grad_norm`` (``clip_flat_grad_norm_``) before the
+    step, and its norm before the clip is returned; without, the gradients are set to None and None is returned."""
+    if flat_grad is None:
+        optimizer.zero_grad(set_to_none=True)
+    else:
+        flat_grad.zero_()
+    loss.backward()
+    norm = None if flat_grad is None else clip_flat_grad_norm_(flat_grad, max_grad_norm)
+    optimizer.step()
+    return norm
+
+
 def init_gpu(use_gpu: bool = True, gpu_id: int = 0, verbose: bool = True) -> torch.device:
     """Select CUDA device ``gpu_id`` when asked for and available, else the CPU."""
     global device
@@ -129,15 +145,26 @@ def set_device(dev: torch.device | str) -> None:
     device = torch.device(dev)
 
 
-def save_checkpoint(obj: dict, path: str) -> None:
-    """torch.save to ``path + '.tmp'`` then os.replace: a kill mid-write leaves the old file intact.
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike) -> Iterator[str]:
+    """A temp path beside ``path`` to write; on a clean exit it replaces ``path`` (os.replace), so a reader
+    never sees a half-written file and a kill mid-write leaves the old one intact. On an error it is removed.
+    The name holds the process id: two processes writing one file never share a temp file."""
+    path = os.fspath(path)
+    tmp = f"{path}.{os.getpid()}.tmp"
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
 
-    Checkpoints hold tensors, arrays and plain values only, so ``load_checkpoint``
-    can read them with ``weights_only=True``.
-    """
-    tmp = path + ".tmp"
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
+
+def save_checkpoint(obj: dict, path: str) -> None:
+    """torch.save, atomically (``atomic_path``). Checkpoints hold tensors, arrays and plain values only,
+    so ``load_checkpoint`` can read them with ``weights_only=True``."""
+    with atomic_path(path) as tmp:
+        torch.save(obj, tmp)
 
 
 def _numpy_scalar_globals() -> list:

@@ -14,15 +14,14 @@ Files written by numpy 1.x name ``numpy.core.*``; numpy 2 moved those modules to
 from __future__ import annotations
 
 import collections
-import contextlib
 import os
 import pickle
-import tempfile
 from typing import Any, Callable
 
 import numpy as np
 
 from cs285.infrastructure.errors import UserError
+from cs285.infrastructure.pytorch_util import atomic_path
 
 PICKLE_PROTOCOL = 2  # what the course's expert files use; readable by any Python 3
 
@@ -123,22 +122,10 @@ def safe_load(path: str | os.PathLike) -> Any:
 
 
 def safe_dump(obj: Any, path: str | os.PathLike) -> None:
-    """Pickle ``obj`` to ``path`` with protocol 2, atomically (temp file + ``os.replace``).
-
-    A reader never sees a half-written file, and a crash leaves any old file intact.
-    """
-    path = os.fspath(path)
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    fd, tmp_path = tempfile.mkstemp(prefix=".tmp-", suffix=".pkl", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            os.fchmod(f.fileno(), 0o644)  # mkstemp makes it owner-only
-            pickle.dump(obj, f, protocol=PICKLE_PROTOCOL)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp_path, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp_path)
-        raise
+    """Pickle ``obj`` to ``path`` with protocol 2, atomically (``atomic_path``), on disk before it replaces
+    any old file."""
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        pickle.dump(obj, f, protocol=PICKLE_PROTOCOL)
+        f.flush()
+        os.fsync(f.fileno())

@@ -1,23 +1,23 @@
 """Figures for the report, from run dirs only (``metrics.jsonl`` and ``config.json``).
 
 Two kinds:
-- learning curves (``plot_curves``): ``key`` against ``x`` (``Train_EnvstepsSoFar``
-  or ``step``). Runs whose settings differ only by ``seed`` form one group, drawn as the
-  mean over seeds with a shaded band (±1 std, or min..max). Seeds are aligned on the
-  iterations every one of them logged; x is the seeds' mean at each. A run's settings
-  are its flags, and for hw3 its YAML config too (``Run.settings``), so
-  ``use_double_q`` splits double DQN from DQN while the config file's name does not.
-  hw3 rows are keyed by env step: their ``step`` is the env-step axis, and their
-  return key is ``eval_return`` (``key`` None: each run's own return key).
-- a sweep (``plot_sweep``): the final value (mean of the last ``last`` logged) of
-  each run against one flag's value, mean over seeds with error bars.
+- learning curves (``plot_curves``): ``--key`` (default: the eval return, Eval_AverageReturn; hw3:
+  eval_return; several --key share an axis) against ``--x``, env steps (``Train_EnvstepsSoFar``) or
+  ``step`` (the iteration). hw3 rows are keyed by env step: their ``step`` is the env-step axis.
+  Runs whose settings differ only by ``seed`` form one line: the mean over seeds with a shaded band
+  (``--band`` std: ±1 std, minmax: min..max). Seeds are aligned on the iterations every one of them
+  logged; x is the seeds' mean at each. A run's settings are its flags, and for hw3 its YAML config
+  too (``Run.settings``), so ``use_double_q`` splits double DQN from DQN while the config file's name
+  does not.
+- a sweep (``plot_sweep``, ``--group-by FLAG``): the final value (mean of the last ``--last`` logged)
+  of each run against one flag's value, mean over seeds with error bars.
 
-Horizontal reference lines: ``expert`` (the runs' expert return, see
-``grading.expert_return``), ``bc`` (the final Eval return of BC runs, ``q1_``, on
-the same env, mean over them), or a number, ``1234`` or ``1234:label``.
+Horizontal reference lines (``--hline``): ``expert`` (the runs' expert return, see
+``grading.expert_return``), ``bc`` (the final Eval return of BC runs, ``q1_``, on the same env,
+among the inputs or given with ``--bc``, mean over them), or a number, ``1234`` or ``1234:label``.
 
-Figures are 6×4 in at 150 dpi, drawn with matplotlib's Agg canvas (no display,
-no pyplot state); the file type follows the suffix of ``out`` (.png, .pdf, .svg).
+Figures are 6×4 in at 150 dpi, drawn with matplotlib's Agg canvas (no display, no pyplot state);
+the file type follows the suffix of ``--out`` (.png, .pdf, .svg).
 """
 from __future__ import annotations
 

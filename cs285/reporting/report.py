@@ -1,5 +1,6 @@
 """A homework's report in one command: plan the runs its deliverables need, run the missing ones, write
-``reports/<hw>/report.md`` with every figure (PNG + PDF), table, rollout GIF and the commands behind them.
+``reports/<hw>/report.md`` with every figure (PNG + PDF), table, rollout GIF, a grade line per experiment
+and the commands behind them. Redrawing a report costs no training.
 
 A report is a list of ``Experiment``: what the handout asks, the files to make first
 (``Prep``: e.g. expert data with more trajectories, written by a script of scripts/),
@@ -18,17 +19,16 @@ from __future__ import annotations
 
 import datetime
 import os
-import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
 from typing import Callable, Optional, Sequence
 
 from cs285.infrastructure.errors import UserError
-from cs285.trainers.run_config import data_dir
+from cs285.infrastructure.pytorch_util import atomic_path
+from cs285.trainers.run_config import data_dir, git_commit
 from cs285.reporting.grading import Run, load_run
-from cs285.reporting.sweep import (LOG_DIR, SCRIPTS_DIR, SweepResult, SweepSpec, _launch_local, resolve_script,
-                                   run_sweeps)
+from cs285.reporting.sweep import LOG_DIR, SweepResult, SweepSpec, _launch_local, resolve_script, run_sweeps
 
 REPORTS_DIR = "reports"
 FIGURES = "figures"
@@ -178,14 +178,6 @@ def _prepare(preps: Sequence[Prep], jobs: int, dry_run: bool) -> None:
         raise UserError("could not make the report's inputs: " + "; ".join(failed))
 
 
-def _git_commit() -> str:
-    try:
-        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=SCRIPTS_DIR, capture_output=True,
-                              text=True, timeout=10).stdout.strip() or "unknown"
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
-
-
 def build_report(hw: str, title: str, experiments: Sequence[Experiment], command: str, out_dir: str,
                  jobs: Optional[int] = None, launcher: str = "local", address: Optional[str] = None,
                  dry_run: bool = False) -> Optional[str]:
@@ -202,15 +194,14 @@ def build_report(hw: str, title: str, experiments: Sequence[Experiment], command
         section.experiment.write(section)
     n_runs = len({run.identity for r in results for run in r.planned})
     ran = len({run.identity for r in results for run in r.succeeded})
-    header = [f"# {title}", f"Written by `{command}` on {datetime.date.today().isoformat()} (commit {_git_commit()}): "
+    commit = git_commit(short=True) or "unknown"
+    header = [f"# {title}", f"Written by `{command}` on {datetime.date.today().isoformat()} (commit {commit}): "
               f"{n_runs} runs, {ran} of them run by this call, in {time.time() - start:.0f} s. Every number "
               f"below comes from the run dirs in `{rel(data_dir())}/`; each section lists its commands.",
               "\n".join(f"- [{e.title}](#{_anchor(e.title)})" for e in experiments)]
     path = os.path.join(out_dir, "report.md")
-    tmp = path + ".tmp"
-    with open(tmp, "w") as f:
+    with atomic_path(path) as tmp, open(tmp, "w") as f:
         f.write("\n\n".join(header + [s.markdown() for s in sections]) + "\n")
-    os.replace(tmp, path)
     return path
 
 

@@ -23,7 +23,7 @@ same repository path and data folder (a shared file system). Each worker gets
 ``CS285_TORCH_THREADS=1``, and ``CS285_SAMPLER_PROCS`` = its share of the cores
 (1 on Ray), so parallel runs don't fight over cores. The output of a
 run goes to ``<data>/.sweep_logs/`` while it runs and into its run dir as
-``stdout.log`` once it finished.
+``stdout.log`` once it finished (a failed run's stays in .sweep_logs).
 """
 from __future__ import annotations
 

@@ -10,6 +10,8 @@ import time
 from importlib import metadata
 from typing import Any
 
+from cs285.infrastructure.pytorch_util import atomic_path
+
 CONFIG_FILE = "config.json"
 DONE_FILE = "DONE"  # written last by a run that got to its end; sweeps skip runs that have it
 DATA_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "data")
@@ -37,10 +39,11 @@ def make_named_logdir(prefix: str, log_name: str) -> str:
             path = os.path.join(root, f"{name}_{suffix}")
 
 
-def _git_commit() -> str | None:
+def git_commit(short: bool = False) -> str | None:
+    """The repository's HEAD commit (abbreviated as ``git rev-parse --short`` does, if ``short``); None without git."""
     try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=os.path.dirname(os.path.abspath(__file__)),
-                             capture_output=True, text=True, timeout=5)
+        out = subprocess.run(["git", "rev-parse", *(["--short"] if short else []), "HEAD"], capture_output=True,
+                             cwd=os.path.dirname(os.path.abspath(__file__)), text=True, timeout=5)
         return out.stdout.strip() or None
     except (OSError, subprocess.SubprocessError):
         return None
@@ -67,7 +70,7 @@ def save_config(log_dir: str, flags: dict[str, Any], **extra: Any) -> str:
         "flags": flags,
         "command": " ".join([os.path.basename(sys.executable)] + sys.argv),
         "versions": versions(),
-        "git_commit": _git_commit(),
+        "git_commit": git_commit(),
         "started": now,
         **extra,
     }
@@ -76,9 +79,8 @@ def save_config(log_dir: str, flags: dict[str, Any], **extra: Any) -> str:
         config.update(started=before["started"], resumed=before.get("resumed", []) + [now])
     except (OSError, ValueError, KeyError):
         pass  # a new run
-    with open(path + ".tmp", "w") as f:
+    with atomic_path(path) as tmp, open(tmp, "w") as f:
         json.dump(config, f, indent=2, default=str)
-    os.replace(path + ".tmp", path)
     return path
 
 
