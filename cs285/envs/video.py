@@ -33,7 +33,7 @@ from cs285.envs.make import VecEnv, make_env, quiet_env_warnings, resolve_env_id
 from cs285.infrastructure import utils
 from cs285.infrastructure.errors import UserError
 from cs285.infrastructure.media import encode_gif, encode_mp4
-from cs285.infrastructure.pytorch_util import atomic_path
+from cs285.infrastructure.files import atomic_path
 
 import gymnasium as gym  # after make.py, which picks the MuJoCo GL backend
 from gymnasium.envs.registration import load_env_creator

@@ -30,7 +30,7 @@ from tensorboardX import SummaryWriter
 from tensorboardX.proto.summary_pb2 import Summary
 
 from cs285.infrastructure.media import encode_gif, encode_mp4, iter_tiled
-from cs285.infrastructure.pytorch_util import atomic_path
+from cs285.infrastructure.files import atomic_path
 
 METRICS_JSONL = "metrics.jsonl"
 METRICS_CSV = "metrics.csv"

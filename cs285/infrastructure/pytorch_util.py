@@ -5,13 +5,13 @@ The device is the project's only module-level state. It is the CPU until
 """
 from __future__ import annotations
 
-import contextlib
-import os
-from typing import Iterable, Iterator, Optional, Union
+from typing import Iterable, Optional, Union
 
 import numpy as np
 import torch
 from torch import nn
+
+from cs285.infrastructure.files import atomic_path
 
 Activation = Union[str, nn.Module]
 
@@ -143,21 +143,6 @@ def init_gpu(use_gpu: bool = True, gpu_id: int = 0, verbose: bool = True) -> tor
 def set_device(dev: torch.device | str) -> None:
     global device
     device = torch.device(dev)
-
-
-@contextlib.contextmanager
-def atomic_path(path: str | os.PathLike) -> Iterator[str]:
-    """A temp path beside ``path`` to write; on a clean exit it replaces ``path`` (os.replace), so a reader
-    never sees a half-written file and a kill mid-write leaves the old one intact. On an error it is removed.
-    The name holds the process id: two processes writing one file never share a temp file."""
-    path = os.fspath(path)
-    tmp = f"{path}.{os.getpid()}.tmp"
-    try:
-        yield tmp
-        os.replace(tmp, path)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
 
 
 def save_checkpoint(obj: dict, path: str) -> None:

@@ -21,7 +21,7 @@ from typing import Any, Callable
 import numpy as np
 
 from cs285.infrastructure.errors import UserError
-from cs285.infrastructure.pytorch_util import atomic_path
+from cs285.infrastructure.files import atomic_path
 
 PICKLE_PROTOCOL = 2  # what the course's expert files use; readable by any Python 3
 

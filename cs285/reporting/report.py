@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Optional, Sequence
 
 from cs285.infrastructure.errors import UserError
-from cs285.infrastructure.pytorch_util import atomic_path
+from cs285.infrastructure.files import atomic_path
 from cs285.trainers.run_config import data_dir, git_commit
 from cs285.reporting.grading import Run, load_run
 from cs285.reporting.sweep import LOG_DIR, SweepResult, SweepSpec, _launch_local, resolve_script, run_sweeps

@@ -7,7 +7,7 @@ Files in ``out_dir``:
                             checkpoint_latest.pt is absent (e.g. moved aside after it was damaged).
     checkpoint_best.pt      the state handed to ``save_best`` with the highest score so far.
 
-Guarantees: writes are atomic (``ptu.atomic_path``: temp file, then os.replace), so a kill
+Guarantees: writes are atomic (``files.atomic_path``: temp file, then os.replace), so a kill
 never leaves a half-written checkpoint, and a kill loses at most ``every_minutes`` of training.
 A checkpoint damaged anyway (a full disk, a copy cut short) is a one-line ``UserError`` naming
 the file, why it cannot be read, and what to do: move it aside and re-run to resume from
@@ -34,6 +34,7 @@ import torch
 
 from cs285.infrastructure import pytorch_util as ptu
 from cs285.infrastructure.errors import UserError
+from cs285.infrastructure.files import atomic_path
 
 LATEST = "checkpoint_latest.pt"
 PREVIOUS = "checkpoint_previous.pt"
@@ -108,7 +109,7 @@ class RunCheckpoint:
         The new file is complete before the old one moves: a kill between the two renames leaves
         checkpoint_previous.pt (the old state) and no latest, which a resume reads.
         """
-        with ptu.atomic_path(self.latest_path) as fresh:
+        with atomic_path(self.latest_path) as fresh:
             torch.save({**state, "config": self.config, "wall_seconds": self.wall_seconds(),
                         "best_score": self.best_score}, fresh)
             if os.path.exists(self.latest_path):

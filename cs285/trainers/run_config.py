@@ -10,7 +10,7 @@ import time
 from importlib import metadata
 from typing import Any
 
-from cs285.infrastructure.pytorch_util import atomic_path
+from cs285.infrastructure.files import atomic_path
 
 CONFIG_FILE = "config.json"
 DONE_FILE = "DONE"  # written last by a run that got to its end; sweeps skip runs that have it
