@@ -38,6 +38,16 @@ def only_dir(data) -> str:
     return os.path.join(data, name)
 
 
+def wait_for_rows(data, n: int, timeout: float = 60) -> None:
+    """Until the one run dir under ``data`` has logged ``n`` rows."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        dirs = os.listdir(data)
+        if dirs and len(read_metrics(os.path.join(data, dirs[0]))) >= n:
+            return
+        time.sleep(0.05)
+
+
 def stop_at_update(monkeypatch, cls, n: int, method: str) -> None:
     """SIGTERM this process during the ``n``-th call of ``cls.<method>``: the loop ends its step and stops."""
     real, calls = getattr(cls, method), []
@@ -123,12 +133,7 @@ def test_a_killed_run_resumes_with_its_command(tmp_path):
     cmd = [sys.executable, os.path.join(SCRIPTS, "run_hw2.py"), "--env_name", "CartPole-v0", "-n", "40", "-b",
            "300", "-eb", "100", "--env_procs", "1"]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        dirs = os.listdir(tmp_path)
-        if dirs and len(read_metrics(os.path.join(tmp_path, dirs[0]))) >= 5:
-            break
-        time.sleep(0.05)
+    wait_for_rows(tmp_path, 5)
     proc.kill()
     proc.wait()
     run_dir = only_dir(tmp_path)
@@ -216,12 +221,7 @@ def test_sigterm_to_the_runs_process_group_stops_it_gracefully(tmp_path):
            "2000", "-eb", "1000", "--env_procs", "2"]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             start_new_session=True)
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        dirs = os.listdir(tmp_path)
-        if dirs and len(read_metrics(os.path.join(tmp_path, dirs[0]))) >= 2:
-            break
-        time.sleep(0.05)
+    wait_for_rows(tmp_path, 2)
     os.killpg(proc.pid, signal.SIGTERM)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 0 and "Traceback" not in err, err
