@@ -1,7 +1,8 @@
 """Build a homework's report (reports/<hw>/report.md), running what it still needs.
 
-    python scripts/report.py hw1                 # ~110 short runs, 3 seeds
-    python scripts/report.py hw1 --dry-run       # the commands still to run
+    python scripts/report.py hw1                 # 120 short runs (seeds 1-3) after 28 expert-data files
+    python scripts/report.py hw2                 # 82 runs (seeds 1-3; 1-5 where the handout asks for 5)
+    python scripts/report.py hw1 --dry-run       # the commands still to run, each pasteable
     python scripts/report.py hw1 --seeds 1 2 3 4 5 --jobs 2
     python scripts/report.py hw1 --launcher ray --address HOST:6379
 """

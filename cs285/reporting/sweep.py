@@ -33,6 +33,7 @@ import io
 import itertools
 import json
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -114,6 +115,28 @@ def _has_option(argv: Sequence[str], name: str) -> bool:
     return any(a == f"--{name}" or a.startswith(f"--{name}=") for a in argv)
 
 
+def _without_option(argv: Sequence[str], name: str) -> list[str]:
+    """``argv`` less ``--name VALUE`` and ``--name=VALUE``."""
+    out, skip = [], False
+    for a in argv:
+        if skip:
+            skip = False
+        elif a == f"--{name}":
+            skip = True
+        elif not a.startswith(f"--{name}="):
+            out.append(a)
+    return out
+
+
+def shell_command(script: str, argv: Sequence[str]) -> str:
+    """The line that runs ``script`` with ``argv`` from the repository root, pasteable into a shell:
+    ``python scripts/run_hw1.py --env Hopper-v4 ...`` (a script outside the repository keeps its path)."""
+    root = os.path.dirname(SCRIPTS_DIR)
+    rel = os.path.relpath(script, root)
+    shown = script if rel.startswith(os.pardir) else rel
+    return " ".join(["python", shlex.quote(shown), *map(shlex.quote, argv)])
+
+
 def _parse(module: ModuleType, argv: list[str], script: str) -> dict[str, Any]:
     """The script's flags for ``argv``; argparse's complaint (usage + message) becomes one line."""
     errors = io.StringIO()
@@ -179,7 +202,7 @@ def plan(script: str, script_args: Sequence[str], grid: Sequence[tuple[str, list
         if "exp_name" in base:
             exp_name = "_".join([str(base["exp_name"])] + suffix)
             if suffix or not _has_option(argv, "exp_name"):  # no grid: the script's own --exp_name stays
-                argv += ["--exp_name", exp_name]
+                argv = _without_option(argv, "exp_name") + ["--exp_name", exp_name]  # each flag once
         else:  # hw3: the YAML config names the run; the sweep's name is only for its log files
             config = None if "config_file" in dict(grid) else base.get("config_file")  # a swept one is in suffix
             exp_name = "_".join([(_path_stem(str(config)) if config else None) or Path(script).stem] + suffix)
@@ -353,7 +376,7 @@ def run_sweeps(specs: Sequence[SweepSpec], jobs: Optional[int] = None, launcher:
                 for run, script, _ in todo.values()]
     if dry_run:
         for _, command, _ in commands:
-            print(" ".join(command[1:]))
+            print(shell_command(command[1], command[2:]))
         return results
     if not todo:
         return results
