@@ -76,7 +76,7 @@ def test_plan_names_runs_after_the_grid_and_checks_the_flags(tiny):
         ("lr_lr0.1_use_trick", 1), ("lr_lr0.1_use_trick", 2), ("lr_lr0.1_no_use_trick", 1),
         ("lr_lr0.1_no_use_trick", 2), ("lr_lr0.5_use_trick", 1), ("lr_lr0.5_use_trick", 2),
         ("lr_lr0.5_no_use_trick", 1), ("lr_lr0.5_no_use_trick", 2)]
-    assert runs[0].argv == ("--exp_name", "lr", "--lr", "0.1", "--use_trick", "--exp_name", "lr_lr0.1_use_trick",
+    assert runs[0].argv == ("--lr", "0.1", "--use_trick", "--exp_name", "lr_lr0.1_use_trick",  # each flag once
                             "--seed", "1")
     assert "--use_trick" not in runs[2].argv
     assert len({r.identity for r in runs}) == 8
@@ -172,7 +172,7 @@ def test_the_script_passes_unknown_arguments_to_the_training_script(tiny, data_d
     assert out.returncode == 0, out.stderr
     lines = out.stdout.splitlines()
     assert lines[0].startswith("sweep: 4 runs, 0 complete, 4 to run")
-    assert lines[1] == f"{tiny} --width 4 --lr 0.1 --exp_name tiny_lr0.1 --seed 1"
+    assert lines[1] == f"python {tiny} --width 4 --lr 0.1 --exp_name tiny_lr0.1 --seed 1"  # pasteable
 
 
 def test_ray_launcher_runs_the_same_commands(tiny, data_dir):
