@@ -30,7 +30,9 @@ class ProjectEnv(NamedTuple):
 PROJECT_ENVS: tuple[ProjectEnv, ...] = (
     # the registration mechanism's own test env: a ball on a table (point_mass.py)
     ProjectEnv("cs285-test-pointmass-v0", "cs285.envs.point_mass:PointMassEnv", max_episode_steps=100),
+    # hw4's three (the course's ids and time limits)
     ProjectEnv("cheetah-cs285-v0", "cs285.envs.cheetah:HalfCheetahEnv", max_episode_steps=1000),
+    ProjectEnv("reacher-cs285-v0", "cs285.envs.reacher:Reacher7DOFEnv", max_episode_steps=500),
 )
 
 
