@@ -30,6 +30,7 @@ class ProjectEnv(NamedTuple):
 PROJECT_ENVS: tuple[ProjectEnv, ...] = (
     # the registration mechanism's own test env: a ball on a table (point_mass.py)
     ProjectEnv("cs285-test-pointmass-v0", "cs285.envs.point_mass:PointMassEnv", max_episode_steps=100),
+    ProjectEnv("obstacles-cs285-v0", "cs285.envs.obstacles:ObstaclesEnv", max_episode_steps=500),
 )
 
 
