@@ -33,6 +33,7 @@ PROJECT_ENVS: tuple[ProjectEnv, ...] = (
     # hw4's three (the course's ids and time limits)
     ProjectEnv("cheetah-cs285-v0", "cs285.envs.cheetah:HalfCheetahEnv", max_episode_steps=1000),
     ProjectEnv("reacher-cs285-v0", "cs285.envs.reacher:Reacher7DOFEnv", max_episode_steps=500),
+    ProjectEnv("obstacles-cs285-v0", "cs285.envs.obstacles:ObstaclesEnv", max_episode_steps=500),
 )
 
 
