@@ -1,4 +1,4 @@
-"""hw3 configs: a value outside its key's range is one UserError line, raised before any run dir is made."""
+"""hw3 and hw4 configs: a value outside its key's range is one UserError line, raised before any run dir is made."""
 import math
 import os
 import subprocess
@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from cs285.env_configs import dqn_config, sac_config
+from cs285.env_configs import dqn_config, mpc_config, sac_config
 from cs285.infrastructure.errors import UserError
 from cs285.trainers.experiment_config import AT_LEAST_ONE, FRACTION, POSITIVE, RATE, Range, load_experiment
 
@@ -70,7 +70,8 @@ def test_the_script_prints_one_error_line_and_exits_2(tmp_path, data_dir):
 
 def test_every_numeric_key_has_a_range():
     """No step count, size, interval or rate slips through unchecked (booleans and names have none)."""
-    tables = [*dqn_config.BASE_CONFIGS.values(), *sac_config.BASE_CONFIGS.values()]
+    tables = [*dqn_config.BASE_CONFIGS.values(), *sac_config.BASE_CONFIGS.values(),
+              *sac_config.HW4_BASE_CONFIGS.values(), *mpc_config.BASE_CONFIGS.values()]
     for table in tables:
         for key, p in table.items():
             if p.kind in (int, float):
@@ -88,7 +89,8 @@ def test_ranges_and_their_words():
 
 
 def test_shipped_configs_still_load():
-    for folder, tables in (("dqn", dqn_config.BASE_CONFIGS), ("sac", sac_config.BASE_CONFIGS)):
+    sac_tables = {**sac_config.BASE_CONFIGS, **sac_config.HW4_BASE_CONFIGS}  # hw3's and hw4's
+    for folder, tables in (("dqn", dqn_config.BASE_CONFIGS), ("sac", sac_tables), ("mpc", mpc_config.BASE_CONFIGS)):
         directory = os.path.join(ROOT, "experiments", folder)
         for name in sorted(os.listdir(directory)):
             load_experiment(os.path.join(directory, name), tables)

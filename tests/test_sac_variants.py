@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from cs285.agents.sac_agent import SACAgent, q_backup, squashed_gaussian_log_prob
-from cs285.env_configs.sac_config import BASE_CONFIGS, agent_kwargs, check_sac_config, log_name
+from cs285.env_configs.sac_config import BASE_CONFIGS, HW4_BASE_CONFIGS, agent_kwargs, check_sac_config, log_name
 from cs285.infrastructure.errors import UserError
 from cs285.trainers.experiment_config import load_experiment
 from cs285.infrastructure.rollouts import Batch
@@ -234,9 +234,11 @@ def test_each_variant_updates_and_logs_the_course_keys(kw):
 
 # ---- configs ---------------------------------------------------------------------------------
 def test_all_shipped_configs_load_and_build():
-    assert len(CONFIGS) == 12
-    for path in CONFIGS:
-        config = check_sac_config(load_experiment(path, BASE_CONFIGS), path)
+    tables = {**BASE_CONFIGS, **HW4_BASE_CONFIGS}
+    configs = [check_sac_config(load_experiment(path, tables), path) for path in CONFIGS]
+    # hw3's twelve and hw4's halfcheetah_clipq_hw4.yaml
+    assert [c["base_config"] for c in configs].count("sac") == 12 and len(configs) == 13
+    for config in configs:
         agent = SACAgent(5, 2, -np.ones(2), np.ones(2), **agent_kwargs(config))
         assert agent.num_critic_networks == config["num_critic_networks"]
         assert agent.backup_type == config["target_critic_backup_type"]

@@ -9,6 +9,14 @@ Where this project differs from the course, on purpose:
   shipped YAML sets it);
 - the course's ``RescaleAction(-1, 1)`` + ``ClipAction`` wrappers happen inside the agent
   (``SACAgent(rescale_actions=True)``), as the collector steps unwrapped envs.
+
+hw4's SAC (MBPO's actor, ``--sac_config_file`` beside an ``mpc`` config) is a second base config,
+``sac_hw4`` in ``HW4_BASE_CONFIGS``: the course's hw4/cs285/env_configs/sac_config.py, whose YAML says
+``base_config: sac`` but whose keys are not hw3's. It has no env, exp_name or step schedule of its
+own (the ``mpc`` config's env and iterations drive it); it adds ``num_agent_train_steps_per_iter``
+(SAC updates per model-based iteration) and ``mbpo_rollout_length`` (steps of each model rollout,
+0: SAC learns from real transitions only); its ``batch_size`` is 256; every other key and default
+equals hw3's. A separate mapping keeps ``run_hw3_sac.py`` refusing a hw4 file in one line.
 """
 from __future__ import annotations
 
@@ -48,6 +56,19 @@ SAC_CONFIG: dict[str, Param] = {
     "use_tanh": param(True),
 }
 BASE_CONFIGS = {"sac": SAC_CONFIG}
+# hw4's keys and defaults are hw3's for these (hidden_size ... use_tanh in the course's order)
+HW4_SHARED_KEYS = ("hidden_size", "num_layers", "actor_learning_rate", "critic_learning_rate", "discount",
+                   "use_soft_target_update", "target_update_period", "soft_target_update_rate", "actor_gradient_type",
+                   "num_actor_samples", "num_critic_updates", "num_critic_networks", "target_critic_backup_type",
+                   "backup_entropy", "use_entropy_bonus", "temperature", "actor_fixed_std", "use_tanh")
+SAC_HW4_CONFIG: dict[str, Param] = {
+    "num_agent_train_steps_per_iter": param(1000, within=AT_LEAST_ONE),  # SAC updates per model-based iteration
+    "batch_size": param(256, within=AT_LEAST_ONE),
+    "replay_buffer_capacity": param(1000000, within=AT_LEAST_ONE),
+    "mbpo_rollout_length": param(1, within=NON_NEGATIVE),  # 0: no model rollouts (plain SAC on real data)
+    **{key: SAC_CONFIG[key] for key in HW4_SHARED_KEYS},
+}
+HW4_BASE_CONFIGS = {"sac_hw4": SAC_HW4_CONFIG}
 # the config keys SACAgent takes as keywords of the same name
 SAME_NAME_KEYS = ("discount", "actor_learning_rate", "critic_learning_rate", "temperature", "use_entropy_bonus",
                   "backup_entropy", "num_critic_networks", "target_critic_backup_type", "actor_gradient_type",
@@ -74,7 +95,8 @@ def check_sac_config(config: dict[str, Any], where: str) -> dict[str, Any]:
 
 
 def log_name(config: dict[str, Any]) -> str:
-    """The course's run name (its ``log_string``), e.g.
+    """The course's hw3 run name (its ``log_string``; ``sac_hw4`` has none, an MBPO run is named by
+    its ``mpc`` config), e.g.
     ``sanity_pendulum_Pendulum-v1_reinforce_s128_l3_alr0.0003_clr0.0003_b128_d0.99_t0.1_htu1000``."""
     name = (f"{config['exp_name'] or 'offpolicy_ac'}_{config['env_name']}_{config['actor_gradient_type']}"
             f"_s{config['hidden_size']}_l{config['num_layers']}_alr{config['actor_learning_rate']}"
@@ -91,7 +113,8 @@ def log_name(config: dict[str, Any]) -> str:
 
 
 def agent_kwargs(config: dict[str, Any]) -> dict[str, Any]:
-    """``SACAgent`` keywords (beyond ob_dim, ac_dim and the action bounds) for a checked config:
+    """``SACAgent`` keywords (beyond ob_dim, ac_dim and the action bounds) for a checked config (``sac`` or
+    ``sac_hw4``; ``check_sac_config`` checks both):
     the course's networks (tanh MLPs, softplus std), fixed temperature, mean-of-critics actor Q
     (the course: "our best guess of the Q-values is the mean of the ensemble"), actions in [-1, 1]."""
     soft = config["use_soft_target_update"]
