@@ -33,6 +33,7 @@ class Agent(Protocol):
         BCAgent, PGAgent and its subclasses: ``agent.policy``
         DQNAgent: ``agent.actor(epsilon)``, ε-greedy over the live Q-network
         SACAgent: the agent itself, ``agent.act(obs, rng)``
+        ModelBasedAgent: the agent itself, ``agent.act(obs, rng)`` (MPC with the learned ensemble)
     """
 
     def update(self, batch: Batch, step: int) -> dict[str, float]: ...
