@@ -193,4 +193,15 @@ def test_agent_kwargs_are_the_courses_agent_kwargs():
     config = load_mpc(os.path.join(MPC_DIR, "halfcheetah_cem.yaml"))
     assert mpc_config.agent_kwargs(config) == dict(
         ensemble_size=3, mpc_horizon=15, mpc_strategy="cem", mpc_num_action_sequences=1000, cem_num_iters=4,
-        cem_num_elites=5, cem_alpha=1.0, hidden_size=250, n_layers=2, learning_rate=1e-3, activation="tanh")
+        cem_num_elites=5, cem_alpha=1.0, hidden_size=250, num_layers=2, learning_rate=1e-3)
+
+
+def test_agent_kwargs_build_the_model_based_agent():
+    import numpy as np
+
+    from cs285.agents.model_based_agent import ModelBasedAgent
+
+    config = load_mpc(os.path.join(MPC_DIR, "halfcheetah_cem.yaml"))
+    agent = ModelBasedAgent(4, 2, -np.ones(2), np.ones(2), lambda o, a: (np.zeros(len(o)), np.zeros(len(o))),
+                            **mpc_config.agent_kwargs(config))
+    assert (agent.ensemble_size, agent.mpc_strategy, agent.cem_num_iters) == (3, "cem", 4)

@@ -90,9 +90,9 @@ def log_name(config: Mapping[str, Any]) -> str:
 
 
 def agent_kwargs(config: Mapping[str, Any]) -> dict[str, Any]:
-    """The model-based agent's keywords (beyond the env) for a checked config: the course's
-    ``agent_kwargs`` with its two factories spelled as values: each dynamics model an MLP
-    (ob_dim + ac_dim) -> ob_dim with ``n_layers`` tanh hidden layers of ``hidden_size``, one Adam
-    over the whole ensemble at ``learning_rate``."""
+    """``ModelBasedAgent``'s keywords beyond the env's (dims, action bounds, ``get_reward``) for a checked
+    config: the course's ``agent_kwargs`` with its two factories spelled as values: each dynamics model a
+    tanh MLP (ob_dim + ac_dim) -> ob_dim with ``num_layers`` hidden layers of ``hidden_size`` (the agent's
+    EnsembleMLP is tanh only), one Adam over the whole ensemble at ``learning_rate``."""
     return dict({key: config[key] for key in SAME_NAME_KEYS}, hidden_size=config["hidden_size"],
-                n_layers=config["num_layers"], learning_rate=config["learning_rate"], activation="tanh")
+                num_layers=config["num_layers"], learning_rate=config["learning_rate"])

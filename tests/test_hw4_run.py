@@ -1,0 +1,82 @@
+"""scripts/run_hw4.py end to end on a tiny budget: run dir, logs, loss curve, resume, refusals."""
+import os
+import re
+import sys
+
+import pytest
+
+from cs285.infrastructure.errors import UserError
+from cs285.trainers.run_config import is_finished
+
+SCRIPTS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "scripts")
+sys.path.insert(0, SCRIPTS)
+
+import run_hw4  # noqa: E402
+from test_resume import only_dir, rows_of, stopped_then_resumed  # noqa: E402
+
+TINY = """\
+base_config: mpc
+env_name: obstacles-cs285-v0
+exp_name: tiny
+num_layers: 1
+hidden_size: 16
+initial_batch_size: 300
+batch_size: 100
+num_iters: 2
+train_batch_size: 16
+num_agent_train_steps_per_iter: 5
+mpc_num_action_sequences: 20
+mpc_horizon: 3
+num_eval_trajectories: 1
+"""
+
+
+def config_file(tmp_path, text: str = TINY) -> str:
+    path = tmp_path / "tiny.yaml"
+    path.write_text(text)
+    return str(path)
+
+
+def test_a_tiny_mpc_run_writes_the_courses_dir_and_keys(monkeypatch, tmp_path):
+    monkeypatch.setenv("CS285_DATA_DIR", str(tmp_path / "data"))
+    run_hw4.run(run_hw4.parse_args(["-cfg", config_file(tmp_path)]), 1)
+    run_dir = only_dir(tmp_path / "data")
+    name = "obstacles-cs285-v0_tiny_l1_h16_mpcrandom_horizon3_actionseq20"
+    assert re.fullmatch(re.escape(name) + r"_\d{2}-\d{2}-\d{4}_\d{2}-\d{2}-\d{2}", os.path.basename(run_dir))
+    for f in ("config.json", "DONE", "itr_0_loss_curve.png"):
+        assert os.path.isfile(os.path.join(run_dir, f)), f
+    rows = rows_of(run_dir)
+    assert [r["step"] for r in rows] == [0, 1]
+    for row in rows:
+        assert {"dynamics_loss", "total_envsteps", "eval_return", "eval_ep_len"} <= set(row)
+    # 300 random steps in episodes of at most 101 (the course's ep_len + 1), then 100 planner steps
+    assert 300 <= rows[0]["total_envsteps"] < 300 + 101
+    assert rows[1]["total_envsteps"] - rows[0]["total_envsteps"] >= 100
+    assert is_finished(run_dir)
+
+
+def test_mbpo_is_refused_in_one_line(tmp_path):
+    with pytest.raises(UserError) as e:
+        run_hw4.parse_args(["-cfg", config_file(tmp_path), "--sac_config_file", "sac.yaml"])
+    assert "\n" not in str(e.value) and "MBPO is not yet available" in str(e.value)
+
+
+def test_a_stopped_run_resumes_with_each_step_once(monkeypatch, tmp_path):
+    from cs285.agents.model_based_agent import ModelBasedAgent
+
+    argv = ["-cfg", config_file(tmp_path)]
+    # update calls 1-5 are iteration 0's; the 7th is in iteration 1's training
+    whole, resumed, _ = stopped_then_resumed(monkeypatch, tmp_path, run_hw4, argv, ModelBasedAgent, 7)
+    assert [r["step"] for r in resumed] == [0, 1]
+    assert resumed == whole  # the checkpoint holds the updates taken, the buffer and both RNGs
+
+
+def test_a_tiny_cem_run_ends(monkeypatch, tmp_path):
+    monkeypatch.setenv("CS285_DATA_DIR", str(tmp_path / "data"))
+    text = TINY.replace("num_iters: 2", "num_iters: 1") + "mpc_strategy: cem\ncem_num_iters: 2\n" \
+        "cem_num_elites: 4\ncem_alpha: 1\n"
+    run_hw4.run(run_hw4.parse_args(["-cfg", config_file(tmp_path, text), "--exact_ep_len"]), 1)
+    run_dir = only_dir(tmp_path / "data")
+    assert "_mpccem_horizon3_actionseq20_cem_iters2_" in run_dir and is_finished(run_dir)
+    (row,) = rows_of(run_dir)
+    assert row["eval_ep_len"] <= 100  # --exact_ep_len: the course's ep_len
