@@ -34,8 +34,9 @@ from typing import Optional
 
 import numpy as np
 from gymnasium import spaces
-from gymnasium.envs.mujoco import MujocoEnv
 from gymnasium.envs.mujoco.mujoco_env import DEFAULT_SIZE
+
+from cs285.envs.planner_env import PlannerMujocoEnv
 
 MODEL_XML = "half_cheetah.xml"  # a bare name: MujocoEnv loads it from gymnasium's own assets dir
 FRAME_SKIP = 1  # one physics step of 10 ms: dt = 0.01 s
@@ -47,7 +48,7 @@ RESET_NOISE = 0.1  # qpos + U(−0.1, 0.1), qvel + 0.1·N(0, 1)
 CAMERA = {"distance": 4.0, "trackbodyid": 1}  # gymnasium's HalfCheetah view, following the torso
 
 
-class HalfCheetahEnv(MujocoEnv):
+class HalfCheetahEnv(PlannerMujocoEnv):
     """The module docstring's env; ``render_mode``, ``width``, ``height`` as for any ``MujocoEnv``."""
 
     metadata = {"render_modes": ["human", "rgb_array", "depth_array"], "render_fps": 100}  # 1 / dt
@@ -69,13 +70,8 @@ class HalfCheetahEnv(MujocoEnv):
             rewards -= JOINT_PENALTY * (observations[..., index] > limit)
         return rewards, np.zeros(rewards.shape, dtype=bool)
 
-    def step(self, action: np.ndarray):
-        self.do_simulation(action, self.frame_skip)
-        obs = self._get_obs()
-        reward, _ = self.get_reward(obs, action)
-        if self.render_mode == "human":
-            self.render()
-        return obs, float(reward), False, False, {"x_position": float(obs[0])}  # the course's get_score
+    def step_info(self, obs: np.ndarray) -> dict:
+        return {"x_position": float(obs[0])}  # the course's get_score
 
     def reset_model(self) -> np.ndarray:
         qpos = self.init_qpos + self.np_random.uniform(-RESET_NOISE, RESET_NOISE, self.model.nq)

@@ -19,7 +19,8 @@ from typing import Optional
 
 import numpy as np
 from gymnasium import spaces
-from gymnasium.envs.mujoco import MujocoEnv
+
+from cs285.envs.planner_env import PlannerMujocoEnv
 
 MODEL_XML = os.path.join(os.path.dirname(os.path.abspath(__file__)), "assets", "point_mass.xml")
 FRAME_SKIP = 5  # 5 physics steps of 10 ms: dt = 0.05 s
@@ -29,7 +30,7 @@ CONTROL_COST = 0.1
 START_NOISE = 0.1  # the ball starts uniformly within ±this of the centre, at rest
 
 
-class PointMassEnv(MujocoEnv):
+class PointMassEnv(PlannerMujocoEnv):
     """The module docstring's env; ``render_mode``, ``width``, ``height`` as for any ``MujocoEnv``."""
 
     metadata = {"render_modes": ["human", "rgb_array", "depth_array"], "render_fps": 20}  # 1 / dt
@@ -46,14 +47,6 @@ class PointMassEnv(MujocoEnv):
         distances = np.linalg.norm(np.asarray(observations)[..., :2] - GOAL, axis=-1)
         rewards = -distances - CONTROL_COST * np.sum(np.square(actions), axis=-1)
         return rewards, distances < GOAL_RADIUS
-
-    def step(self, action: np.ndarray):
-        self.do_simulation(action, self.frame_skip)
-        obs = self._get_obs()
-        reward, done = self.get_reward(obs, action)
-        if self.render_mode == "human":
-            self.render()
-        return obs, float(reward), bool(done), False, {}
 
     def reset_model(self) -> np.ndarray:
         qpos = self.init_qpos + self.np_random.uniform(-START_NOISE, START_NOISE, self.model.nq)

@@ -34,7 +34,8 @@ from typing import Optional
 import mujoco
 import numpy as np
 from gymnasium import spaces
-from gymnasium.envs.mujoco import MujocoEnv
+
+from cs285.envs.planner_env import PlannerMujocoEnv
 
 MODEL_XML = os.path.join(os.path.dirname(os.path.abspath(__file__)), "assets", "reacher_cs285.xml")
 FRAME_SKIP = 2  # 2 physics steps of 10 ms: dt = 0.02 s
@@ -48,7 +49,7 @@ FINGERTIP = slice(14, 17)  # observation indices
 TARGET = slice(17, 20)
 
 
-class Reacher7DOFEnv(MujocoEnv):
+class Reacher7DOFEnv(PlannerMujocoEnv):
     """The module docstring's env; ``render_mode``, ``width``, ``height`` as for any ``MujocoEnv``;
     ``fixed_target``: keep the course's target (0.1, 0.1, 0.1) (True) or a random one per episode."""
 
@@ -77,14 +78,6 @@ class Reacher7DOFEnv(MujocoEnv):
         observations = np.asarray(observations)
         distances = np.linalg.norm(observations[..., FINGERTIP] - observations[..., TARGET], axis=-1)
         return -DISTANCE_COST * distances, np.zeros(distances.shape, dtype=bool)
-
-    def step(self, action: np.ndarray):
-        self.do_simulation(action, self.frame_skip)
-        obs = self._get_obs()
-        reward, done = self.get_reward(obs, action)
-        if self.render_mode == "human":
-            self.render()
-        return obs, float(reward), bool(done), False, {}
 
     def reset_model(self) -> np.ndarray:
         target = self.np_random.uniform(TARGET_LOW, TARGET_HIGH)  # x, y, z in the course's order
