@@ -139,6 +139,16 @@ def assert_same(a: Any, b: Any, where: str = "agent") -> None:
         np.testing.assert_equal(a, b, err_msg=where)
 
 
+def reloaded(agent, make, tmp_path):
+    """A fresh agent from ``make()`` under another torch seed, loaded with ``agent``'s state through a checkpoint file."""
+    path = str(tmp_path / "agent.pt")
+    ptu.save_checkpoint(agent.state_dict(), path)
+    torch.manual_seed(1)
+    fresh = make()
+    fresh.load_state_dict(ptu.load_checkpoint(path))
+    return fresh
+
+
 def seeded_update(agent, batch: Batch, step: int) -> dict[str, float]:
     torch.manual_seed(2)
     np.random.seed(2)
@@ -157,11 +167,7 @@ def test_state_dict_round_trip_gives_the_same_next_update(name, tmp_path):
             agent.set_learning_rate_fraction(1.0 - 0.3 * step)
         seeded_update(agent, batch, step)
 
-    path = str(tmp_path / "agent.pt")
-    ptu.save_checkpoint(agent.state_dict(), path)
-    torch.manual_seed(1)
-    fresh = make()
-    fresh.load_state_dict(ptu.load_checkpoint(path))
+    fresh = reloaded(agent, make, tmp_path)
 
     logs = seeded_update(agent, batch, NEXT_STEP)
     np.testing.assert_equal(seeded_update(fresh, batch, NEXT_STEP), logs)

@@ -10,7 +10,7 @@ from cs285.agents.model_based_agent import EPS, ModelBasedAgent, normalize, unno
 from cs285.agents.protocol import Agent
 from cs285.infrastructure import pytorch_util as ptu
 from cs285.infrastructure.rollouts import Batch
-from test_agent_protocol import assert_same, contents, seeded_update
+from test_agent_protocol import assert_same, contents, reloaded, seeded_update
 
 
 def neg_norm_reward(obs: np.ndarray, acs: np.ndarray):
@@ -196,11 +196,7 @@ def test_state_dict_round_trip_gives_the_same_update_and_action(tmp_path):
     for step in (1, 2):
         seeded_update(agent, batch, step)
 
-    path = str(tmp_path / "agent.pt")
-    ptu.save_checkpoint(agent.state_dict(), path)
-    torch.manual_seed(1)
-    fresh = make()
-    fresh.load_state_dict(ptu.load_checkpoint(path))
+    fresh = reloaded(agent, make, tmp_path)
 
     np.testing.assert_equal(seeded_update(fresh, batch, 3), seeded_update(agent, batch, 3))
     assert_same(contents(fresh, set()), contents(agent, set()))
