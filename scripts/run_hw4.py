@@ -103,7 +103,8 @@ def run(args: argparse.Namespace, seed: int) -> dict[str, float]:
             num_eval_trajectories=config["num_eval_trajectories"], rng=np.random.default_rng(seed),
             eval_seed=seed + EVAL_SEED_OFFSET, video=video)
         if not run.stop_requested:
-            run.finish(f"Final eval_return {last_eval.get('eval_return', float('nan')):.1f}")
+            final = (f"Final eval_return {last_eval['eval_return']:.1f}, " if "eval_return" in last_eval else "Final ")
+            run.finish(f"{final}dynamics_loss {last_eval.get('dynamics_loss', float('nan')):.4f}")
     return last_eval
 
 

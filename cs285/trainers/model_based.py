@@ -74,7 +74,7 @@ def train_model_based(
     eval_seed: int,
     video: Any = None,
 ) -> dict[str, float]:
-    """The loop of the module docstring; returns the last evaluation's scalars ({} if none ran).
+    """The loop of the module docstring; returns the last iteration's row (the loss, and its evaluation's scalars when it had one; {} if none ran).
 
     collector, eval_collector: complete episodes of the training and evaluation envs (episode length
         already set in them); the agent acts in this process, so they step with ``env_procs=1``.
@@ -130,15 +130,15 @@ def train_model_based(
         if num_eval_trajectories:
             paths = eval_collector.episodes(agent, n_episodes=num_eval_trajectories,
                                             seed=eval_seed * EVAL_SEEDS_PER_RUN + itr, stream="eval")
-            last_eval = eval_logs(paths)
-            logs.update(last_eval)
-            print(f"Average eval return: {last_eval['eval_return']:.2f}")
-            run.save_best(last_eval["eval_return"], lambda: {"eval_step": itr, "agent": agent.state_dict(),
-                                                             "eval_return": last_eval["eval_return"]})
+            logs.update(eval_logs(paths))
+            print(f"Average eval return: {logs['eval_return']:.2f}")
+            run.save_best(logs["eval_return"], lambda: {"eval_step": itr, "agent": agent.state_dict(),
+                                                        "eval_return": logs["eval_return"]})
             if video is not None:
                 video.log(logger, agent, itr)
         logger.log_scalars(logs, itr)
         logger.flush()
+        last_eval = logs  # the last row: the last evaluation's scalars, when it had one, and the loss
         itr, trained = itr + 1, None
         run.maybe_checkpoint(itr, make_state)
     run.save_checkpoint(itr, make_state())
