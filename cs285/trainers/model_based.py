@@ -74,7 +74,8 @@ def train_model_based(
     eval_seed: int,
     video: Any = None,
 ) -> dict[str, float]:
-    """The loop of the module docstring; returns the last iteration's row (the loss, and its evaluation's scalars when it had one; {} if none ran).
+    """The loop of the module docstring; returns the last iteration's row (the loss, and its evaluation's
+    scalars when it had one; {} if none ran).
 
     collector, eval_collector: complete episodes of the training and evaluation envs (episode length
         already set in them); the agent acts in this process, so they step with ``env_procs=1``.
