@@ -6,10 +6,12 @@ import numpy as np
 import pytest
 import torch
 
+from cs285.agents import model_based_agent
 from cs285.agents.model_based_agent import EPS, ModelBasedAgent, normalize, unnormalize
 from cs285.agents.protocol import Agent
 from cs285.infrastructure import pytorch_util as ptu
 from cs285.infrastructure.rollouts import Batch
+from cs285.networks.ensemble import EnsembleMLP
 from test_agent_protocol import assert_same, contents, reloaded, seeded_update
 
 
@@ -158,10 +160,13 @@ def looped_returns(agent: ModelBasedAgent, obs: np.ndarray, seqs: np.ndarray) ->
     return totals.mean(axis=0)
 
 
-def test_batched_planner_equals_the_plain_loop():
+@pytest.mark.parametrize("chunk_floats", [None, 3 * 8 * 2])  # the default block, and blocks of 2 sequences of 7
+def test_batched_planner_equals_the_plain_loop(chunk_floats, monkeypatch):
     def reward(obs, acs):
         return -np.linalg.norm(obs, axis=-1) + np.sin(acs).sum(-1), np.zeros(len(obs), bool)
 
+    if chunk_floats:
+        monkeypatch.setattr(model_based_agent, "CHUNK_FLOATS", chunk_floats)
     torch.manual_seed(0)
     agent = agent_of(3, 2, reward, ensemble_size=3, hidden_size=8, num_layers=2, mpc_horizon=4,
                      mpc_num_action_sequences=7)
@@ -172,11 +177,22 @@ def test_batched_planner_equals_the_plain_loop():
 
     seqs = np.random.default_rng(5).uniform(-1, 1, (7, 4, 2)).astype(np.float32)
     calls = []
-    handle = agent.dynamics_models.register_forward_hook(lambda module, inputs, output: calls.append(output.shape))
+    real = agent.get_reward
+    agent.get_reward = lambda o, a: calls.append(o.shape) or real(o, a)
     batched = agent.evaluate_action_sequences(s0, seqs)
-    handle.remove()
-    assert calls == [(3, 7, 3)] * 4  # one call per horizon step, for all members and sequences
+    assert calls == [(3 * 7, 3)] * 4  # one reward call per horizon step, for all members and sequences
     np.testing.assert_allclose(batched, looped_returns(agent, s0, seqs), rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("activation", ["tanh", "relu"])
+def test_inference_layers_give_forward_scaled_and_shifted(activation):
+    torch.manual_seed(1)
+    net = EnsembleMLP(3, 5, 4, n_layers=3, size=16, activation=activation)
+    x = torch.randn(3, 50, 5)
+    scale, shift = torch.rand(4) + 0.1, torch.randn(4)
+    expected = net(x) * scale + shift
+    got = net.forward_inference(net.inference_layers(scale, shift), x)
+    torch.testing.assert_close(got, expected.detach(), rtol=1e-5, atol=1e-5)
 
 
 def test_state_dict_round_trip_gives_the_same_update_and_action(tmp_path):
