@@ -35,7 +35,7 @@ from cs285.infrastructure.replay_buffer import ReplayBuffer
 from cs285.trainers.experiment_config import load_experiment
 from cs285.trainers.model_based import train_model_based
 from cs285.trainers.run import Run
-from cs285.trainers.script_util import add_device_args, check_flags, run_main, run_seeds
+from cs285.trainers.script_util import add_device_args, available_cores, check_flags, run_main, run_seeds
 
 CHECKPOINT_MINUTES = 5.0
 
@@ -109,4 +109,5 @@ def run(args: argparse.Namespace, seed: int) -> dict[str, float]:
 
 
 if __name__ == "__main__":
-    run_main(lambda: run_seeds(parse_args, run))
+    # the planner's products are large enough to gain from every core (the project's default is one thread)
+    run_main(lambda: run_seeds(parse_args, run, torch_threads=available_cores()))
