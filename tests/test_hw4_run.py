@@ -55,10 +55,69 @@ def test_a_tiny_mpc_run_writes_the_courses_dir_and_keys(monkeypatch, tmp_path):
     assert is_finished(run_dir)
 
 
-def test_mbpo_is_refused_in_one_line(tmp_path):
+TINY_SAC = """\
+base_config: sac
+num_agent_train_steps_per_iter: 6
+batch_size: 16
+mbpo_rollout_length: 2
+hidden_size: 16
+num_layers: 1
+use_soft_target_update: true
+soft_target_update_rate: 0.005
+actor_gradient_type: reparametrize
+"""
+
+
+def sac_file(tmp_path, text: str = TINY_SAC) -> str:
+    path = tmp_path / "tiny_sac.yaml"
+    path.write_text(text)
+    return str(path)
+
+
+def test_a_tiny_mbpo_run_acts_with_sac_and_learns_from_model_rollouts(monkeypatch, tmp_path):
+    from cs285.agents.model_based_agent import ModelBasedAgent
+    from cs285.agents.sac_agent import SACAgent
+
+    planned, batches = [], []
+    monkeypatch.setattr(ModelBasedAgent, "plan", lambda self, *a: planned.append(1))
+    real_update = SACAgent.update
+    monkeypatch.setattr(SACAgent, "update", lambda self, batch, step: batches.append(batch) or real_update(self, batch, step))
+    monkeypatch.setenv("CS285_DATA_DIR", str(tmp_path / "data"))
+    run_hw4.run(run_hw4.parse_args(["-cfg", config_file(tmp_path), "--sac_config_file", sac_file(tmp_path)]), 1)
+    run_dir = only_dir(tmp_path / "data")
+    assert not planned  # SAC collects and is evaluated; the planner never runs
+    assert len(batches) == 2 * 6 and all(len(b.rewards) == 16 for b in batches)
+    rows = rows_of(run_dir)
+    assert [r["step"] for r in rows] == [0, 1]
+    assert {"sac/critic_loss", "sac/actor_loss", "sac/q_values", "eval_return", "dynamics_loss"} <= set(rows[1])
+    assert is_finished(run_dir)
+    with open(os.path.join(run_dir, "config.json")) as f:
+        assert '"mbpo_rollout_length": 2' in f.read()
+
+
+def test_mbpo_resumes_mid_sac_training_with_each_step_once(monkeypatch, tmp_path):
+    from cs285.agents.sac_agent import SACAgent
+
+    argv = ["-cfg", config_file(tmp_path), "--sac_config_file", sac_file(tmp_path)]
+    # SAC's updates 1-6 are iteration 0's: the 9th is in iteration 1, after that iteration's model rollouts began
+    whole, resumed, _ = stopped_then_resumed(monkeypatch, tmp_path, run_hw4, argv, SACAgent, 9)
+    assert [r["step"] for r in resumed] == [0, 1]
+    assert resumed == whole
+
+
+def test_the_courses_hw4_sac_file_loads_and_a_hw3_one_is_refused_in_one_line(tmp_path):
+    from cs285.env_configs.sac_config import load_hw4_sac_config
+
+    root = os.path.dirname(SCRIPTS)
+    config = load_hw4_sac_config(os.path.join(root, "experiments", "sac", "halfcheetah_clipq_hw4.yaml"))
+    assert (config["batch_size"], config["mbpo_rollout_length"], config["num_critic_networks"]) == (1500, 0, 2)
+    hw3 = os.path.join(root, "experiments", "sac", "halfcheetah_clipq.yaml")
     with pytest.raises(UserError) as e:
-        run_hw4.parse_args(["-cfg", config_file(tmp_path), "--sac_config_file", "sac.yaml"])
-    assert "\n" not in str(e.value) and "MBPO is not yet available" in str(e.value)
+        run_hw4.run(run_hw4.parse_args(["-cfg", config_file(tmp_path), "--sac_config_file", hw3]), 1)
+    assert "\n" not in str(e.value) and "is a hw3 SAC config" in str(e.value)
+    with pytest.raises(UserError) as e:
+        load_hw4_sac_config(sac_file(tmp_path, TINY_SAC + "temprature: 0.1\n"))
+    assert "unknown key 'temprature'" in str(e.value)
 
 
 def test_a_stopped_run_resumes_with_each_step_once(monkeypatch, tmp_path):
@@ -69,6 +128,24 @@ def test_a_stopped_run_resumes_with_each_step_once(monkeypatch, tmp_path):
     whole, resumed, _ = stopped_then_resumed(monkeypatch, tmp_path, run_hw4, argv, ModelBasedAgent, 7)
     assert [r["step"] for r in resumed] == [0, 1]
     assert resumed == whole  # the checkpoint holds the updates taken, the buffer and both RNGs
+
+
+@pytest.mark.parametrize("phase", ["collecting", "evaluating"])
+def test_a_stop_while_the_planner_acts_cuts_its_episodes_short_and_resumes_exactly(phase, monkeypatch, tmp_path):
+    from cs285.agents.model_based_agent import ModelBasedAgent
+
+    # collecting: no evaluation, so every plan call is iteration 1's collection; evaluating: one iteration,
+    # so every plan call is its evaluation
+    text = TINY.replace("num_eval_trajectories: 1", "num_eval_trajectories: 0") if phase == "collecting" \
+        else TINY.replace("num_iters: 2", "num_iters: 1")
+    calls = []
+    real_plan = ModelBasedAgent.plan
+    monkeypatch.setattr(ModelBasedAgent, "plan", lambda self, *a: calls.append(1) or real_plan(self, *a))
+    whole, resumed, _ = stopped_then_resumed(monkeypatch, tmp_path, run_hw4, ["-cfg", config_file(tmp_path, text)],
+                                             ModelBasedAgent, 10, method="plan")
+    assert resumed == whole
+    # the stopped run planned 10 steps, no more; resuming planned every step of the phase again: 2 whole + 10
+    assert (len(calls) - 10) % 2 == 0 and len(calls) > 30
 
 
 def test_a_tiny_cem_run_ends(monkeypatch, tmp_path):

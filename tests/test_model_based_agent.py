@@ -228,3 +228,24 @@ def test_cem_settings_are_checked():
         agent_of(cem_alpha=0.5)
     with pytest.raises(ValueError, match="mpc_strategy"):
         agent_of(mpc_strategy="mppi")
+
+
+def test_model_rollout_follows_the_ensemble_mean_and_the_actor():
+    # members s' = s + a + 1 and s' = s + a - 1: their mean is s + a; the actor always plays 0.25
+    agent = make_linear(agent_of(num_layers=0, ensemble_size=2), np.eye(1), np.eye(1))
+    with torch.no_grad():
+        agent.dynamics_models.biases[0].copy_(torch.tensor([[[1.0]], [[-1.0]]]))
+
+    class Constant:
+        def act(self, obs, rng):
+            assert obs.shape == (1, 1) and rng is generator
+            return np.full((1, 1), 0.25, np.float32)
+
+    generator = np.random.default_rng(0)
+    batch = agent.model_rollout(Constant(), np.array([-0.6], np.float32), 4, generator)
+    np.testing.assert_allclose(batch.observations[:, 0], [-0.6, -0.35, -0.1, 0.15], atol=1e-6)
+    np.testing.assert_allclose(batch.next_observations[:, 0], [-0.35, -0.1, 0.15, 0.4], atol=1e-6)
+    np.testing.assert_allclose(batch.rewards, [-0.35, -0.1, -0.15, -0.4], atol=1e-6)  # -|s_{t+1}|
+    np.testing.assert_array_equal(batch.actions, np.full((4, 1), 0.25))
+    assert not batch.terminated.any() and not batch.truncated.any()
+    assert agent.model_rollout(Constant(), np.zeros(1, np.float32), 0, generator).rewards.shape == (0,)

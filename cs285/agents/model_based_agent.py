@@ -37,7 +37,7 @@ import numpy as np
 import torch
 
 from cs285.infrastructure import pytorch_util as ptu
-from cs285.infrastructure.rollouts import Batch
+from cs285.infrastructure.rollouts import Actor, Batch
 from cs285.networks.ensemble import EnsembleMLP
 
 EPS = 1e-8  # added to every std before dividing by it (the course's HINT 3; 1e-8 as its old normalize helper)
@@ -126,6 +126,28 @@ class ModelBasedAgent:
         everyone = self.predict_next_obs(obs.expand(self.ensemble_size, *obs.shape),
                                          acs.expand(self.ensemble_size, *acs.shape))
         return ptu.to_numpy(everyone[i])
+
+    @torch.no_grad()
+    def model_rollout(self, actor: Actor, obs: np.ndarray, length: int, rng: np.random.Generator) -> Batch:
+        """MBPO's rollout (the course's ``collect_mbpo_rollout``): from obs (ob_dim,), ``length`` steps of
+        a_t = actor.act(s_t, rng), s_{t+1} = (1/M) sum_m ŝ'_m(s_t, a_t) (the course: "average the ensemble
+        predictions directly"), r_t = get_reward(s_{t+1}, a_t) (the reward ``step`` gives for landing in
+        s_{t+1}). No step is terminated or truncated (the course stores done False)."""
+        observations, actions, rewards, next_observations = [], [], [], []
+        for _ in range(length):
+            action = actor.act(obs[None], rng)  # (1, ac_dim)
+            acs = ptu.from_numpy(action).expand(self.ensemble_size, 1, self.ac_dim)
+            states = ptu.from_numpy(obs).expand(self.ensemble_size, 1, self.ob_dim)
+            next_obs = ptu.to_numpy(self.predict_next_obs(states, acs).mean(dim=0))  # (1, ob_dim)
+            reward, _ = self.get_reward(next_obs, action)
+            observations.append(obs), actions.append(action[0]), rewards.append(np.asarray(reward)[0])
+            next_observations.append(next_obs[0])
+            obs = next_obs[0]
+        never = np.zeros(length, dtype=bool)
+        return Batch(np.asarray(observations, np.float32).reshape(length, self.ob_dim),
+                     np.asarray(actions, np.float32).reshape(length, self.ac_dim),
+                     np.asarray(rewards, np.float32), np.asarray(next_observations, np.float32).reshape(length, self.ob_dim),
+                     never, never.copy())
 
     def update(self, batch: Batch, step: int) -> dict[str, float]:
         """One Adam step of every member on its own block of ``len(batch) / ensemble_size`` rows (module docstring).

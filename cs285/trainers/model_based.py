@@ -8,6 +8,12 @@ Iteration ``itr`` = 0 … ``num_iters`` - 1 (the course's run_hw4.py):
        train_batch_size`` transitions (member m learns from block m, the course's one sample per member);
        at itr 0 the per-step losses are drawn in ``itr_0_loss_curve.png`` in the run dir;
     4. unless ``num_eval_trajectories`` is 0, that many episodes of the planner.
+With ``mbpo`` (the course's ``--sac_config_file``; MBPO, Janner et al. 2019, arXiv:1906.08253), a SAC agent
+acts instead of the planner (step 1 after iteration 0, step 4), every real step also goes to SAC's own
+buffer, and after step 3 SAC takes ``updates_per_iter`` updates, each on ``batch_size`` steps of its buffer
+drawn after adding one model rollout of ``rollout_length`` steps (0: none, plain SAC on the real steps;
+1: Dyna-style) from a state drawn from the real buffer (``ModelBasedAgent.model_rollout``). The course logs
+nothing of SAC; here the means of its update scalars over the iteration go to ``sac/<key>``.
 Logged at step ``itr`` (the course logs against the iteration, not the env steps): ``total_envsteps``
 (env steps collected so far), ``dynamics_loss`` (the mean of the iteration's per-update losses, each the
 ensemble's mean), and ``eval_return``, ``eval_ep_len``, ``eval/{return,ep_len}_{std,max,min}``. An
@@ -16,13 +22,16 @@ iteration's rows are written once it ends, so a resumed run logs each step once.
 Resume: the checkpoint holds the iteration, whether its data is in (and how many updates it has taken,
 with their losses), the agent (ensemble, Adam, statistics), the buffer, and the NumPy and torch RNGs
 (minibatches come from ``rng``; the collected episodes' seeds from torch's RNG; the evaluation's from
-``eval_seed`` and the iteration). It is written at the start, every ``checkpoint_minutes`` between
-updates, and when the loop stops, so a stopped run resumes at the update it stopped after and gives the
-numbers of a run never stopped.
+``eval_seed`` and the iteration; with MBPO also SAC, its buffer and its update counts). It is written at
+the start, at each iteration's end, every ``checkpoint_minutes`` between updates, and when the loop stops,
+so a stopped run resumes at the update it stopped after and gives the numbers of a run never stopped.
+A stop also cuts short a batch of episodes at the actor's next step: collection starts again from the
+iteration's start, evaluation (its seeds fixed) from the evaluation's start.
 """
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Optional
 
 import numpy as np
@@ -38,10 +47,39 @@ from cs285.trainers.run import Run
 
 if TYPE_CHECKING:
     from cs285.agents.model_based_agent import ModelBasedAgent
+    from cs285.agents.sac_agent import SACAgent
     from cs285.infrastructure.replay_buffer import ReplayBuffer
+    from cs285.infrastructure.rollouts import Actor
 
 LOSS_CURVE_FILE = "itr_0_loss_curve.png"  # the course's name
 EVAL_SEEDS_PER_RUN = 1_000_000  # iteration i's eval episodes: seed eval_seed * this + i
+
+
+@dataclass
+class MBPO:
+    """The SAC half of an MBPO run (module docstring): the agent, its buffer (real steps and model rollouts,
+    never meant to wrap), and the hw4 SAC config's ``num_agent_train_steps_per_iter``, ``batch_size`` and
+    ``mbpo_rollout_length``."""
+    agent: "SACAgent"
+    buffer: "ReplayBuffer"
+    updates_per_iter: int
+    batch_size: int
+    rollout_length: int
+
+
+class Stopped(Exception):
+    """A stop was requested while the planner or SAC was collecting episodes."""
+
+
+def stoppable(actor: Actor, run: Run) -> Actor:
+    """``actor``, raising ``Stopped`` at its next step once a stop is requested: a planner's batch of episodes
+    takes minutes (halfcheetah_cem: about 25 for one iteration's 5000 steps), too long to finish first."""
+    class StoppableActor:
+        def act(self, obs: np.ndarray, rng: Optional[np.random.Generator]) -> np.ndarray:
+            if run.stop_requested:
+                raise Stopped
+            return actor.act(obs, rng)
+    return StoppableActor()
 
 
 def save_loss_curve(losses: list[float], path: str) -> None:
@@ -73,6 +111,7 @@ def train_model_based(
     rng: np.random.Generator,
     eval_seed: int,
     video: Any = None,
+    mbpo: Optional[MBPO] = None,
 ) -> dict[str, float]:
     """The loop of the module docstring; returns the last iteration's row (the loss, and its evaluation's
     scalars when it had one; {} if none ran).
@@ -80,19 +119,26 @@ def train_model_based(
     collector, eval_collector: complete episodes of the training and evaluation envs (episode length
         already set in them); the agent acts in this process, so they step with ``env_procs=1``.
     buffer: a ReplayBuffer of at least every step the run collects (it is never meant to wrap).
-    rng: the minibatch draws. eval_seed: the evaluation episodes' seeds (module docstring).
+    rng: the minibatch draws (and MBPO's rollouts). eval_seed: the evaluation episodes' seeds (module docstring).
     video: a VideoRecorder whose rollouts follow each evaluation, or None.
+    mbpo: SAC acts and learns from real and model steps (module docstring); None: the planner acts.
     """
     logger = run.logger
+    actor = agent if mbpo is None else mbpo.agent
     itr, total_envsteps, last_eval = 0, 0, {}
     trained: Optional[int] = None  # updates taken in this iteration; None: its data is not collected yet
     losses: list[float] = []
+    sac_trained, sac_updates, sac_sums = 0, 0, {}  # this iteration's SAC updates, the run's, their scalars' sums
 
     def make_state() -> dict:
-        return {"itr": itr, "trained": -1 if trained is None else trained, "losses": list(losses),
-                "total_envsteps": total_envsteps, "last_eval": last_eval, "agent": agent.state_dict(),
-                "buffer": arrays_to_tensors(buffer.state_dict()), "numpy_rng": rng.bit_generator.state,
-                "torch_rng": torch.get_rng_state()}
+        state = {"itr": itr, "trained": -1 if trained is None else trained, "losses": list(losses),
+                 "total_envsteps": total_envsteps, "last_eval": last_eval, "agent": agent.state_dict(),
+                 "buffer": arrays_to_tensors(buffer.state_dict()), "numpy_rng": rng.bit_generator.state,
+                 "torch_rng": torch.get_rng_state()}
+        if mbpo is not None:
+            state["mbpo"] = {"agent": mbpo.agent.state_dict(), "buffer": arrays_to_tensors(mbpo.buffer.state_dict()),
+                             "trained": sac_trained, "updates": sac_updates, "sums": dict(sac_sums)}
+        return state
 
     if (state := run.resume_state) is not None:
         agent.load_state_dict(state["agent"])
@@ -102,19 +148,29 @@ def train_model_based(
         itr, total_envsteps, last_eval = state["itr"], state["total_envsteps"], state["last_eval"]
         trained = None if state["trained"] < 0 else state["trained"]
         losses = [float(x) for x in state["losses"]]
+        if mbpo is not None:
+            mbpo.agent.load_state_dict(state["mbpo"]["agent"])
+            mbpo.buffer.load_state_dict(tensors_to_arrays(state["mbpo"]["buffer"]))
+            sac_trained, sac_updates = state["mbpo"]["trained"], state["mbpo"]["updates"]
+            sac_sums = {k: float(v) for k, v in state["mbpo"]["sums"].items()}
     else:
         run.save_checkpoint(0, make_state())
 
     while itr < num_iters and not run.stop_requested:
         print(f"\n********** Iteration {itr} ************")
         if trained is None:
-            actor = RandomActor(collector.action_space) if itr == 0 else agent
-            paths = collector.episodes(actor, min_steps=initial_batch_size if itr == 0 else batch_size)
+            try:
+                paths = collector.episodes(RandomActor(collector.action_space) if itr == 0 else stoppable(actor, run),
+                                           min_steps=initial_batch_size if itr == 0 else batch_size)
+            except Stopped:  # the latest checkpoint is this iteration's start: resuming collects again
+                return last_eval
             buffer.add_rollouts(paths)
+            if mbpo is not None:
+                mbpo.buffer.add_rollouts(paths)
             total_envsteps += total_steps(paths)
             n = len(buffer)
             agent.update_statistics(buffer.observations[:n], buffer.actions[:n], buffer.next_observations[:n])
-            trained, losses = 0, []
+            trained, losses, sac_trained, sac_sums = 0, [], 0, {}
         bar = tqdm(total=num_agent_train_steps_per_iter, initial=trained, dynamic_ncols=True, mininterval=1.0)
         while trained < num_agent_train_steps_per_iter and not run.stop_requested:
             batch = buffer.sample(agent.ensemble_size * train_batch_size, rng)
@@ -127,20 +183,42 @@ def train_model_based(
             break
         if itr == 0:
             save_loss_curve(losses, os.path.join(run.log_dir, LOSS_CURVE_FILE))
-        logs = {"total_envsteps": total_envsteps, "dynamics_loss": float(np.mean(losses))}
+        if mbpo is not None:
+            bar = tqdm(total=mbpo.updates_per_iter, initial=sac_trained, dynamic_ncols=True, mininterval=1.0,
+                       desc="SAC")
+            while sac_trained < mbpo.updates_per_iter and not run.stop_requested:
+                if mbpo.rollout_length:
+                    start = buffer.sample(1, rng).observations[0]  # a real state
+                    mbpo.buffer.insert(agent.model_rollout(mbpo.agent, start, mbpo.rollout_length, rng))
+                info = mbpo.agent.update(mbpo.buffer.sample(mbpo.batch_size, rng), sac_updates)
+                for key, value in info.items():
+                    sac_sums[key] = sac_sums.get(key, 0.0) + value
+                sac_trained, sac_updates = sac_trained + 1, sac_updates + 1
+                bar.update(1)
+                run.maybe_checkpoint(itr, make_state)
+            bar.close()
+            if run.stop_requested:
+                break
+        logs = {"total_envsteps": total_envsteps, "dynamics_loss": float(np.mean(losses)),
+                **{f"sac/{key}": total / max(sac_trained, 1) for key, total in sac_sums.items()}}
         if num_eval_trajectories:
-            paths = eval_collector.episodes(agent, n_episodes=num_eval_trajectories,
-                                            seed=eval_seed * EVAL_SEEDS_PER_RUN + itr, stream="eval")
+            try:
+                paths = eval_collector.episodes(stoppable(actor, run), n_episodes=num_eval_trajectories,
+                                                seed=eval_seed * EVAL_SEEDS_PER_RUN + itr, stream="eval")
+            except Stopped:  # saved below with this iteration's training done: resuming evaluates again
+                break
             logs.update(eval_logs(paths))
             print(f"Average eval return: {logs['eval_return']:.2f}")
-            run.save_best(logs["eval_return"], lambda: {"eval_step": itr, "agent": agent.state_dict(),
-                                                        "eval_return": logs["eval_return"]})
+            run.save_best(logs["eval_return"], lambda: {
+                "eval_step": itr, "eval_return": logs["eval_return"], "agent": agent.state_dict(),
+                **({} if mbpo is None else {"sac_agent": mbpo.agent.state_dict()})})
             if video is not None:
-                video.log(logger, agent, itr)
+                video.log(logger, actor, itr)
         logger.log_scalars(logs, itr)
         logger.flush()
         last_eval = logs  # the last row: the last evaluation's scalars, when it had one, and the loss
         itr, trained = itr + 1, None
-        run.maybe_checkpoint(itr, make_state)
-    run.save_checkpoint(itr, make_state())
+        run.save_checkpoint(itr, make_state())  # the next iteration's start (a stop while collecting returns to it)
+    if run.stop_requested:  # stopped while training or evaluating: resume there
+        run.save_checkpoint(itr, make_state())
     return last_eval
