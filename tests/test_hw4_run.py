@@ -43,12 +43,12 @@ def test_a_tiny_mpc_run_writes_the_courses_dir_and_keys(monkeypatch, tmp_path):
     run_dir = only_dir(tmp_path / "data")
     name = "obstacles-cs285-v0_tiny_l1_h16_mpcrandom_horizon3_actionseq20"
     assert re.fullmatch(re.escape(name) + r"_\d{2}-\d{2}-\d{4}_\d{2}-\d{2}-\d{2}", os.path.basename(run_dir))
-    for f in ("config.json", "DONE", "itr_0_loss_curve.png"):
+    for f in ("config.json", "DONE", "itr_0_loss_curve.png", "open_loop_itr_0.png", "open_loop_itr_1.png"):
         assert os.path.isfile(os.path.join(run_dir, f)), f
     rows = rows_of(run_dir)
     assert [r["step"] for r in rows] == [0, 1]
     for row in rows:
-        assert {"dynamics_loss", "total_envsteps", "eval_return", "eval_ep_len"} <= set(row)
+        assert {"dynamics_loss", "total_envsteps", "eval_return", "eval_ep_len", "model/window_return_true"} <= set(row)
     # 300 random steps in episodes of at most 101 (the course's ep_len + 1), then 100 planner steps
     assert 300 <= rows[0]["total_envsteps"] < 300 + 101
     assert rows[1]["total_envsteps"] - rows[0]["total_envsteps"] >= 100

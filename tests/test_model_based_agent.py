@@ -249,3 +249,29 @@ def test_model_rollout_follows_the_ensemble_mean_and_the_actor():
     np.testing.assert_array_equal(batch.actions, np.full((4, 1), 0.25))
     assert not batch.terminated.any() and not batch.truncated.any()
     assert agent.model_rollout(Constant(), np.zeros(1, np.float32), 0, generator).rewards.shape == (0,)
+
+
+def test_model_check_and_open_loop_on_an_exact_and_a_biased_model(tmp_path):
+    from cs285.trainers.model_based import model_check, save_open_loop_figure
+
+    # a real episode of s' = s + a from 0.5, r = -|s'|: 7 steps, horizon 3 -> windows [0, 3) and [3, 6)
+    acs = np.array([[-0.2], [0.1], [-0.3], [0.4], [-0.1], [0.2], [0.0]], np.float32)
+    obs = 0.5 + np.concatenate([[0.0], np.cumsum(acs[:-1, 0])]).astype(np.float32)[:, None]
+    next_obs = obs + acs
+    path = {"observation": obs, "action": acs, "next_observation": next_obs, "reward": -np.abs(next_obs[:, 0])}
+    exact = make_linear(agent_of(num_layers=0, mpc_horizon=3), np.eye(1), np.eye(1))
+    true = [path["reward"][:3].sum(), path["reward"][3:6].sum()]
+    checked = model_check(exact, path, 3)
+    np.testing.assert_allclose(checked["model/window_return_true"], np.mean(true), rtol=1e-6)
+    np.testing.assert_allclose(checked["model/window_return_predicted"], np.mean(true), rtol=1e-5)
+    assert checked["model/window_return_abs_error"] < 1e-5
+    np.testing.assert_allclose(exact.open_loop(obs[0], acs)[1], next_obs, atol=1e-6)
+
+    # s' = s + a + 1: from each window's start, the k-th state is off by k
+    biased = make_linear(agent_of(num_layers=0, mpc_horizon=3), np.eye(1), np.eye(1), bias=[1.0])
+    predicted = [-sum(abs(obs[s, 0] + acs[s:s + k + 1, 0].sum() + k + 1) for k in range(3)) for s in (0, 3)]
+    np.testing.assert_allclose(model_check(biased, path, 3)["model/window_return_predicted"], np.mean(predicted),
+                               rtol=1e-5)
+    assert model_check(biased, path, 8) == {}  # no whole window
+    save_open_loop_figure(biased, path, 50, "t", str(tmp_path / "f.png"))
+    assert (tmp_path / "f.png").stat().st_size > 1000

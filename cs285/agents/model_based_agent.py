@@ -128,6 +128,17 @@ class ModelBasedAgent:
         return ptu.to_numpy(everyone[i])
 
     @torch.no_grad()
+    def open_loop(self, obs: np.ndarray, actions: np.ndarray) -> np.ndarray:
+        """Every member's prediction of the states that ``actions`` (T, ac_dim) lead to from obs (ob_dim,), each
+        member on its own predictions (no real state after the first): (M, T, ob_dim), row t is ŝ_{m,t+1}."""
+        states = ptu.from_numpy(obs).expand(self.ensemble_size, 1, self.ob_dim)
+        predicted = []
+        for action in ptu.from_numpy(actions):
+            states = self.predict_next_obs(states, action.expand(self.ensemble_size, 1, self.ac_dim))
+            predicted.append(states[:, 0])
+        return ptu.to_numpy(torch.stack(predicted, dim=1)) if predicted else np.zeros((self.ensemble_size, 0, self.ob_dim))
+
+    @torch.no_grad()
     def model_rollout(self, actor: Actor, obs: np.ndarray, length: int, rng: np.random.Generator) -> Batch:
         """MBPO's rollout (the course's ``collect_mbpo_rollout``): from obs (ob_dim,), ``length`` steps of
         a_t = actor.act(s_t, rng), s_{t+1} = (1/M) sum_m ŝ'_m(s_t, a_t) (the course: "average the ensemble
@@ -178,8 +189,8 @@ class ModelBasedAgent:
     # ---- planning ---------------------------------------------------------------------------
     @torch.no_grad()
     def evaluate_action_sequences(self, obs: np.ndarray, action_sequences: np.ndarray) -> np.ndarray:
-        """R_n, the ensemble's mean undiscounted return of each sequence: obs (ob_dim,), action_sequences
-        (N, H, ac_dim) -> (N,). Rows of the rollout are (member, sequence); dones are ignored (module docstring).
+        """R_n, the ensemble's mean undiscounted return of each sequence: obs (ob_dim,) (or (N, ob_dim), sequence
+        n's own start), action_sequences (N, H, ac_dim) -> (N,). Rows of the rollout are (member, sequence); dones are ignored (module docstring).
 
         Each horizon step is one batched pass for every member and sequence, cut into blocks of sequences so
         that a block's hidden activations stay in the CPU's cache (``CHUNK_FLOATS``), through the ensemble's

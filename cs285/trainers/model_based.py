@@ -16,7 +16,10 @@ drawn after adding one model rollout of ``rollout_length`` steps (0: none, plain
 nothing of SAC; here the means of its update scalars over the iteration go to ``sac/<key>``.
 Logged at step ``itr`` (the course logs against the iteration, not the env steps): ``total_envsteps``
 (env steps collected so far), ``dynamics_loss`` (the mean of the iteration's per-update losses, each the
-ensemble's mean), and ``eval_return``, ``eval_ep_len``, ``eval/{return,ep_len}_{std,max,min}``. An
+ensemble's mean), and ``eval_return``, ``eval_ep_len``, ``eval/{return,ep_len}_{std,max,min}``. Beyond the
+course, each evaluation checks the model on its first episode: ``model/window_return_*`` (``model_check``:
+the ensemble's return of each ``mpc_horizon``-step window of real actions against the real one) and
+``open_loop_itr_<itr>.png`` (``save_open_loop_figure``: predicted against real states and rewards). An
 iteration's rows are written once it ends, so a resumed run logs each step once.
 
 Resume: the checkpoint holds the iteration, whether its data is in (and how many updates it has taken,
@@ -52,6 +55,8 @@ if TYPE_CHECKING:
     from cs285.infrastructure.rollouts import Actor
 
 LOSS_CURVE_FILE = "itr_0_loss_curve.png"  # the course's name
+OPEN_LOOP_FILE = "open_loop_itr_{}.png"  # each evaluation's predicted-vs-real figure (save_open_loop_figure)
+OPEN_LOOP_STEPS = 50
 EVAL_SEEDS_PER_RUN = 1_000_000  # iteration i's eval episodes: seed eval_seed * this + i
 
 
@@ -93,6 +98,53 @@ def save_loss_curve(losses: list[float], path: str) -> None:
     ax.set_ylabel("Loss")
     ax.set_xlabel("Step")
     fig.savefig(path)
+
+
+def model_check(agent: "ModelBasedAgent", path: dict, horizon: int) -> dict[str, float]:
+    """How well the ensemble scores what the actor actually did on ``path`` (an evaluation episode): the
+    episode cut into windows of ``horizon`` steps, each window's real return against the ensemble's
+    prediction of it from the window's real first state and its real actions (what the planner computes
+    for a sequence): ``model/window_return_{true,predicted,abs_error}``, means over the windows."""
+    n = len(path["reward"]) // horizon
+    if n == 0:
+        return {}
+    starts = path["observation"][: n * horizon: horizon]
+    actions = path["action"][: n * horizon].reshape(n, horizon, -1)
+    true = path["reward"][: n * horizon].reshape(n, horizon).sum(axis=1)
+    predicted = agent.evaluate_action_sequences(starts, actions)
+    return {"model/window_return_true": float(true.mean()), "model/window_return_predicted": float(predicted.mean()),
+            "model/window_return_abs_error": float(np.abs(predicted - true).mean())}
+
+
+def save_open_loop_figure(agent: "ModelBasedAgent", path: dict, steps: int, title: str, file: str) -> None:
+    """Each member's open-loop prediction from the episode's first state under its real actions, against the
+    real states, for the three state dimensions that vary most along the episode, and the reward
+    ``get_reward`` gives the predicted states against the real one."""
+    from matplotlib.figure import Figure
+
+    steps = min(steps, len(path["action"]))
+    real = path["next_observation"][:steps]
+    predicted = agent.open_loop(path["observation"][0], path["action"][:steps])  # (M, T, ob_dim)
+    dims = np.argsort(-real.std(axis=0))[:3]
+    fig = Figure(figsize=(11, 3))
+    axes = fig.subplots(1, len(dims) + 1)
+    t = np.arange(1, steps + 1)
+    for ax, d in zip(axes, dims):
+        ax.plot(t, real[:, d], "k", lw=2, label="real")
+        for m, member in enumerate(predicted):
+            ax.plot(t, member[:, d], lw=1, alpha=0.8, label=f"member {m}")
+        ax.set_title(f"state[{d}]")
+        ax.set_xlabel("step")
+    ax = axes[-1]
+    ax.plot(t, path["reward"][:steps], "k", lw=2, label="real")
+    for m, member in enumerate(predicted):
+        ax.plot(t, agent.get_reward(member, path["action"][:steps])[0], lw=1, alpha=0.8, label=f"member {m}")
+    ax.set_title("reward")
+    ax.set_xlabel("step")
+    axes[0].legend(fontsize=7)
+    fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    fig.savefig(file, dpi=80)
 
 
 def train_model_based(
@@ -208,6 +260,10 @@ def train_model_based(
             except Stopped:  # saved below with this iteration's training done: resuming evaluates again
                 break
             logs.update(eval_logs(paths))
+            logs.update(model_check(agent, paths[0], agent.mpc_horizon))
+            save_open_loop_figure(agent, paths[0], OPEN_LOOP_STEPS, f"iteration {itr}: open-loop predictions from "
+                                  f"the first eval episode's start, under its actions",
+                                  os.path.join(run.log_dir, OPEN_LOOP_FILE.format(itr)))
             print(f"Average eval return: {logs['eval_return']:.2f}")
             run.save_best(logs["eval_return"], lambda: {
                 "eval_step": itr, "eval_return": logs["eval_return"], "agent": agent.state_dict(),
