@@ -157,3 +157,30 @@ def test_a_tiny_cem_run_ends(monkeypatch, tmp_path):
     assert "_mpccem_horizon3_actionseq20_cem_iters2_" in run_dir and is_finished(run_dir)
     (row,) = rows_of(run_dir)
     assert row["eval_ep_len"] <= 100  # --exact_ep_len: the course's ep_len
+
+
+def test_grade_and_plot_read_hw4_runs(monkeypatch, tmp_path):
+    from cs285.reporting import grading, plotting
+
+    monkeypatch.setenv("CS285_DATA_DIR", str(tmp_path / "data"))
+    mpc = config_file(tmp_path, TINY.replace("exp_name: tiny", "exp_name: obstacles_multi"))
+    run_hw4.run(run_hw4.parse_args(["-cfg", mpc]), 1)
+    for length in (0, 2):
+        sac = tmp_path / f"sac{length}.yaml"
+        sac.write_text(TINY_SAC.replace("mbpo_rollout_length: 2", f"mbpo_rollout_length: {length}"))
+        run_hw4.run(run_hw4.parse_args(["-cfg", config_file(tmp_path), "--sac_config_file", str(sac)]), 1)
+    runs = [grading.load_run(str(p)) for p in sorted((tmp_path / "data").iterdir())]
+    by_algorithm = {}
+    for run in runs:
+        by_algorithm.setdefault(run.algorithm, []).append(run)
+        assert (run.status, run.return_key, run.env_steps_key, run.n_iter) == ("ok", "eval_return", "total_envsteps", 2)
+    (planner,) = by_algorithm["mpc+random"]
+    row = grading.grade_run(planner)
+    assert row.bar.startswith("hw4 obstacles_multi_iter") and row.bar_value == planner.rows[-1]["eval_return"]
+    assert row.passed == (row.bar_value >= -25) and row.iterations == 2
+    assert all(grading.grade_run(r).passed is None for r in by_algorithm["mbpo"])  # only length 10 has a bar
+    groups = plotting.group_runs(by_algorithm["mbpo"])
+    assert sorted(g.label for g in groups) == ["tiny sac_config.mbpo_rollout_length=0",
+                                               "tiny sac_config.mbpo_rollout_length=2"]
+    out = plotting.plot_curves(by_algorithm["mbpo"], str(tmp_path / "mbpo.png"))
+    assert os.path.getsize(out) > 1000

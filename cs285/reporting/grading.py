@@ -45,6 +45,8 @@ RETURN_KEY = "Eval_AverageReturn"
 HW3_ALGORITHMS = ("dqn", "sac")
 HW3_RETURN_KEY, HW3_STD_KEY = "eval_return", "eval/return_std"
 HW3_BASE_CONFIGS = {"dqn_basic": "dqn", "dqn_atari": "dqn", "sac": "sac"}
+HW4_ALGORITHMS = ("mpc", "mbpo")  # hw4 logs hw3's eval keys, by iteration, with its env steps in total_envsteps
+HW4_ENV_STEPS_KEY = "total_envsteps"
 
 
 @dataclass
@@ -61,10 +63,13 @@ class Run:
 
     @property
     def settings(self) -> dict[str, Any]:
-        """What the run was asked to do: its flags, and for hw3 the YAML config's keys (those win)."""
+        """What the run was asked to do: its flags, and for hw3/hw4 the YAML config's keys (those win; hw4's
+        MBPO SAC config as ``sac_config.<key>``)."""
         if not self.experiment:
             return self.flags
-        return {**{k: v for k, v in self.flags.items() if k != "config"}, **self.experiment}
+        experiment = {k: v for k, v in self.experiment.items() if k != "sac_config"}
+        experiment.update({f"sac_config.{k}": v for k, v in (self.experiment.get("sac_config") or {}).items()})
+        return {**{k: v for k, v in self.flags.items() if k != "config"}, **experiment}
 
     @property
     def env_name(self) -> Optional[str]:
@@ -89,17 +94,27 @@ class Run:
         return self.family in HW3_ALGORITHMS
 
     @property
+    def is_hw4(self) -> bool:
+        return self.family in HW4_ALGORITHMS
+
+    @property
     def return_key(self) -> str:
-        return HW3_RETURN_KEY if self.is_hw3 else RETURN_KEY
+        return HW3_RETURN_KEY if self.is_hw3 or self.is_hw4 else RETURN_KEY
 
     @property
     def std_key(self) -> str:
-        return HW3_STD_KEY if self.is_hw3 else "Eval_StdReturn"
+        return HW3_STD_KEY if self.is_hw3 or self.is_hw4 else "Eval_StdReturn"
 
     @property
     def env_steps_key(self) -> str:
-        """hw3 rows are keyed by env step; hw1/hw2 rows by iteration, with the env steps logged."""
-        return "step" if self.is_hw3 else "Train_EnvstepsSoFar"
+        """hw3 rows are keyed by env step; hw1/hw2/hw4 rows by iteration, with the env steps logged."""
+        return "step" if self.is_hw3 else HW4_ENV_STEPS_KEY if self.is_hw4 else "Train_EnvstepsSoFar"
+
+    @property
+    def n_iter(self) -> Optional[int]:
+        """The iterations the run was asked for (hw3: None, its rows are env steps)."""
+        n = self.experiment.get("num_iters") if self.is_hw4 else None if self.is_hw3 else self.flags.get("n_iter")
+        return n if isinstance(n, int) else None
 
     def series(self, key: str) -> list[tuple[int, float]]:
         """(step, value) of every row that logged ``key``."""
@@ -113,8 +128,11 @@ class Run:
 
 
 def algorithm(name: str, flags: dict[str, Any]) -> str:
-    """``bc``, ``dagger``, ``pg``, ``dqn`` or ``sac`` plus its options, e.g. ``pg+rtg+na+baseline+gae``,
-    ``dqn+doubleq``, ``sac+reparametrize+min``; ``?`` if unknown. ``flags``: ``Run.settings``."""
+    """``bc``, ``dagger``, ``pg``, ``dqn``, ``sac``, ``mpc`` or ``mbpo`` plus its options, e.g.
+    ``pg+rtg+na+baseline+gae``, ``dqn+doubleq``, ``sac+reparametrize+min``, ``mpc+cem``; ``?`` if unknown.
+    ``flags``: ``Run.settings``."""
+    if flags.get("base_config") == "mpc":
+        return "mbpo" if flags.get("sac_config_file") else f"mpc+{flags.get('mpc_strategy', 'random')}"
     base = HW3_BASE_CONFIGS.get(str(flags.get("base_config")))
     if base == "dqn" or (base is None and name.startswith("hw3_dqn_")):
         return "dqn+doubleq" if flags.get("use_double_q") else "dqn"
@@ -174,7 +192,7 @@ def load_run(path: str) -> Run:
         if isinstance(n_iter, int) and run.flags.get("max_env_steps"):  # a shortened run ends there
             n_iter = min(n_iter, int(run.flags["max_env_steps"]))
     else:  # rows keyed by iteration, from 0 to n_iter - 1
-        n_iter, done, unit = run.flags.get("n_iter"), last + 1, ""
+        n_iter, done, unit = run.n_iter, last + 1, ""
     if not run.finished and not (isinstance(n_iter, int) and last + 1 >= n_iter):
         notes.append(f"incomplete {done}/{n_iter}{unit}" if isinstance(n_iter, int) else "incomplete")
     if _partial_last_line(metrics_path):
@@ -245,12 +263,16 @@ class Bar:
     strict: bool = False
     of_expert: bool = False
     needs_flag: Optional[str] = None  # a flag (or hw3 config key) that must be set, e.g. use_baseline
+    exp_name: Optional[str] = None  # hw4: the config's exp_name (its configs share envs and algorithms)
+    needs_value: Optional[tuple[str, Any]] = None  # a setting that must have this value
 
     def applies(self, run: Run) -> bool:
-        env = run.env_name
+        env, settings = run.env_name, run.settings
         return ((self.family is None or (env is not None and env_family(env) == self.family))
                 and run.family == self.algorithm
-                and (self.needs_flag is None or bool(run.settings.get(self.needs_flag))))
+                and (self.needs_flag is None or bool(settings.get(self.needs_flag)))
+                and (self.exp_name is None or settings.get("exp_name") == self.exp_name)
+                and (self.needs_value is None or settings.get(self.needs_value[0]) == self.needs_value[1]))
 
 
 BARS = (
@@ -279,6 +301,25 @@ BARS = (
         "reward close to 1000, which corresponds to staying upright for all time steps\")"),
     Bar(None, "sac", None, "—", "hw3 SAC HalfCheetah, Hopper, Humanoid, Pendulum: no bar (the handout asks "
         "for plots and comparisons, not a return)"),
+    # hw4, by config (exp_name). A range "about A to B" is read as reaching its lower end A.
+    Bar(None, "mpc", None, "—", "hw4 halfcheetah_0_iter: no eval; the handout's bar is the loss curve "
+        "(itr_0_loss_curve.png) below 0.2 by step 500", exp_name="cheetah_0iter"),
+    Bar(None, "mpc", -70, "final > −70", "hw4 obstacles_1_iter: eval_return above −70 (the handout: \"greater "
+        "than -70\")", strict=True, exp_name="obstacles_single"),
+    Bar(None, "mpc", -25, "final ≥ −25", "hw4 obstacles_multi_iter: eval_return at least −25 (the handout: "
+        "\"around -25 to -20\")", exp_name="obstacles_multi"),
+    Bar(None, "mpc", -300, "final ≥ −300", "hw4 reacher_multi_iter: eval_return at least −300 (the handout: "
+        "\"around -300 to -250\")", exp_name="reacher_multi"),
+    Bar(None, "mpc", 250, "final ≥ 250", "hw4 halfcheetah_multi_iter: eval_return at least 250 (the handout: "
+        "\"around 250-350\")", exp_name="cheetah_multi"),
+    Bar(None, "mpc", 760, "final ≥ 760", "hw4 halfcheetah_cem: eval_return at least 760, 0.95 of the handout's "
+        "\"about 800 or higher\" (hw3's reading of \"about\")", exp_name="cheetah_cem"),
+    Bar(None, "mbpo", 665, "final ≥ 665", "hw4 MBPO with rollout length 10: eval_return at least 665, 0.95 of "
+        "the handout's \"around 700 or higher\"", needs_value=("sac_config.mbpo_rollout_length", 10)),
+    Bar(None, "mpc", None, "—", "hw4 reacher_ablation, MBPO with rollout length 0 or 1: no bar (the handout "
+        "asks for plots and comparisons)"),
+    Bar(None, "mbpo", None, "—", "hw4 MBPO with rollout length 0 (SAC) or 1 (Dyna): no bar (the handout asks "
+        "for a comparison with length 10)"),
 )
 
 
@@ -316,7 +357,7 @@ def grade_run(run: Run) -> GradeRow:
         else:
             value = run.final(last=bar.last)
             passed = value > bar.threshold if bar.strict else value >= bar.threshold
-    n_iter = None if run.is_hw3 else run.flags.get("n_iter")
+    n_iter = run.n_iter
     if run.is_hw3:  # hw3 rows are keyed by env step: no iterations, the last row's step is the env steps
         iterations, env_steps = None, (float(run.rows[-1]["step"]) if run.rows else None)
     else:

@@ -40,7 +40,7 @@ ENV_STEPS = "Environment steps"
 HLINE_STYLES = (("black", "--"), ("dimgray", "-."), ("tab:red", ":"), ("tab:purple", "--"), ("tab:brown", "-."))
 DEVICE_FLAGS = ("which_gpu", "no_gpu")  # flags that don't change what is learned
 # config_file: hw3 runs group by the YAML config it held (Run.settings), not by the file's name
-NOT_GROUPED = ("seed", "config_file", *DEVICE_FLAGS)
+NOT_GROUPED = ("seed", "config_file", "sac_config_file", *DEVICE_FLAGS)  # the files' keys are in the settings
 
 
 @dataclass
@@ -229,9 +229,9 @@ def _title(runs: list[Run]) -> Optional[str]:
 
 
 def _x_of(run: Run, x: Optional[str]) -> str:
-    """The row key of the x axis: ``None`` means env steps (hw3: ``step``, hw1/hw2: ``Train_EnvstepsSoFar``);
-    hw3 rows have no other env-step key, so ``Train_EnvstepsSoFar`` means ``step`` there."""
-    return run.env_steps_key if x is None or (run.is_hw3 and x == "Train_EnvstepsSoFar") else x
+    """The row key of the x axis: ``None`` means env steps (hw3: ``step``, hw4: ``total_envsteps``, hw1/hw2:
+    ``Train_EnvstepsSoFar``); ``Train_EnvstepsSoFar`` means each run's own env-step key."""
+    return run.env_steps_key if x in (None, "Train_EnvstepsSoFar") else x
 
 
 def _x_label(runs: list[Run], x: Optional[str]) -> str:
