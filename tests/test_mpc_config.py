@@ -93,8 +93,27 @@ def test_hw4_sac_defaults_are_the_courses_and_hw3s_base_is_untouched():
 
 
 # ---- shipped files ---------------------------------------------------------------------------
-def test_the_eight_course_files_are_shipped():
-    assert sorted(os.path.basename(p) for p in glob.glob(os.path.join(MPC_DIR, "*.yaml"))) == sorted(COURSE_MPC_FILES)
+# the project's files beside the course's: the settings the handout asks for but ships no file of
+# (file: the course file it moves away from, and what it changes)
+PROJECT_VARIANTS = {
+    "halfcheetah_cem_2iters.yaml": ("halfcheetah_cem.yaml", {"cem_num_iters": 2}),
+    **{f"reacher_ablation_{tag}.yaml": ("reacher_ablation.yaml", {key: value, "exp_name": f"reacher_ablation_{tag}"})
+       for tag, key, value in [("ens1", "ensemble_size", 1), ("ens5", "ensemble_size", 5),
+                               ("numseq500", "mpc_num_action_sequences", 500),
+                               ("numseq2000", "mpc_num_action_sequences", 2000),
+                               ("horizon5", "mpc_horizon", 5), ("horizon20", "mpc_horizon", 20)]},
+}
+
+
+def test_the_eight_course_files_and_the_projects_variants_are_shipped():
+    shipped = sorted(os.path.basename(p) for p in glob.glob(os.path.join(MPC_DIR, "*.yaml")))
+    assert shipped == sorted([*COURSE_MPC_FILES, *PROJECT_VARIANTS])
+
+
+@pytest.mark.parametrize("name", sorted(PROJECT_VARIANTS))
+def test_each_variant_moves_only_its_knob(name):
+    course, changes = PROJECT_VARIANTS[name]
+    assert load_mpc(os.path.join(MPC_DIR, name)) == {**load_mpc(os.path.join(MPC_DIR, course)), **changes}
 
 
 @pytest.mark.parametrize("name", sorted(COURSE_MPC_FILES))

@@ -236,8 +236,13 @@ def test_each_variant_updates_and_logs_the_course_keys(kw):
 def test_all_shipped_configs_load_and_build():
     tables = {**BASE_CONFIGS, **HW4_BASE_CONFIGS}
     configs = [check_sac_config(load_experiment(path, tables), path) for path in CONFIGS]
-    # hw3's twelve and hw4's halfcheetah_clipq_hw4.yaml
-    assert [c["base_config"] for c in configs].count("sac") == 12 and len(configs) == 13
+    # hw3's twelve and hw4's halfcheetah_clipq_hw4.yaml, with its rollout lengths 1 and 10
+    assert [c["base_config"] for c in configs].count("sac") == 12 and len(configs) == 15
+    hw4 = {os.path.basename(p): c for p, c in zip(CONFIGS, configs) if c["base_config"] == "sac_hw4"}
+    course = {k: v for k, v in hw4["halfcheetah_clipq_hw4.yaml"].items() if k != "mbpo_rollout_length"}
+    for length in (1, 10):
+        config = hw4[f"halfcheetah_clipq_hw4_rollout{length}.yaml"]
+        assert config == {**course, "mbpo_rollout_length": length}
     for config in configs:
         agent = SACAgent(5, 2, -np.ones(2), np.ones(2), **agent_kwargs(config))
         assert agent.num_critic_networks == config["num_critic_networks"]
