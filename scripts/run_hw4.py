@@ -41,7 +41,7 @@ from cs285.infrastructure.replay_buffer import ReplayBuffer
 from cs285.trainers.experiment_config import load_experiment
 from cs285.trainers.model_based import MBPO, train_model_based
 from cs285.trainers.run import Run
-from cs285.trainers.script_util import add_device_args, available_cores, check_flags, run_main, run_seeds
+from cs285.trainers.script_util import add_device_args, check_flags, run_main, run_seeds
 
 CHECKPOINT_MINUTES = 5.0
 
@@ -122,5 +122,4 @@ def run(args: argparse.Namespace, seed: int) -> dict[str, float]:
 
 
 if __name__ == "__main__":
-    # the planner's products are large enough to gain from every core (the project's default is one thread)
-    run_main(lambda: run_seeds(parse_args, run, torch_threads=available_cores()))
+    run_main(lambda: run_seeds(parse_args, run))

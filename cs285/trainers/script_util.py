@@ -57,29 +57,22 @@ def require_file(path: str, what: str, flag: str) -> str:
     return path
 
 
-def set_torch_threads(default: int = 1) -> None:
-    """``default`` torch threads (one unless a script asks for more) unless $CS285_TORCH_THREADS says otherwise.
+def set_torch_threads() -> None:
+    """One torch thread unless $CS285_TORCH_THREADS says otherwise.
 
     The homework networks are tiny (64-256 units): extra intra-op threads only
     add synchronisation, and on a busy 2-core machine they spin against other
-    processes (a BC step went from ~1 ms to 30 ms that way). hw4's planner is the
-    exception: its planning step ran 1.5-1.7x faster on two threads than on one
-    (scripts/benchmark_planner.py).
+    processes (a BC step went from ~1 ms to 30 ms that way).
     """
-    torch.set_num_threads(int(os.environ.get("CS285_TORCH_THREADS", default)))
-
-
-def available_cores() -> int:
-    """The CPU cores this process may run on."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    torch.set_num_threads(int(os.environ.get("CS285_TORCH_THREADS", "1")))
 
 
 def run_seeds(parse_args: Callable[[], argparse.Namespace],
-              run: Callable[[argparse.Namespace, int], object], torch_threads: int = 1) -> None:
+              run: Callable[[argparse.Namespace, int], object]) -> None:
     """A training script's main: threads, flags, device, then one ``run(args, seed)`` per ``--seed``."""
     from cs285.infrastructure import pytorch_util as ptu
 
-    set_torch_threads(torch_threads)
+    set_torch_threads()
     args = parse_args()
     ptu.init_gpu(not args.no_gpu, args.which_gpu)
     for seed in args.seed:
