@@ -200,20 +200,24 @@ def shortest_path_lengths(walls: np.ndarray, target: tuple[int, int]) -> np.ndar
     return lengths
 
 
-def oracle_actions(env_name: Union[str, int], observations: np.ndarray) -> np.ndarray:
-    """The shortest-path oracle's actions (n,) for normalized ``observations`` (n, 2): from cell c at
-    distance d = shortest_path_lengths(c) > 0 to the goal's cell, the lowest action (1..4) whose
-    neighbouring cell is at d − 1; 0 (stay) in the goal's cell."""
-    difficulty = difficulty_of(env_name)
-    lengths = goal_lengths(difficulty)
-    cells = cells_of(MAZES[difficulty].walls, observations)
+def shortest_path_actions(lengths: np.ndarray, cells: np.ndarray) -> np.ndarray:
+    """One step down ``lengths`` (H, W) (``shortest_path_lengths``) from each of ``cells`` (n, 2): the
+    lowest action (1..4) whose neighbouring cell is at d − 1 from a cell at d > 0 (BFS lengths of
+    neighbours differ by at most 1, so "nearer" is d − 1); 0 (stay) at d = 0 or where no path is. (n,) ints."""
     padded = np.pad(lengths, 1, constant_values=np.inf)  # a neighbour off the grid: never nearer
+    here = lengths[cells[:, 0], cells[:, 1]]
     actions = np.zeros(len(cells), dtype=np.int64)
     for a in range(len(ACTIONS) - 1, 0, -1):  # the highest first, so the lowest nearer one is kept
-        step = ACTIONS[a].astype(np.int64)
-        nearer = padded[cells[:, 0] + 1 + step[0], cells[:, 1] + 1 + step[1]] < lengths[cells[:, 0], cells[:, 1]]
-        actions[nearer] = a
+        d0, d1 = ACTIONS[a].astype(np.int64)
+        actions[padded[cells[:, 0] + 1 + d0, cells[:, 1] + 1 + d1] < here] = a
     return actions
+
+
+def oracle_actions(env_name: Union[str, int], observations: np.ndarray) -> np.ndarray:
+    """The shortest-path oracle's actions (n,) for normalized ``observations`` (n, 2): one step along a
+    shortest path from each one's cell to the goal's cell (``shortest_path_actions``)."""
+    difficulty = difficulty_of(env_name)
+    return shortest_path_actions(goal_lengths(difficulty), cells_of(MAZES[difficulty].walls, observations))
 
 
 @functools.cache
