@@ -1,18 +1,19 @@
-"""hw5's Pointmass mazes (cs285/envs/pointmass.py, pointmass_plots.py): the course's numbers, wall blocking
-axis by axis, the goal's reward and termination apart from the time limit's truncation, seeding, the BFS
-oracle against hand-counted paths, coverage, frames and figures, and one-line errors."""
+"""hw5's Pointmass mazes (cs285/envs/pointmass.py, pointmass_oracle.py, pointmass_plots.py): the course's
+numbers, wall blocking axis by axis, the goal's reward and termination apart from the time limit's
+truncation, seeding, the BFS oracle against hand-counted paths, coverage, frames and figures, and
+one-line errors."""
 import gymnasium as gym
 import numpy as np
 import pytest
 
 from cs285.envs.make import make_env
-from cs285.envs.pointmass import (MAZES, OracleActor, Pointmass, cells_of, coverage, difficulty_of, goal_lengths,
-                                  maze_of, oracle_actions, oracle_returns, shortest_path_actions,
-                                  shortest_path_lengths, simulate_step, POINT_COLOUR, WALL_COLOUR)
+from cs285.envs.pointmass import (MAZES, POINT_COLOUR, WALL_COLOUR, Pointmass, cells_of, coverage, difficulty_of,
+                                  maze_of, simulate_step)
+from cs285.envs.pointmass_oracle import (OracleActor, goal_cells, goal_lengths, oracle_actions, oracle_returns,
+                                         shortest_path_actions, shortest_path_lengths)
 from cs285.envs.pointmass_plots import draw_trajectories, draw_visitation
 from cs285.infrastructure.errors import UserError
 
-IDS = ["PointmassEasy-v0", "PointmassMedium-v0", "PointmassHard-v0"]
 EASY = MAZES[0].walls  # rows 0-1 free; rows 2-9 free only in columns 8-9
 
 
@@ -49,13 +50,13 @@ def test_each_id_is_the_courses_maze_made_like_any_env(difficulty, env_id, shape
         env.close()
 
 
-def test_the_goals_cell_lies_inside_the_goal_radius():
-    """So the oracle, which walks to the goal's cell, always ends the episode: the cell's farthest corner is
-    √2 from the goal (Easy, Hard: goal on the cell's corner, radius 2) or √0.5 (Medium, 11×11: at its centre, 1)."""
-    for maze in MAZES.values():
-        cell = np.floor(maze.goal)
-        corners = cell + np.array([[0, 0], [0, 1], [1, 0], [1, 1]])
-        assert np.max(np.linalg.norm(corners - maze.goal, axis=1)) < maze.radius
+def test_the_goal_cells_lie_wholly_inside_the_goal_radius():
+    """The oracle's targets: entering one ends the episode. Easy's goal (9, 9), radius 2: the four cells
+    around it (farthest corner √2 away); (7, 8)'s corner (7, 8) is √5 away. Medium: the goal's own cell."""
+    assert goal_cells(MAZES[0]) == [(8, 8), (8, 9), (9, 8), (9, 9)]
+    assert goal_cells(MAZES[1]) == [(1, 5)]
+    assert goal_cells(MAZES[2]) == [(19, 19), (19, 20), (20, 19), (20, 20)]
+    assert goal_cells(MAZES[3]) == [(0, 10)]
 
 
 # ---------------------------------------------------------------------- dynamics
@@ -135,14 +136,19 @@ HAND_MAZE = np.array([[0, 0, 0, 1],
 def test_bfs_lengths_on_a_hand_made_maze():
     inf = np.inf
     # from the target (2, 0): (2, 1) 1, (2, 2) 2, up the gap (1, 2) 3, (0, 2) 4, then left (0, 1) 5, (0, 0) 6
-    np.testing.assert_array_equal(shortest_path_lengths(HAND_MAZE, (2, 0)), [[6, 5, 4, inf],
-                                                                            [inf, inf, 3, inf],
-                                                                            [0, 1, 2, inf],
-                                                                            [inf, inf, inf, inf]])
+    np.testing.assert_array_equal(shortest_path_lengths(HAND_MAZE, [(2, 0)]), [[6, 5, 4, inf],
+                                                                              [inf, inf, 3, inf],
+                                                                              [0, 1, 2, inf],
+                                                                              [inf, inf, inf, inf]])
+    # to the nearer of (2, 0) and (0, 0): (0, 1) 1 and (0, 2) 2 from (0, 0), (1, 2) 3 either way
+    np.testing.assert_array_equal(shortest_path_lengths(HAND_MAZE, [(2, 0), (0, 0)]), [[0, 1, 2, inf],
+                                                                                      [inf, inf, 3, inf],
+                                                                                      [0, 1, 2, inf],
+                                                                                      [inf, inf, inf, inf]])
 
 
 def test_the_oracles_path_is_a_shortest_one():
-    lengths = shortest_path_lengths(HAND_MAZE, (2, 0))
+    lengths = shortest_path_lengths(HAND_MAZE, [(2, 0)])
     cell, path = np.array([0, 0]), []
     while lengths[tuple(cell)] > 0:
         action = shortest_path_actions(lengths, cell[None])[0]
@@ -160,19 +166,19 @@ def test_the_oracles_path_is_a_shortest_one():
 
 
 def test_start_to_goal_lengths():
-    # Easy and Hard have paths that only ever move towards the goal: the Manhattan distance, 8 + 8 and
-    # 18 + 18 cells; Medium's winds 20 moves: (0,0) (0,1) (1,1) (2,1) (2,0) (3,0) (4,0) (4,1) (5,1) (5,2) (5,3)
-    # (5,4) (4,4) (3,4) (3,3) (2,3) (1,3) (0,3) (0,4) (0,5) (1,5)
+    # Easy and Hard have paths that only ever move towards the goal cells: the Manhattan distances to
+    # (8, 8), 7 + 7, and to (19, 19), 17 + 17; Medium's winds 20 moves: (0,0) (0,1) (1,1) (2,1) (2,0) (3,0)
+    # (4,0) (4,1) (5,1) (5,2) (5,3) (5,4) (4,4) (3,4) (3,3) (2,3) (1,3) (0,3) (0,4) (0,5) (1,5)
     starts = {0: (1, 1), 1: (0, 0), 2: (2, 2)}
-    assert {d: goal_lengths(d)[c] for d, c in starts.items()} == {0: 16, 1: 20, 2: 36}
+    assert {d: goal_lengths(d)[c] for d, c in starts.items()} == {0: 14, 1: 20, 2: 34}
 
 
 @pytest.mark.parametrize("env_id, steps", [
-    # Easy: 16 steps, not 15: after eight moves along s1, 0.1 added 80 times to 1 gives 8.999999999999986,
-    # still cell 8, so the oracle moves along s1 once more before turning; the ninth step ends within 2 of (9, 9)
-    ("PointmassEasy-v0", 16),
+    # Easy: 15 steps, not 14: after seven moves along s1, 0.1 added 70 times to 1 gives 7.9999999999999885,
+    # still cell 7, so the oracle moves along s1 once more before turning, to (8, 9)
+    ("PointmassEasy-v0", 15),
     ("PointmassMedium-v0", 20),  # the 20 moves above, into the goal's cell
-    ("PointmassHard-v0", 35),  # 36 cells, but (19, 20) is already within 2 of (20, 20)
+    ("PointmassHard-v0", 34),  # the 34 moves, to (19, 19), √2 from (20, 20)
 ])
 def test_the_oracle_reaches_the_goal_without_noise(env_id, steps):
     env, obs = _noise_free(env_id)
@@ -254,7 +260,7 @@ def test_bad_input_is_named_in_one_line():
         (ValueError, lambda: Pointmass().reset(options={"position": (5.5, 5.5)}), "free (s0, s1)"),
         (ValueError, lambda: coverage("PointmassEasy-v0", np.zeros(2)), "observations are (n, 2)"),
         (ValueError, lambda: draw_trajectories(None, 0, [np.zeros(3)]), "(T, 2)"),
-        (ValueError, lambda: shortest_path_lengths(HAND_MAZE, (1, 0)), "is a wall"),
+        (ValueError, lambda: shortest_path_lengths(HAND_MAZE, [(1, 0)]), "is a wall"),
     ]
     for error, call, words in cases:
         with pytest.raises(error) as err:

@@ -2,7 +2,7 @@
 
 The rules are the course's (hw5/cs285/envs/pointmass.py, Fall 2023), on gymnasium 1.x; registered in
 registry.py with the course's kwargs ({"difficulty": 0, 1, 2}) and time limits. Pure NumPy (no
-networkx, no matplotlib; the figures are in pointmass_plots.py). Not point_mass.py (a MuJoCo ball).
+networkx, no matplotlib: the figures are in pointmass_plots.py). Not point_mass.py (a MuJoCo ball).
 
     maze: an (H, W) grid of cells, wall or free; the state s = (s0, s1) in maze units, s0 along the
           rows (H), s1 along the columns (W); s lies in cell (floor(s0), floor(s1)), a state on the
@@ -17,11 +17,11 @@ networkx, no matplotlib; the figures are in pointmass_plots.py). Not point_mass.
     reward: 0 if ‖s' − goal‖ < radius, else −1 (dense_reward=True: −‖s' − goal‖)
     terminated: ‖s' − goal‖ < radius (the course's episodes end at the goal too)
 
-    difficulty  id                  maze                start       goal        radius  steps
-    0           PointmassEasy-v0    Maze5x5 × 2: 10×10  (1, 1)      (9, 9)      2       50
-    1           PointmassMedium-v0  Maze6x6: 6×6        (0.5, 0.5)  (1.5, 5.5)  1       150
-    2           PointmassHard-v0    FourRooms × 2: 22×22 (2, 2)     (20, 20)    2       100
-    3           (not registered)    Maze11x11: 11×11    (0.5, 0.5)  (0.5, 10.5) 1       200
+    difficulty  id                  maze                  start       goal         radius  steps
+    0           PointmassEasy-v0    Maze5x5 × 2: 10×10    (1, 1)      (9, 9)       2       50
+    1           PointmassMedium-v0  Maze6x6: 6×6          (0.5, 0.5)  (1.5, 5.5)   1       150
+    2           PointmassHard-v0    FourRooms × 2: 22×22  (2, 2)      (20, 20)     2       100
+    3           (not registered)    Maze11x11: 11×11      (0.5, 0.5)  (0.5, 10.5)  1       200
 
 The radius is the course's ``epsilon`` (its resize factor); difficulty 3 is the course's extra-credit
 maze, made as ``Pointmass(difficulty=3)`` or ``gym.make("PointmassEasy-v0", difficulty=3,
@@ -33,6 +33,8 @@ limit, so hw5's replay buffer stored the last step of a timed-out episode as a t
 bootstrap there. Here the time limit is gymnasium's TimeLimit from the registry's
 ``max_episode_steps``: that step is ``truncated=True, terminated=False`` and the target bootstraps
 with V(s'); only the goal terminates. The class alone, made without ``gym.make``, never truncates.
+(The course's random-agent config wrapped the env in TimeLimit(100), so its Medium episodes were cut
+at 100 steps, not 150; its DQN and RND configs ran the env's own limit.)
 
 Other differences from the course, none of which moves the dynamics: seeding through gymnasium
 (``reset(seed=...)`` seeds ``self.np_random``; the course seeded the global ``np.random``, and ignored
@@ -40,16 +42,10 @@ seed 0); the observation space is the observations' [0, 1]² (the course declare
 returned normalized observations); rewards are floats; ``reset(options={"position": (s0, s1)})``
 starts at a given free spot in maze units; ``render_mode="rgb_array"`` frames (the course had none).
 
-Shortest paths (``shortest_path_lengths``): breadth-first search over free cells joined to their four
-neighbours, the moves the dynamics allow (a diagonal step through a corner is blocked axis by axis).
-The course's ``get_optimal_action`` used all-pairs lengths over eight neighbours and picked the
-noise-free action whose next cell is nearest, ties to the lowest action: staying ties with a move
-that does not shorten an eight-neighbour distance, so noise-free it stalls on all three mazes. The
-oracle here (``oracle_actions``) moves to a neighbouring cell one step nearer the goal.
+The shortest-path oracle, its returns and the course's ``get_optimal_action``: pointmass_oracle.py.
 """
 from __future__ import annotations
 
-import functools
 import math
 from typing import Any, NamedTuple, Optional, Union
 
@@ -173,89 +169,6 @@ def coverage(env_name: Union[str, int], observations: np.ndarray) -> float:
     cells = cells_of(walls, observations)
     visited[cells[:, 0], cells[:, 1]] = True
     return float(np.sum(visited & ~walls) / np.sum(~walls))
-
-
-# ---------------------------------------------------------------------- shortest paths
-
-
-def shortest_path_lengths(walls: np.ndarray, target: tuple[int, int]) -> np.ndarray:
-    """d (H, W): the fewest moves between four-neighbouring free cells from each cell to ``target``;
-    inf for walls and cells that cannot reach it. Breadth-first search: d = 0 at the target, and each
-    cell first reached from a cell at distance k gets k + 1."""
-    height, width = walls.shape
-    lengths = np.full(walls.shape, np.inf)
-    if walls[target]:
-        raise ValueError(f"the target cell {target} is a wall")
-    lengths[target] = 0
-    frontier = [target]
-    while frontier:
-        reached = []
-        for i, j in frontier:
-            for di, dj in ((0, -1), (0, 1), (-1, 0), (1, 0)):
-                n = (i + di, j + dj)
-                if 0 <= n[0] < height and 0 <= n[1] < width and not walls[n] and lengths[n] == np.inf:
-                    lengths[n] = lengths[i, j] + 1
-                    reached.append(n)
-        frontier = reached
-    return lengths
-
-
-def shortest_path_actions(lengths: np.ndarray, cells: np.ndarray) -> np.ndarray:
-    """One step down ``lengths`` (H, W) (``shortest_path_lengths``) from each of ``cells`` (n, 2): the
-    lowest action (1..4) whose neighbouring cell is at d − 1 from a cell at d > 0 (BFS lengths of
-    neighbours differ by at most 1, so "nearer" is d − 1); 0 (stay) at d = 0 or where no path is. (n,) ints."""
-    padded = np.pad(lengths, 1, constant_values=np.inf)  # a neighbour off the grid: never nearer
-    here = lengths[cells[:, 0], cells[:, 1]]
-    actions = np.zeros(len(cells), dtype=np.int64)
-    for a in range(len(ACTIONS) - 1, 0, -1):  # the highest first, so the lowest nearer one is kept
-        d0, d1 = ACTIONS[a].astype(np.int64)
-        actions[padded[cells[:, 0] + 1 + d0, cells[:, 1] + 1 + d1] < here] = a
-    return actions
-
-
-def oracle_actions(env_name: Union[str, int], observations: np.ndarray) -> np.ndarray:
-    """The shortest-path oracle's actions (n,) for normalized ``observations`` (n, 2): one step along a
-    shortest path from each one's cell to the goal's cell (``shortest_path_actions``)."""
-    difficulty = difficulty_of(env_name)
-    return shortest_path_actions(goal_lengths(difficulty), cells_of(MAZES[difficulty].walls, observations))
-
-
-@functools.cache
-def goal_lengths(difficulty: int) -> np.ndarray:
-    """``shortest_path_lengths`` to the goal's cell of a difficulty's maze (computed once, read-only)."""
-    maze = MAZES[difficulty]
-    goal_cell = cells_of(maze.walls, np.array([maze.goal]) / maze.walls.shape)[0]
-    lengths = shortest_path_lengths(maze.walls, (int(goal_cell[0]), int(goal_cell[1])))
-    lengths.flags.writeable = False
-    return lengths
-
-
-class OracleActor:
-    """``oracle_actions`` as an Actor (rollouts.Actor) for the collector; it draws no random numbers."""
-
-    def __init__(self, env_name: Union[str, int]):
-        self.env_name = env_name
-
-    def act(self, obs: np.ndarray, rng: Optional[np.random.Generator]) -> np.ndarray:
-        return oracle_actions(self.env_name, obs)
-
-
-class OracleReturns(NamedTuple):
-    mean: float
-    best: float
-    returns: list[float]
-
-
-def oracle_returns(env_name: str, n_episodes: int = 20, seed: int = 0) -> OracleReturns:
-    """The oracle's returns over ``n_episodes`` episodes of the registered, noisy env, collected by the
-    project's Collector (episode k seeded by SeedSequence([seed, k]), one process): mean, best, each."""
-    from cs285.envs.collector import Collector  # the collector imports torch: only when measuring
-
-    maze_of(env_name)  # an unknown name: one line
-    with Collector(env_name, seed=seed, env_procs=1) as collector:
-        paths = collector.episodes(OracleActor(env_name), n_episodes=n_episodes, seed=seed)
-    returns = [float(np.sum(p["reward"])) for p in paths]
-    return OracleReturns(float(np.mean(returns)), max(returns), returns)
 
 
 # ---------------------------------------------------------------------- the env
