@@ -34,6 +34,11 @@ PROJECT_ENVS: tuple[ProjectEnv, ...] = (
     ProjectEnv("cheetah-cs285-v0", "cs285.envs.cheetah:HalfCheetahEnv", max_episode_steps=1000),
     ProjectEnv("reacher-cs285-v0", "cs285.envs.reacher:Reacher7DOFEnv", max_episode_steps=500),
     ProjectEnv("obstacles-cs285-v0", "cs285.envs.obstacles:ObstaclesEnv", max_episode_steps=500),
+    # hw5's three mazes (pointmass.py: the course's kwargs and time limits, which its MAZES table repeats)
+    ProjectEnv("PointmassEasy-v0", "cs285.envs.pointmass:Pointmass", max_episode_steps=50, kwargs={"difficulty": 0}),
+    ProjectEnv("PointmassMedium-v0", "cs285.envs.pointmass:Pointmass", max_episode_steps=150,
+               kwargs={"difficulty": 1}),
+    ProjectEnv("PointmassHard-v0", "cs285.envs.pointmass:Pointmass", max_episode_steps=100, kwargs={"difficulty": 2}),
 )
 
 
