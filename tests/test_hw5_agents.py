@@ -196,7 +196,7 @@ def test_awac_actor_loss_is_weighted_log_likelihood():
     obs, actions, *_ = replay_tensors(maze_batch())
     advantages = torch.linspace(-1, 1, len(actions))
     with torch.no_grad():
-        log_probs = agent.policy(obs).log_prob(actions)
+        log_probs = agent.awr.policy(obs).log_prob(actions)
     expected = -(log_probs * torch.exp(advantages / 0.5)).mean().item()
     assert agent.awr.update(obs, actions, advantages) == pytest.approx(expected, rel=1e-6)
 

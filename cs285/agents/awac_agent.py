@@ -1,6 +1,6 @@
 """Advantage-weighted actor-critic (Nair et al. 2020, arXiv:2006.09359), discrete actions, on hw5's DQN.
 
-A categorical policy π_ψ (``policy``) and DQN's critic Q with its target copy Q_targ. One ``update`` on
+A categorical policy π_ψ (``awr.policy``) and DQN's critic Q with its target copy Q_targ. One ``update`` on
 N transitions, in the handout's names (λ = ``temperature``):
 
     critic:  y_i = r_i + γ (1 − terminated_i) Σ_a' π(a'|s'_i) Q_targ(s'_i, a')
@@ -12,7 +12,7 @@ The actor step is weighted behaviour cloning of the dataset's actions, the weigh
 with the advantage; ``AdvantageWeightedRegression`` owns it (IQL's actor is the same with A = Q − V).
 The critic bootstraps with E_π Q_targ(s', ·), so the course's ``use_double_q`` has no meaning here and
 is refused. The course evaluates hw5's agents through DQN's ``get_action`` (argmax Q); ``actor(ε)``
-is that, and ``policy.snapshot()`` is π's own actor.
+is that, and ``awr.policy.snapshot()`` is π's own actor.
 """
 from __future__ import annotations
 
@@ -80,21 +80,17 @@ class AWACAgent(DQNAgent):
         self.awr = AdvantageWeightedRegression(observation_shape, num_actions, actor_hidden_size, actor_num_layers,
                                                actor_learning_rate, temperature)
 
-    @property
-    def policy(self) -> MLPPolicy:
-        return self.awr.policy
-
     def target_values(self, rewards: torch.Tensor, next_obs: torch.Tensor, terminated: torch.Tensor) -> torch.Tensor:
         """y = r + γ (1 − terminated) Σ_a' π(a'|s') Q_targ(s', a'), (N,)."""
         with torch.no_grad():
-            next_v = expected_q(self.policy(next_obs).probs, self.target_critic(next_obs))
-            return torch.add(rewards, torch.where(terminated, 0.0, next_v), alpha=self.discount)
+            next_v = expected_q(self.awr.policy(next_obs).probs, self.target_critic(next_obs))
+        return self.bootstrap(rewards, next_v, terminated)
 
     def advantages(self, obs: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
         """A = Q(s, a) − Σ_a' π(a'|s) Q(s, a'), (N,), without gradient."""
         with torch.no_grad():
             qa_values = self.critic(obs)
-            return qa_values.gather(1, actions[:, None]).squeeze(1) - expected_q(self.policy(obs).probs, qa_values)
+            return qa_values.gather(1, actions[:, None]).squeeze(1) - expected_q(self.awr.policy(obs).probs, qa_values)
 
     def update_critic(self, obs: torch.Tensor, actions: torch.Tensor, rewards: torch.Tensor,
                       next_obs: torch.Tensor, terminated: torch.Tensor) -> dict[str, float]:

@@ -144,7 +144,12 @@ class DQNAgent:
                 next_q = next_q_target.gather(1, self.critic(next_obs).argmax(-1, keepdim=True)).squeeze(1)
             else:
                 next_q = next_q_target.max(-1).values
-            return torch.add(rewards, torch.where(terminated, 0.0, next_q), alpha=self.discount)
+            return self.bootstrap(rewards, next_q, terminated)
+
+    def bootstrap(self, rewards: torch.Tensor, next_values: torch.Tensor, terminated: torch.Tensor) -> torch.Tensor:
+        """r + γ (1 − terminated) next_values, (N,) each: the backup of every target here (DQN: Q_targ(s', a*),
+        AWAC: E_π Q_targ(s', ·), IQL: V_targ(s'))."""
+        return torch.add(rewards, torch.where(terminated, 0.0, next_values), alpha=self.discount)
 
     def critic_penalty(self, qa_values: torch.Tensor, q_values: torch.Tensor) -> Optional[torch.Tensor]:
         """A term added to the critic loss (the hook of CQL), from qa_values = Q(s_i, ·) (N, num_actions) and

@@ -31,7 +31,6 @@ import torch
 from cs285.agents.awac_agent import AdvantageWeightedRegression
 from cs285.agents.dqn_agent import DQNAgent
 from cs285.infrastructure import pytorch_util as ptu
-from cs285.networks.policies import MLPPolicy
 
 
 def expectile_loss(expectile: float, vs: torch.Tensor, target_qs: torch.Tensor) -> torch.Tensor:
@@ -72,15 +71,11 @@ class IQLAgent(DQNAgent):
         self.awr = AdvantageWeightedRegression(observation_shape, num_actions, actor_hidden_size, actor_num_layers,
                                                actor_learning_rate, temperature)
 
-    @property
-    def policy(self) -> MLPPolicy:
-        return self.awr.policy
-
     def target_values(self, rewards: torch.Tensor, next_obs: torch.Tensor, terminated: torch.Tensor) -> torch.Tensor:
         """Q's target y = r + γ (1 − terminated) V_targ(s'), (N,)."""
         with torch.no_grad():
             next_v = self.target_value_critic(next_obs).squeeze(-1)
-            return torch.add(rewards, torch.where(terminated, 0.0, next_v), alpha=self.discount)
+        return self.bootstrap(rewards, next_v, terminated)
 
     def update_v(self, obs: torch.Tensor, actions: torch.Tensor) -> dict[str, float]:
         """One Adam step on the expectile loss of V(s) against Q_targ(s, a)."""

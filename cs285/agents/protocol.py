@@ -33,7 +33,7 @@ class Agent(Protocol):
         BCAgent, PGAgent and its subclasses: ``agent.policy``
         DQNAgent: ``agent.actor(epsilon)``, ε-greedy over the live Q-network; the same for hw5's
             RNDAgent, CQLAgent, AWACAgent and IQLAgent (the course evaluates all of them by argmax Q),
-            whose ``agent.policy`` (AWAC, IQL: an MLPPolicy) is the learned π
+            whose ``agent.awr.policy`` (AWAC, IQL: an MLPPolicy) is the learned π
         RandomAgent: ``agent.actor()``, uniform actions
         SACAgent: the agent itself, ``agent.act(obs, rng)``
         ModelBasedAgent: the agent itself, ``agent.act(obs, rng)`` (MPC with the learned ensemble)
