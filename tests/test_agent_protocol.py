@@ -17,13 +17,18 @@ import torch
 from torch import nn
 
 from cs285.agents.ac_agent import ActorCriticAgent
+from cs285.agents.awac_agent import AWACAgent
 from cs285.agents.bc_agent import BCAgent
+from cs285.agents.cql_agent import CQLAgent
 from cs285.agents.dqn_agent import DQNAgent
+from cs285.agents.iql_agent import IQLAgent
 from cs285.agents.is_pg_agent import ISPGAgent
 from cs285.agents.npg_trpo_agent import NaturalPGAgent
 from cs285.agents.pg_agent import PGAgent
 from cs285.agents.ppo_agent import PPOAgent
 from cs285.agents.protocol import Agent
+from cs285.agents.random_agent import RandomAgent
+from cs285.agents.rnd_agent import RNDAgent
 from cs285.agents.sac_agent import SACAgent
 from cs285.infrastructure import pytorch_util as ptu
 from cs285.infrastructure.rollouts import Batch
@@ -67,8 +72,8 @@ def sac(**kw) -> Callable[[], Any]:
     return lambda: SACAgent(OB, AC, np.full(AC, -2.0), np.full(AC, 2.0), hidden_size=8, **kw)
 
 
-def dqn(**kw) -> Callable[[], Any]:
-    return lambda: DQNAgent((OB,), AC, hidden_size=8, target_update_period=2, **kw)
+def dqn(cls=DQNAgent, **kw) -> Callable[[], Any]:
+    return lambda: cls((OB,), AC, hidden_size=8, target_update_period=2, **kw)
 
 
 CASES: dict[str, tuple[Callable[[], Any], Batch]] = {
@@ -90,6 +95,12 @@ CASES: dict[str, tuple[Callable[[], Any], Batch]] = {
                                     Q_BATCH),
     "dqn_cnn": (lambda: DQNAgent((4, 84, 84), AC, network="cnn", target_update_period=2, clip_grad_norm=10.0,
                                  use_double_q=True, adam_eps=1e-4), FRAMES_BATCH),
+    # hw5: exploration and offline agents on the DQN
+    "random": (lambda: RandomAgent((OB,), AC), Q_BATCH),
+    "rnd": (dqn(RNDAgent, rnd_weight=0.5, rnd_dim=3, rnd_hidden_size=8, use_double_q=True), Q_BATCH),
+    "cql": (dqn(CQLAgent, cql_alpha=0.5, cql_temperature=2.0, use_double_q=True, clip_grad_norm=1.0), Q_BATCH),
+    "awac": (dqn(AWACAgent, temperature=2.0, actor_hidden_size=8, learning_rate=3e-3), Q_BATCH),
+    "iql": (dqn(IQLAgent, expectile=0.8, temperature=0.5, actor_hidden_size=8, clip_grad_norm=0.5), Q_BATCH),
     "sac_clipped_double_q_auto_alpha": (sac(), SAC_BATCH),
     "sac_fixed_temperature_hard_targets": (sac(temperature=0.1, target_tau=None, target_update_period=2,
                                                num_critic_networks=1, target_critic_backup_type="mean",

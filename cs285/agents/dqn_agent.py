@@ -49,6 +49,14 @@ def observations_tensor(obs: np.ndarray) -> torch.Tensor:
     return torch.as_tensor(obs, device=ptu.device) if obs.dtype == np.uint8 else ptu.from_numpy(obs)
 
 
+def replay_tensors(batch: Batch) -> tuple[torch.Tensor, ...]:
+    """(obs, actions (N,) int64, rewards (N,) float, next_obs, terminated (N,) bool) of a replay batch on
+    ``ptu.device``, as ``DQNAgent.update_critic`` takes them."""
+    return (observations_tensor(batch.observations),
+            torch.as_tensor(batch.actions, dtype=torch.int64, device=ptu.device), ptu.from_numpy(batch.rewards),
+            observations_tensor(batch.next_observations), torch.as_tensor(batch.terminated, device=ptu.device))
+
+
 class TorchQ:
     """Q(s, ·) of a torch network as a NumPy function, (n, *ob_shape) -> (n, num_actions);
     it holds the network itself, so it follows every update."""
@@ -94,6 +102,9 @@ class DQNAgent:
     adam_eps: Adam's ε (the course's Atari config: 1e-4; torch's default 1e-8 otherwise).
     clip_grad_norm: max gradient norm, None for no clip (the norm is reported either way).
     lr_multiplier: n -> factor of learning_rate at update n (the course's LR schedule).
+
+    hw5's agents change one piece each: ``target_values`` (AWAC: E_π Q_targ(s', ·); IQL: V_targ(s')),
+    ``critic_penalty`` (CQL) or ``update_critic`` (RND's reward bonus; AWAC's and IQL's extra steps).
     """
 
     def __init__(self, observation_shape: Sequence[int], num_actions: int, *, network: str = "mlp",
@@ -133,33 +144,49 @@ class DQNAgent:
                 next_q = next_q_target.gather(1, self.critic(next_obs).argmax(-1, keepdim=True)).squeeze(1)
             else:
                 next_q = next_q_target.max(-1).values
-            return torch.add(rewards, torch.where(terminated, 0.0, next_q), alpha=self.discount)
+            return self.bootstrap(rewards, next_q, terminated)
+
+    def bootstrap(self, rewards: torch.Tensor, next_values: torch.Tensor, terminated: torch.Tensor) -> torch.Tensor:
+        """r + γ (1 − terminated) next_values, (N,) each: the backup of every target here (DQN: Q_targ(s', a*),
+        AWAC: E_π Q_targ(s', ·), IQL: V_targ(s'))."""
+        return torch.add(rewards, torch.where(terminated, 0.0, next_values), alpha=self.discount)
+
+    def critic_penalty(self, qa_values: torch.Tensor, q_values: torch.Tensor) -> Optional[torch.Tensor]:
+        """A term added to the critic loss (the hook of CQL), from qa_values = Q(s_i, ·) (N, num_actions) and
+        q_values = Q(s_i, a_i) (N,), with gradient; None (plain DQN): the loss is the TD error alone."""
+        return None
+
+    def update_critic(self, obs: torch.Tensor, actions: torch.Tensor, rewards: torch.Tensor,
+                      next_obs: torch.Tensor, terminated: torch.Tensor) -> dict[str, float]:
+        """One Adam step on the critic loss, no target copy: obs, next_obs (N, *ob_shape), actions (N,) int64,
+        rewards (N,) float, terminated (N,) bool, all on ``ptu.device``. Returns ``update``'s scalars;
+        critic_loss is the TD error alone (with a ``critic_penalty`` the step minimizes their sum)."""
+        lr = self.learning_rate * self.lr_multiplier(self.num_updates)
+        self.optimizer.param_groups[0]["lr"] = lr
+
+        y = self.target_values(rewards, next_obs, terminated)
+        qa_values = self.critic(obs)  # Q(s_i, ·), (N, num_actions)
+        q_values = qa_values.gather(1, actions[:, None]).squeeze(1)  # Q(s_i, a_i), (N,)
+        td_loss = F.mse_loss(q_values, y)
+        penalty = self.critic_penalty(qa_values, q_values)
+        loss = td_loss if penalty is None else td_loss + penalty
+
+        grad_norm = ptu.optimizer_step(self.optimizer, loss, self.flat_grad, self.clip_grad_norm)
+        self.num_updates += 1
+        stats = torch.stack([td_loss.detach(), q_values.detach().mean(), y.mean(), grad_norm]).tolist()
+        return dict(zip(UPDATE_KEYS, [*stats, lr]))
 
     def update(self, batch: Batch, step: int) -> dict[str, float]:
-        """One Adam step on the critic loss, then the target copy if ``step`` is a multiple of the period.
+        """``update_critic`` on the batch, then the target copy if ``step`` is a multiple of the period.
 
         Returns critic_loss, q_values (mean Q(s, a) of the batch), target_values (mean y),
         grad_norm (before the clip) and lr (the one this step used). ``batch.truncated`` is not
         needed: only ``terminated`` stops the bootstrap.
         """
-        obs, next_obs = observations_tensor(batch.observations), observations_tensor(batch.next_observations)
-        actions = torch.as_tensor(batch.actions, dtype=torch.int64, device=ptu.device)  # (N,)
-        rewards = ptu.from_numpy(batch.rewards)  # (N,)
-        terminated = torch.as_tensor(batch.terminated, device=ptu.device)  # (N,) bool
-        lr = self.learning_rate * self.lr_multiplier(self.num_updates)
-        self.optimizer.param_groups[0]["lr"] = lr
-
-        y = self.target_values(rewards, next_obs, terminated)
-        q_values = self.critic(obs).gather(1, actions[:, None]).squeeze(1)  # Q(s_i, a_i), (N,)
-        loss = F.mse_loss(q_values, y)
-
-        grad_norm = ptu.optimizer_step(self.optimizer, loss, self.flat_grad, self.clip_grad_norm)
-        self.num_updates += 1
+        stats = self.update_critic(*replay_tensors(batch))
         if step % self.target_update_period == 0:
             self.update_target_critic()
-
-        stats = torch.stack([loss.detach(), q_values.detach().mean(), y.mean(), grad_norm]).tolist()
-        return dict(zip(UPDATE_KEYS, [*stats, lr]))
+        return stats
 
     def update_target_critic(self) -> None:
         """Q_targ ← Q."""

@@ -31,7 +31,10 @@ class Agent(Protocol):
     The actor (``rollouts.Actor``, or an ``MLPPolicy``, which the collector snapshots) is
     not one member, because SAC's ``actor`` attribute is its network:
         BCAgent, PGAgent and its subclasses: ``agent.policy``
-        DQNAgent: ``agent.actor(epsilon)``, ε-greedy over the live Q-network
+        DQNAgent: ``agent.actor(epsilon)``, ε-greedy over the live Q-network; the same for hw5's
+            RNDAgent, CQLAgent, AWACAgent and IQLAgent (the course evaluates all of them by argmax Q),
+            whose ``agent.awr.policy`` (AWAC, IQL: an MLPPolicy) is the learned π
+        RandomAgent: ``agent.actor()``, uniform actions
         SACAgent: the agent itself, ``agent.act(obs, rng)``
         ModelBasedAgent: the agent itself, ``agent.act(obs, rng)`` (MPC with the learned ensemble)
     """
