@@ -159,6 +159,11 @@ def _grade(run: Run) -> str:
     return {True: "pass", False: "FAIL", None: "—"}[g.passed] + ("" if run.finished else " (unfinished)")
 
 
+def _passing(runs: Sequence[Run]) -> int:
+    """How many of ``runs`` pass grading's bar (a run without a bar, or without a number, does not)."""
+    return sum(grade_run(r).passed is True for r in runs)
+
+
 def _target(runs: Sequence[Run]) -> str:
     bar = find_bar(runs[0]) if runs else None
     return bar.short if bar else "—"
@@ -253,7 +258,7 @@ def _write_cartpole(section: Section) -> None:
     _curves(section, "dqn_cartpole", "DQN on CartPole-v1: eval_return against env steps (mean ± std over seeds)",
             runs, [f"{CARTPOLE_MAX:.0f}:max", "475:bar"])
     _table(section, groups, ["first eval ≥ 475 (step)"], lambda r: [_num(first_reaching(r, 475), 0)])
-    passed = sum(grade_run(r).passed is True for r in runs)
+    passed = _passing(runs)
     section.text(f"**Grade:** the handout: \"{CARTPOLE_HANDOUT}\"; grading's bar, {_target(runs)} at the last "
                  f"evaluation: {passed} of {len(runs)} seeds.")
     agent_gif(section, runs, "dqn_cartpole", "DQN on CartPole-v1")
@@ -267,7 +272,7 @@ def _write_lunar(section: Section) -> None:
     means = {label: _mean([r.final() for r in runs]) for label, runs in groups}
     double = dict(groups)["lunarlander_doubleq"]
     section.text(f"**Grade:** the handout, for double Q: \"{LUNAR_HANDOUT}\" (grading: {_target(double)}): "
-                 f"{sum(grade_run(r).passed is True for r in double)} of {len(double)} seeds. Mean final "
+                 f"{_passing(double)} of {len(double)} seeds. Mean final "
                  f"eval_return: plain {means['lunarlander']}, double Q {means['lunarlander_doubleq']}. gymnasium "
                  f"has no LunarLander-v2: the runs use v3.")
     agent_gif(section, double, "dqn_lunarlander_doubleq", "Double DQN on LunarLander")
@@ -316,7 +321,7 @@ def _write_inverted(section: Section) -> None:
     _table(section, groups, ["first eval ≥ 950 (step)"], lambda r: [_num(first_reaching(r, 950), 0)])
     section.text("**Grade:** the handout: \"reward close to 1000, which corresponds to staying upright for all time "
                  f"steps\" ({_target(_all(groups))}): "
-                 + ", ".join(f"{label} {sum(grade_run(r).passed is True for r in runs)} of {len(runs)}"
+                 + ", ".join(f"{label} {_passing(runs)} of {len(runs)}"
                              for label, runs in groups) + ".")
     agent_gif(section, dict(groups)["sanity_invertedpendulum_reparametrize"], "sac_invertedpendulum",
               "SAC (reparametrize) on InvertedPendulum-v4")
