@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from dataclasses import dataclass
 from typing import Any, Optional, Sequence, Union
@@ -114,6 +115,22 @@ def _label(groups: list[Group]) -> None:
         if len(twins) > 1:
             name += " " + _differing(g, twins)
         g.label = name + (f" ({len(g.runs)} seeds)" if len(g.runs) > 1 else "")
+
+
+def unfinished_apart(groups: list[Group]) -> list[Group]:
+    """Each group's unfinished runs (no DONE) as a group of their own, labelled with the steps they reached,
+    so a run cut short neither cuts its finished seeds' curve to its length nor hides in their band."""
+    out = []
+    for g in groups:
+        done, cut = [r for r in g.runs if r.finished], [r for r in g.runs if not r.finished]
+        if not done or not cut:
+            out.append(g)
+            continue
+        base = re.sub(r" \(\d+ seeds\)$", "", g.label)
+        reached = ", ".join(f"seed {r.flags.get('seed')} to step {int(r.rows[-1]['step'])}" for r in cut if r.rows)
+        out += [Group(g.flags, done, base + (f" ({len(done)} seeds)" if len(done) > 1 else "")),
+                Group(g.flags, cut, f"{base}, unfinished: {reached}")]
+    return out
 
 
 def _differing(group: Group, others: list[Group]) -> str:
@@ -242,14 +259,15 @@ def _x_label(runs: list[Run], x: Optional[str]) -> str:
 
 def plot_curves(runs: list[Run], out: str, key: Union[None, str, Sequence[str]] = None, x: Optional[str] = None,
                 band: str = "std", hlines: Sequence[str] = (), bc_runs: Sequence[Run] = (),
-                x_max: Optional[float] = None) -> str:
+                x_max: Optional[float] = None, apart: bool = False) -> str:
     """Learning curves of ``key`` (None: each run's return key, ``Eval_AverageReturn`` or hw3's
     ``eval_return``; several keys: a line for each, on one axis, as the handout's train_return
     beside eval_return) vs ``x`` (None: env steps), one line per group of seeds; returns ``out``.
 
     With an ``bc`` hline, BC runs (``q1_``) among ``runs`` give that line and are not
     drawn as curves (a BC run is a single iteration). ``x_max``: points past it are not drawn
-    (a 500k-step run beside a 5M-step one).
+    (a 500k-step run beside a 5M-step one). ``apart``: unfinished runs drawn apart from their finished
+    seeds (``unfinished_apart``).
     """
     _check_out(out, band)
     keys = [key] if key is None or isinstance(key, str) else list(key)
@@ -265,7 +283,7 @@ def plot_curves(runs: list[Run], out: str, key: Union[None, str, Sequence[str]] 
         raise UserError(f"none of the runs logged {' or '.join(k or 'an eval return' for k in keys)}")
     lines = resolve_hlines(hlines, drawable, bc_runs)
     fig, (ax,) = new_figure()
-    groups = group_runs(drawable)
+    groups = unfinished_apart(group_runs(drawable)) if apart else group_runs(drawable)
     for group in groups:
         run = group.runs[0]  # a group holds one algorithm: one return key, one x key
         for k in keys:

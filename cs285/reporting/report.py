@@ -75,12 +75,22 @@ class Section:
     def __init__(self, experiment: Experiment, results: list[SweepResult], out_dir: str):
         self.experiment, self.results, self.out_dir = experiment, results, out_dir
         self.parts: list[str] = []
+        self.drawn_unfinished: dict[str, Run] = {}  # path -> an unfinished run the section drew
         os.makedirs(os.path.join(out_dir, FIGURES), exist_ok=True)
 
-    def runs(self, index: int = 0) -> list[Run]:
-        """The finished runs of sweep ``index``, in plan order (a missing one is named in the section)."""
-        result = self.results[index]
-        return [load_run(result.dirs[run]) for run in result.planned if run in result.dirs]
+    def runs(self, index: int = 0, unfinished: bool = False) -> list[Run]:
+        """The finished runs of sweep ``index``, in plan order (a missing one is named in the section);
+        with ``unfinished``, a planned run without a finished dir but with an unfinished one (killed, or
+        still running) is there too, as far as it got: its ``status`` says ``incomplete N/M steps``,
+        and the section lists it."""
+        result, out = self.results[index], []
+        for run in result.planned:
+            if run in result.dirs:
+                out.append(load_run(result.dirs[run]))
+            elif unfinished and run in result.unfinished:
+                out.append(load_run(result.unfinished[run]))
+                self.drawn_unfinished[out[-1].path] = out[-1]
+        return out
 
     def missing(self) -> int:
         return sum(len(r.planned) - len(r.dirs) for r in self.results)
@@ -123,8 +133,11 @@ class Section:
         e = self.experiment
         out = [f"## {e.title}", f"*The handout asks:* {e.asks}"]
         if self.missing():
-            out.append(f"**{self.missing()} planned run(s) did not finish; what follows uses the rest. "
-                       f"Run the same report command again to run them.**")
+            drawn = "; ".join(f"`{rel(r.path)}` (seed {r.flags.get('seed')}): {r.status}"
+                              for r in self.drawn_unfinished.values())
+            out.append(f"**{self.missing()} planned run(s) did not finish; what follows uses the rest"
+                       + (f", and draws these unfinished ones as far as they got: {drawn}" if drawn else "")
+                       + ". Run the same report command again to run them (a run with a checkpoint resumes from it).**")
         out += self.parts
         commands = [p.command() for p in e.prepare] + [s.command() for s in e.sweeps]
         out.append("<details><summary>Commands</summary>\n\n" + "\n".join(f"    {c}" for c in commands)
@@ -178,11 +191,29 @@ def _prepare(preps: Sequence[Prep], jobs: int, dry_run: bool) -> None:
         raise UserError("could not make the report's inputs: " + "; ".join(failed))
 
 
+def pick(experiments: Sequence[Experiment], only: Sequence[str]) -> list[Experiment]:
+    """The experiments whose key is in ``only`` (all when empty), in the report's order; an unknown key
+    is a UserError that lists the keys."""
+    keys = [e.key for e in experiments]
+    unknown = [k for k in only if k not in keys]
+    if unknown:
+        raise UserError(f"--only {' '.join(unknown)}: no such section (the sections: {', '.join(keys)})")
+    return [e for e in experiments if not only or e.key in only]
+
+
+def report_name(experiments: Sequence[Experiment], only: Sequence[str]) -> str:
+    """``report.md``; with ``--only``, ``report_<key>[_<key>].md``, so a partial report never replaces the whole."""
+    return "report.md" if not only else "report_" + "_".join(e.key for e in pick(experiments, only)) + ".md"
+
+
 def build_report(hw: str, title: str, experiments: Sequence[Experiment], command: str, out_dir: str,
                  jobs: Optional[int] = None, launcher: str = "local", address: Optional[str] = None,
-                 dry_run: bool = False) -> Optional[str]:
-    """Run what is missing, then write ``out_dir/report.md``; returns its path (None on a dry run)."""
+                 dry_run: bool = False, only: Sequence[str] = ()) -> Optional[str]:
+    """Run what is missing, then write ``out_dir/report.md`` (``only``: those sections, in
+    ``report_name``); returns its path (None on a dry run)."""
     start = time.time()
+    name = report_name(experiments, only)
+    experiments = pick(experiments, only)
     _prepare([p for e in experiments for p in e.prepare], jobs or os.cpu_count() or 1, dry_run)
     specs = [s for e in experiments for s in e.sweeps]
     results = run_sweeps(specs, jobs, launcher, address, dry_run=dry_run)
@@ -199,7 +230,7 @@ def build_report(hw: str, title: str, experiments: Sequence[Experiment], command
               f"{n_runs} runs, {ran} of them run by this call, in {time.time() - start:.0f} s. Every number "
               f"below comes from the run dirs in `{rel(data_dir())}/`; each section lists its commands.",
               "\n".join(f"- [{e.title}](#{_anchor(e.title)})" for e in experiments)]
-    path = os.path.join(out_dir, "report.md")
+    path = os.path.join(out_dir, name)
     with atomic_path(path) as tmp, open(tmp, "w") as f:
         f.write("\n\n".join(header + [s.markdown() for s in sections]) + "\n")
     return path

@@ -77,6 +77,8 @@ class SweepResult:
     failed: list[tuple[PlannedRun, str]] = field(default_factory=list)  # (run, its log file)
     dirs: dict[PlannedRun, str] = field(default_factory=dict)  # the finished run dir of each planned run
     script: str = ""  # the script's path
+    # the newest unfinished run dir (killed, stopped, still running) of each planned run without a finished one
+    unfinished: dict[PlannedRun, str] = field(default_factory=dict)
 
 
 def resolve_script(script: str) -> str:
@@ -328,6 +330,8 @@ class SweepSpec:
     args: tuple[str, ...] = ()
     grid: tuple[str, ...] = ()
     seeds: tuple[int, ...] = (1,)
+    # the projected wall seconds of one run (from a measured speed), shown by a dry run; None: unknown
+    seconds: Optional[float] = field(default=None, compare=False)
 
     def command(self) -> str:
         """The sweep.py command line that runs this sweep."""
@@ -357,16 +361,19 @@ def run_sweeps(specs: Sequence[SweepSpec], jobs: Optional[int] = None, launcher:
         raise UserError("--address is for --launcher ray")
     root = os.path.abspath(root or data_dir())
     results, modules, todo = [], {}, {}  # todo: identity -> (run, script, module)
+    seconds: dict[str, Optional[float]] = {}  # identity -> the projected wall seconds of its run
     for spec in specs:
         script = resolve_script(spec.script)
         planned = plan(script, spec.args, parse_grid(spec.grid), spec.seeds)
         if script not in modules:
             modules[script] = load_script(script)
-        finished = _finished_dirs(root, modules[script], planned)
-        results.append(SweepResult(planned, [run for run in planned if run in finished], dirs=finished, script=script))
+        finished, unfinished = _run_dirs(root, modules[script], planned)
+        results.append(SweepResult(planned, [run for run in planned if run in finished], dirs=finished, script=script,
+                                   unfinished=unfinished))
         for run in planned:
             if run not in finished:
                 todo.setdefault(run.identity, (run, script, modules[script]))
+                seconds.setdefault(run.identity, spec.seconds)
     n_planned = len({run.identity for r in results for run in r.planned})
     workers = jobs if launcher == "ray" else (jobs or os.cpu_count() or 1)
     where = f"{workers} local workers" if launcher == "local" else f"Ray at {address or 'a new local instance'}"
@@ -375,8 +382,17 @@ def run_sweeps(specs: Sequence[SweepSpec], jobs: Optional[int] = None, launcher:
     commands = [(run, [sys.executable, script, *run.argv], os.path.join(root, LOG_DIR, run.log_name))
                 for run, script, _ in todo.values()]
     if dry_run:
-        for _, command, _ in commands:
-            print(shell_command(command[1], command[2:]))
+        partial = {run.identity: d for r in results for run, d in r.unfinished.items()}
+        for run, command, _ in commands:
+            notes = ([f"~{hours(seconds[run.identity])}"] if seconds[run.identity] is not None else []) + \
+                ([_resumes(partial[run.identity])] if run.identity in partial else [])
+            print(shell_command(command[1], command[2:]) + (f"  # {'; '.join(notes)}" if notes else ""))
+        known = [s for s in (seconds[i] for i in todo) if s is not None]
+        if known:
+            lanes = min(workers or len(known), len(known))  # Ray without --jobs: every run at once
+            print(f"projected: {hours(sum(known))} of runs for the {len(known)} of {len(todo)} with a measured speed "
+                  f"(from scratch), at least {hours(max(sum(known) / lanes, max(known)))} on {lanes} worker(s) "
+                  f"(the longest run alone: {hours(max(known))})", flush=True)
         return results
     if not todo:
         return results
@@ -410,15 +426,50 @@ def run_sweeps(specs: Sequence[SweepSpec], jobs: Optional[int] = None, launcher:
     finally:
         bar.close()
         for result in results:
-            result.dirs = _finished_dirs(root, modules[result.script], result.planned)
+            result.dirs, result.unfinished = _run_dirs(root, modules[result.script], result.planned)
     return results
+
+
+def _shown(path: str) -> str:
+    """``path`` relative to the working directory when inside it, else as it is."""
+    inside = os.path.abspath(path).startswith(os.getcwd() + os.sep)
+    return os.path.relpath(path) if inside else path
+
+
+def _resumes(path: str) -> str:
+    """``resumes <dir> (incomplete N/M steps)`` for an unfinished run dir with a checkpoint, which the same
+    command picks up again (``run.resumable_logdir``); without one, the run starts over in a new dir."""
+    from cs285.reporting.grading import load_run  # grading reads run dirs; the sweep only plans them
+    from cs285.trainers.checkpointing import resume_path
+
+    what = "resumes" if resume_path(path) else "starts over (no checkpoint in)"
+    return f"{what} {_shown(path)} ({load_run(path).status})"
+
+
+def hours(seconds: float) -> str:
+    """``13.3 h``; under an hour in minutes: ``12 min``."""
+    return f"{seconds / 60:.0f} min" if seconds < 3600 else f"{seconds / 3600:.1f} h"
+
+
+def _run_dirs(root: str, module: ModuleType,
+              planned: Sequence[PlannedRun]) -> tuple[dict[PlannedRun, str], dict[PlannedRun, str]]:
+    """The newest finished run dir of each planned run that has one, and the newest unfinished dir of
+    each of the others that has one."""
+    found = existing_runs(root, module)
+    finished, unfinished = {}, {}
+    for run in planned:
+        dirs = found.get(run.identity, [])
+        done = [d for d in dirs if is_finished(d)]
+        if done:
+            finished[run] = max(done, key=os.path.getmtime)
+        elif dirs:
+            unfinished[run] = max(dirs, key=os.path.getmtime)
+    return finished, unfinished
 
 
 def _finished_dirs(root: str, module: ModuleType, planned: Sequence[PlannedRun]) -> dict[PlannedRun, str]:
     """The newest finished run dir of each planned run that has one."""
-    found = existing_runs(root, module)
-    done = {run: [d for d in found.get(run.identity, []) if is_finished(d)] for run in planned}
-    return {run: max(dirs, key=os.path.getmtime) for run, dirs in done.items() if dirs}
+    return _run_dirs(root, module, planned)[0]
 
 
 def _file_log(root: str, run: PlannedRun, log_path: str, module: ModuleType) -> None:
