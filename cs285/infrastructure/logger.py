@@ -3,7 +3,8 @@
 Every scalar goes to three places:
 - the TensorBoard event file (``tensorboard --logdir data``),
 - ``metrics.jsonl``: one JSON object per logged step ``{"step": ..., key: value, ...}``,
-- ``metrics.csv``: the same rows as a table (rewritten when new keys appear),
+- ``metrics.csv``: the same rows as a table (rows appended; the file is rewritten only when a new key
+  appears, so a run that logs every step does not rewrite it every step),
 so grading and plotting never need TensorBoard's reader.
 
 A resumed run opens its logger at the checkpoint's step (``resume_step``): the rows the killed run
@@ -21,6 +22,7 @@ import csv
 import io
 import json
 import os
+import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Mapping, Sequence
 
@@ -35,6 +37,7 @@ from cs285.infrastructure.files import atomic_path
 METRICS_JSONL = "metrics.jsonl"
 METRICS_CSV = "metrics.csv"
 VIDEO_DIR = "videos"
+TB_FLUSH_SECONDS = 2.0
 
 
 class Logger:
@@ -42,6 +45,9 @@ class Logger:
         self.log_dir = log_dir
         os.makedirs(log_dir, exist_ok=True)
         self._rows: list[dict] = []
+        self._csv_keys: list[str] = []  # metrics.csv's header, in order of first appearance
+        self._csv = None  # metrics.csv opened for appending, once written whole
+        self._tb_flushed = time.monotonic()
         if resume_step is not None:
             self._rows = [r for r in read_metrics(log_dir) if r["step"] < resume_step]
             _write_jsonl(os.path.join(log_dir, METRICS_JSONL), self._rows)
@@ -90,31 +96,53 @@ class Logger:
 
     def dump(self) -> None:
         """Write the scalars gathered since the last dump as rows of the text files."""
-        for step in sorted(self._pending):
-            row = {"step": step, **self._pending[step]}
+        added = [{"step": step, **self._pending[step]} for step in sorted(self._pending)]
+        for row in added:
             self._jsonl.write(json.dumps(row, allow_nan=True) + "\n")
-            self._rows.append(row)
+        self._rows.extend(added)
         self._pending.clear()
-        self._write_csv()
+        self._write_csv(added)
 
-    def _write_csv(self) -> None:
+    def _write_csv(self, added: Sequence[dict] | None = None) -> None:
+        """Append ``added`` to metrics.csv; rewrite it whole (atomically) if they bring a new key, or if
+        ``added`` is None."""
+        keys = list(dict.fromkeys([*self._csv_keys, *(k for row in (added or ()) for k in row)]))
+        if added is not None and keys == self._csv_keys and self._csv is not None:
+            if added:
+                csv.DictWriter(self._csv, fieldnames=keys).writerows(added)
+            return
+        if self._csv is not None:
+            self._csv.close()
+            self._csv = None
         if not self._rows:
             return
         keys = list(dict.fromkeys(k for row in self._rows for k in row))  # in order of first appearance
-        with atomic_path(os.path.join(self.log_dir, METRICS_CSV)) as tmp, open(tmp, "w", newline="") as f:
+        path = os.path.join(self.log_dir, METRICS_CSV)
+        with atomic_path(path) as tmp, open(tmp, "w", newline="") as f:
             w = csv.DictWriter(f, fieldnames=keys)
             w.writeheader()
             w.writerows(self._rows)
+        self._csv_keys = keys
+        self._csv = open(path, "a", newline="")
 
     def flush(self) -> None:
+        """The text files now; TensorBoard's events at most every ``TB_FLUSH_SECONDS`` (its writer also flushes
+        on its own), since a run may flush every step."""
         self.dump()
-        self._writer.flush()
         self._jsonl.flush()
+        if self._csv is not None:
+            self._csv.flush()
+        if time.monotonic() - self._tb_flushed >= TB_FLUSH_SECONDS:
+            self._writer.flush()
+            self._tb_flushed = time.monotonic()
 
     def close(self) -> None:
-        self.flush()
+        self.dump()
         self._writer.close()
         self._jsonl.close()
+        if self._csv is not None:
+            self._csv.close()
+            self._csv = None
 
     def __enter__(self) -> "Logger":
         return self
