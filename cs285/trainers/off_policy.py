@@ -52,6 +52,7 @@ def train_off_policy(
     eval_request: Optional[dict] = None,
     video: Any = None,
     collect_from: int = 0,
+    after_eval: Optional[Callable[[int, list[dict]], None]] = None,
 ) -> dict[str, float]:
     """The loop of the module docstring; returns the last evaluation's scalars.
 
@@ -60,6 +61,7 @@ def train_off_policy(
         given, a fixed dataset; ``collector`` and ``explore`` may be None if it is ``total_steps``).
     eval_request: keywords of the eval episodes' Request (e.g. deterministic=True, seed=...).
     video: a VideoRecorder for rollouts at each evaluation, or None.
+    after_eval: called with the step and the evaluation's episodes (e.g. to draw them), or None.
     """
     step, last_eval = 0, {}
     logger = run.logger
@@ -79,8 +81,11 @@ def train_off_policy(
 
     def evaluate(step: int) -> dict[str, float]:
         actor = eval_actor()
-        logs = eval_logs(eval_collector.episodes(actor, n_episodes=num_eval_trajectories, **(eval_request or {})))
+        paths = eval_collector.episodes(actor, n_episodes=num_eval_trajectories, **(eval_request or {}))
+        logs = eval_logs(paths)
         logger.log_scalars(logs, step)
+        if after_eval is not None:
+            after_eval(step, paths)
         run.save_best(logs["eval_return"], lambda: {"eval_step": step, "eval_return": logs["eval_return"],
                                                     "agent": agent.state_dict()})
         if video is not None:

@@ -40,6 +40,7 @@ def train_offline(
     explore: Optional[Callable[[int], Actor]] = None,
     extra_logs: Optional[Callable[[int], dict[str, float]]] = None,
     eval_request: Optional[dict] = None,
+    after_eval: Optional[Callable[[int, list[dict]], None]] = None,
 ) -> dict[str, float]:
     """``offline_steps`` updates on ``dataset`` (a filled ReplayBuffer), then ``online_steps`` of step → store →
     update with ``collector`` and ``explore``; returns the last evaluation's scalars. Step s is logged at s."""
@@ -51,4 +52,5 @@ def train_offline(
         run, agent, collector=collector, eval_collector=eval_collector, buffer=dataset, explore=explore,
         eval_actor=eval_actor, total_steps=offline_steps + online_steps, learning_starts=0, batch_size=batch_size,
         eval_interval=eval_interval, num_eval_trajectories=num_eval_trajectories, log_interval=log_interval,
-        rng=rng, extra_logs=extra_logs, eval_request=eval_request, collect_from=offline_steps)
+        rng=rng, extra_logs=extra_logs, eval_request=eval_request, collect_from=offline_steps,
+        after_eval=after_eval)

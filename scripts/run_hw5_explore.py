@@ -1,0 +1,17 @@
+"""hw5 explore (the course's run_hw5_explore.py): see cs285/trainers/hw5_cli.py for what the run does.
+
+    python scripts/run_hw5_explore.py -cfg experiments/exploration/pointmass_easy_rnd.yaml --dataset_dir datasets/
+
+Flags and defaults are the course's: ``--config_file/-cfg``, ``--dataset_dir`` (required),
+``--eval_interval/-ei`` (10000), ``--visualize_interval/-vi`` (1000),
+``--num_eval_trajectories/-neval`` (10), ``--use_reward`` (here it does what it says), ``--seed`` (1; several values run one run each), ``--no_gpu/-ngpu``, ``--which_gpu/-gpu_id``,
+``--log_interval`` (1). Each run writes ``data/hw5_explore_<log name>_<dd-mm-YYYY_HH-MM-SS>``; re-running a
+stopped command resumes it from its checkpoint.
+"""
+from __future__ import annotations
+
+from cs285.trainers.hw5_cli import parse_args, run_hw5
+from cs285.trainers.script_util import run_main, run_seeds
+
+if __name__ == "__main__":
+    run_main(lambda: run_seeds(lambda: parse_args("explore"), run_hw5))
