@@ -96,6 +96,14 @@ def test_explore_writes_the_dataset_and_offline_and_finetune_read_it(tmp_path, m
     assert episodes and min(episodes) >= 150  # env steps only after offline_steps
 
 
+def test_the_random_agent_explores_at_random(tmp_path, monkeypatch):
+    text = "base_config: random\nenv_name: PointmassEasy-v0\nexp_name: r\ndataset_name: tiny_random\ntotal_steps: 200\n"
+    explore(tmp_path, monkeypatch, text)
+    batch, _ = load_dataset(str(tmp_path / "sets" / "tiny_random.npz"))
+    assert len(batch.rewards) == 200 and set(np.unique(batch.actions)) == {0, 1, 2, 3, 4}
+    assert os.path.basename(only_dir(tmp_path / "data")).startswith("hw5_explore_PointmassEasy-v0_random_")
+
+
 def test_an_explore_run_resumes_to_the_numbers_of_a_run_never_stopped(tmp_path, monkeypatch):
     from cs285.agents.rnd_agent import RNDAgent
 

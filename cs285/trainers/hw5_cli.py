@@ -155,7 +155,7 @@ def run_hw5(args: argparse.Namespace, seed: int) -> dict[str, float]:
         explorer = agent.actor(hw5_configs.exploration_epsilon(config))
         eval_actor = agent.actor(hw5_configs.EVAL_EPSILON)
     online = {"explore": config["total_steps"], "offline": 0,
-              "finetune": config["total_steps"] - (config["offline_steps"] or 0)}[args.kind]
+              "finetune": config["total_steps"] - (config.get("offline_steps") or 0)}[args.kind]
     buffer = ReplayBuffer((len(dataset.rewards) if dataset is not None else 0) + online, space.shape, (),
                           action_dtype=np.int64)
     if dataset is not None:
