@@ -25,7 +25,7 @@ import numpy as np
 
 from cs285.env_configs import hw5_configs
 from cs285.envs.collector import EVAL_SEED_OFFSET, Collector
-from cs285.envs.pointmass import coverage
+from cs285.envs.pointmass import coverage, maze_of
 from cs285.envs.pointmass_plots import draw_trajectories, draw_visitation
 from cs285.infrastructure import utils
 from cs285.infrastructure.datasets import find_dataset, load_dataset, save_dataset
@@ -40,6 +40,8 @@ from cs285.trainers.script_util import add_device_args, check_flags
 
 CHECKPOINT_MINUTES = 5.0
 COVERAGE_FILE = "state_coverage.png"
+RANDOM_AGENT_EP_LEN = 100  # the course's random_agent_config: TimeLimit(gym.make(env_name), 100)
+RANDOM_AGENT_BATCH_SIZE = 0  # and its batch_size: the random agent learns nothing
 
 
 def parse_args(kind: str, argv=None) -> argparse.Namespace:
@@ -137,8 +139,11 @@ def run_hw5(args: argparse.Namespace, seed: int) -> dict[str, float]:
         if header.get("env_id") not in (None, env_name):
             raise UserError(f"{path} holds {header['env_id']} steps; {args.config_file} trains on {env_name}")
     utils.seed_everything(seed)  # before the networks are built: their init is seeded too
-    collector = Collector(env_name, seed=seed, env_procs=1)
-    eval_collector = Collector(env_name, seed=seed + EVAL_SEED_OFFSET, env_procs=1)
+    # the course's random config wraps the env in TimeLimit(100): Medium's 150-step episodes end at 100 there
+    own = maze_of(env_name).max_episode_steps
+    ep_len = min(own, RANDOM_AGENT_EP_LEN) if config["base_config"] == "random" else None
+    collector = Collector(env_name, seed=seed, env_procs=1, ep_len=ep_len)
+    eval_collector = Collector(env_name, seed=seed + EVAL_SEED_OFFSET, env_procs=1, ep_len=ep_len)
     try:
         space = collector.observation_space
         if not collector.discrete:
@@ -164,13 +169,13 @@ def run_hw5(args: argparse.Namespace, seed: int) -> dict[str, float]:
     with Run(prefix=prefix, log_name=hw5_configs.log_name(config), flags={**vars(args), "seed": seed},
              experiment=config, sampler=collector.resolved(segments=True), checkpoint_minutes=CHECKPOINT_MINUTES,
              closing=(collector, eval_collector)) as run:
-        common = dict(eval_collector=eval_collector, eval_actor=lambda: eval_actor, batch_size=config["batch_size"],
+        common = dict(eval_collector=eval_collector, eval_actor=lambda: eval_actor, batch_size=config.get("batch_size", RANDOM_AGENT_BATCH_SIZE),
                       eval_interval=args.eval_interval, num_eval_trajectories=args.num_eval_trajectories,
                       log_interval=args.log_interval, rng=np.random.default_rng(seed),
                       after_eval=draw_eval(run, env_name))
         if args.kind == "explore":
             last_eval = train_off_policy(
-                run, agent, collector=collector, buffer=buffer if config["use_reward"] else RewardFree(buffer),
+                run, agent, collector=collector, buffer=buffer if config.get("use_reward") else RewardFree(buffer),
                 explore=lambda step: explorer, total_steps=config["total_steps"], learning_starts=0,
                 extra_logs=coverage_logs(buffer, env_name, args.visualize_interval), **common)
         else:
