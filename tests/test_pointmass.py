@@ -8,7 +8,7 @@ import pytest
 
 from cs285.envs.make import make_env
 from cs285.envs.pointmass import (MAZES, POINT_COLOUR, WALL_COLOUR, Pointmass, cells_of, coverage, difficulty_of,
-                                  maze_of, simulate_step)
+                                  maze_of, simulate_step, visitation_entropy)
 from cs285.envs.pointmass_oracle import (OracleActor, goal_cells, goal_lengths, oracle_actions, oracle_returns,
                                          shortest_path_actions, shortest_path_lengths)
 from cs285.envs.pointmass_plots import draw_trajectories, draw_visitation
@@ -210,6 +210,17 @@ def test_coverage_of_hand_made_observations():
     assert coverage(0, np.empty((0, 2))) == 0.0
     free = np.argwhere(~MAZES[1].walls)
     assert coverage("PointmassMedium-v0", (free + 0.5) / 6) == 1.0
+
+
+def test_visitation_entropy_is_one_for_even_visits_and_falls_as_they_bunch():
+    free = (np.argwhere(~MAZES[1].walls) + 0.5) / 6  # Medium: one point in each of its 21 free cells
+    assert visitation_entropy("PointmassMedium-v0", free) == pytest.approx(1.0)
+    assert visitation_entropy("PointmassMedium-v0", free[:1]) == 0.0
+    # 20 cells once and one cell 21 times: p = 1/41 (20 times) and 21/41
+    p = np.array([1 / 41] * 20 + [21 / 41])
+    bunched = np.concatenate([free, np.repeat(free[:1], 20, axis=0)])
+    assert visitation_entropy("PointmassMedium-v0", bunched) == pytest.approx(-(p * np.log(p)).sum() / np.log(21))
+    assert coverage("PointmassMedium-v0", bunched) == 1.0  # both reach every cell; the entropy tells them apart
 
 
 def test_a_rendered_frame():

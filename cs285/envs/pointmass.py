@@ -162,13 +162,27 @@ def cells_of(walls: np.ndarray, observations: np.ndarray) -> np.ndarray:
     return np.clip(np.floor(obs * shape).astype(np.int64), 0, shape - 1)
 
 
+def visit_counts(env_name: Union[str, int], observations: np.ndarray) -> np.ndarray:
+    """How many of ``observations`` (n, 2) fall in each free cell: (number of free cells,) ints."""
+    walls = maze_of(env_name).walls
+    counts = np.zeros(walls.shape, dtype=np.int64)
+    cells = cells_of(walls, observations)
+    np.add.at(counts, (cells[:, 0], cells[:, 1]), 1)
+    return counts[~walls]
+
+
 def coverage(env_name: Union[str, int], observations: np.ndarray) -> float:
     """The fraction of the maze's free cells that hold at least one of ``observations`` (n, 2)."""
-    walls = maze_of(env_name).walls
-    visited = np.zeros(walls.shape, dtype=bool)
-    cells = cells_of(walls, observations)
-    visited[cells[:, 0], cells[:, 1]] = True
-    return float(np.sum(visited & ~walls) / np.sum(~walls))
+    return float(np.mean(visit_counts(env_name, observations) > 0))
+
+
+def visitation_entropy(env_name: Union[str, int], observations: np.ndarray) -> float:
+    """How evenly ``observations`` (n, 2) spread over the free cells: the entropy of their cell frequencies
+    over log(number of free cells), 1 for equal visits to every cell, 0 for one cell. It tells two
+    explorations apart where both reach every cell of a small maze."""
+    counts = visit_counts(env_name, observations)
+    p = counts[counts > 0] / counts.sum()
+    return float(-(p * np.log(p)).sum() / np.log(len(counts))) if len(counts) > 1 else 0.0
 
 
 # ---------------------------------------------------------------------- the env

@@ -5,7 +5,8 @@ explore    the config's agent (random, or DQN on the RND bonus) steps its maze `
            off-policy trainer, updating from the first step; rewards reach the agent only with ``use_reward``
            (the course multiplies them by 0 otherwise). At the end its buffer is the dataset:
            ``<dataset_dir>/<dataset_name>.npz`` (cs285/infrastructure/datasets.py), with the state-visitation
-           heatmap beside it and in the run dir (``state_coverage.png``).
+           heatmap beside it and in the run dir (``state_coverage.png``), and its ``coverage`` (the fraction of
+           free cells visited) and ``visitation_entropy`` (how evenly, pointmass.py) at the last step.
 offline    the config's agent learns ``training_steps`` updates from that dataset (offline.py); the env is
            stepped only to evaluate.
 finetune   ``offline_steps`` updates on the dataset, then online, one ε-greedy step (ε = 0.3, the course's
@@ -25,7 +26,7 @@ import numpy as np
 
 from cs285.env_configs import hw5_configs
 from cs285.envs.collector import EVAL_SEED_OFFSET, Collector
-from cs285.envs.pointmass import coverage, maze_of
+from cs285.envs.pointmass import coverage, maze_of, visitation_entropy
 from cs285.envs.pointmass_plots import draw_trajectories, draw_visitation
 from cs285.infrastructure import utils
 from cs285.infrastructure.datasets import find_dataset, load_dataset, save_dataset
@@ -194,7 +195,7 @@ def run_hw5(args: argparse.Namespace, seed: int) -> dict[str, float]:
 
 def coverage_logs(buffer: ReplayBuffer, env_name: str, every: int) -> Callable[[int], dict[str, float]]:
     def logs(step: int) -> dict[str, float]:
-        return {"coverage": coverage(env_name, buffer.observations[:len(buffer)])} if step % every == 0 else {}
+        return {"coverage": coverage(env_name, visited_states(filled(buffer)))} if step % every == 0 else {}
     return logs
 
 
@@ -203,9 +204,17 @@ def save_exploration(args: argparse.Namespace, config: dict, buffer: ReplayBuffe
     steps = filled(buffer)
     path = save_dataset(os.path.join(args.dataset_dir, config["dataset_name"]), steps, env_id=config["env_name"],
                         seed=seed, config={k: v for k, v in config.items() if not callable(v)})
-    fraction = coverage(config["env_name"], steps.observations)
-    title = config["dataset_name"]
+    visited = visited_states(steps)
+    fraction, evenness = coverage(config["env_name"], visited), visitation_entropy(config["env_name"], visited)
+    run.logger.log_scalars({"coverage": fraction, "visitation_entropy": evenness}, len(steps.rewards))
     for figure in (os.path.join(run.log_dir, COVERAGE_FILE),
                    os.path.join(args.dataset_dir, f"{config['dataset_name']}_coverage.png")):
-        draw_visitation(figure, config["env_name"], steps.observations, title=title)
-    return f", coverage {fraction:.1%}; dataset {path}"
+        draw_visitation(figure, config["env_name"], visited, title=config["dataset_name"])
+    return f", coverage {fraction:.1%}, visitation entropy {evenness:.3f}; dataset {path}"
+
+
+def visited_states(steps: Batch) -> np.ndarray:
+    """Every state the run was in: the observations and the last next_observation of each episode (a
+    goal reached ends the episode, so the goal's cells appear only as next_observations)."""
+    ends = steps.terminated | steps.truncated
+    return np.concatenate([steps.observations, steps.next_observations[ends]])
