@@ -77,6 +77,12 @@ def test_explore_writes_the_dataset_and_offline_and_finetune_read_it(tmp_path, m
     assert set(np.unique(batch.rewards)) <= {-1.0, 0.0}  # the env's rewards are stored, not the zeroed ones
     assert (tmp_path / "sets" / "tiny_rnd_coverage.png").is_file()
 
+    from cs285.reporting.grading import load_run
+
+    graded = load_run(run_dir)
+    assert (graded.algorithm, graded.return_key, graded.env_steps_key, graded.status) == \
+        ("rnd", "eval_return", "step", "ok")
+
     monkeypatch.setenv("CS285_DATA_DIR", str(tmp_path / "offline"))
     args = hw5_cli.parse_args("offline", ["-cfg", write(tmp_path, "offline", OFFLINE), "--dataset_dir",
                                           str(tmp_path / "sets"), *FLAGS])

@@ -45,7 +45,8 @@ RETURN_KEY = "Eval_AverageReturn"
 HW3_ALGORITHMS = ("dqn", "sac")
 HW3_RETURN_KEY, HW3_STD_KEY = "eval_return", "eval/return_std"
 HW3_BASE_CONFIGS = {"dqn_basic": "dqn", "dqn_atari": "dqn", "sac": "sac"}
-HW4_ALGORITHMS = ("mpc", "mbpo")  # hw4 logs hw3's eval keys, by iteration, with its env steps in total_envsteps
+HW4_ALGORITHMS = ("mpc", "mbpo")
+HW5_ALGORITHMS = ("random", "rnd", "cql", "awac", "iql")  # and hw5's dqn; rows keyed by step, as hw3's  # hw4 logs hw3's eval keys, by iteration, with its env steps in total_envsteps
 HW4_ENV_STEPS_KEY = "total_envsteps"
 
 
@@ -91,7 +92,8 @@ class Run:
 
     @property
     def is_hw3(self) -> bool:
-        return self.family in HW3_ALGORITHMS
+        """hw3's layout: rows keyed by step (env step or update), hw3's eval keys; hw5's runs share it."""
+        return self.family in HW3_ALGORITHMS + HW5_ALGORITHMS
 
     @property
     def is_hw4(self) -> bool:
@@ -131,6 +133,8 @@ def algorithm(name: str, flags: dict[str, Any]) -> str:
     """``bc``, ``dagger``, ``pg``, ``dqn``, ``sac``, ``mpc`` or ``mbpo`` plus its options, e.g.
     ``pg+rtg+na+baseline+gae``, ``dqn+doubleq``, ``sac+reparametrize+min``, ``mpc+cem``; ``?`` if unknown.
     ``flags``: ``Run.settings``."""
+    if name.startswith("hw5_") and flags.get("base_config"):
+        return str(flags["base_config"])  # dqn, random, rnd, cql, awac, iql
     if flags.get("base_config") == "mpc":
         return "mbpo" if flags.get("sac_config_file") else f"mpc+{flags.get('mpc_strategy', 'random')}"
     base = HW3_BASE_CONFIGS.get(str(flags.get("base_config")))
@@ -188,7 +192,9 @@ def load_run(path: str) -> Run:
     notes = []
     last = int(run.rows[-1]["step"])
     if run.is_hw3:  # rows keyed by env step, from 0 to total_steps - 1
-        n_iter, done, unit = run.experiment.get("total_steps"), last, " steps"
+        # hw5's offline runs take training_steps updates; its other runs total_steps steps
+        n_iter = run.experiment.get("training_steps") if run.name.startswith("hw5_offline_") else None
+        n_iter, done, unit = n_iter or run.experiment.get("total_steps"), last, " steps"
         if isinstance(n_iter, int) and run.flags.get("max_env_steps"):  # a shortened run ends there
             n_iter = min(n_iter, int(run.flags["max_env_steps"]))
     else:  # rows keyed by iteration, from 0 to n_iter - 1
