@@ -105,7 +105,8 @@ def run(args: argparse.Namespace, seed: int) -> dict[str, float]:
             thing.close()
         raise
     with Run(prefix="", log_name=mpc_config.log_name(config), flags={**vars(args), "seed": seed},
-             experiment=config if sac is None else {**config, "sac_config": sac}, sampler=collector.resolved(), checkpoint_minutes=CHECKPOINT_MINUTES,
+             experiment=config if sac is None else {**config, "sac_config": sac}, sampler=collector.resolved(),
+             checkpoint_minutes=CHECKPOINT_MINUTES,
              closing=tuple(closing)) as run:
         last_eval = train_model_based(
             run, agent, collector=collector, eval_collector=eval_collector, buffer=buffer,

@@ -4,7 +4,8 @@
 
 Flags and defaults are the course's: ``--config_file/-cfg``, ``--dataset_dir`` (required),
 ``--eval_interval/-ei`` (10000), ``--num_eval_trajectories/-neval`` (10),
-``--num_render_trajectories/-nvid`` (accepted, unused), ``--seed`` (1; several values run one run each), ``--no_gpu/-ngpu``, ``--which_gpu/-gpu_id``,
+``--num_render_trajectories/-nvid`` (accepted, unused), ``--seed`` (1; several values run one run each),
+``--no_gpu/-ngpu``, ``--which_gpu/-gpu_id``,
 ``--log_interval`` (1). Each run writes ``data/hw5_finetune_<log name>_<dd-mm-YYYY_HH-MM-SS>``; re-running a
 stopped command resumes it from its checkpoint.
 """

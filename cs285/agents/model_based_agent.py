@@ -136,7 +136,9 @@ class ModelBasedAgent:
         for action in ptu.from_numpy(actions):
             states = self.predict_next_obs(states, action.expand(self.ensemble_size, 1, self.ac_dim))
             predicted.append(states[:, 0])
-        return ptu.to_numpy(torch.stack(predicted, dim=1)) if predicted else np.zeros((self.ensemble_size, 0, self.ob_dim))
+        if not predicted:
+            return np.zeros((self.ensemble_size, 0, self.ob_dim))
+        return ptu.to_numpy(torch.stack(predicted, dim=1))
 
     @torch.no_grad()
     def model_rollout(self, actor: Actor, obs: np.ndarray, length: int, rng: np.random.Generator) -> Batch:
@@ -155,10 +157,9 @@ class ModelBasedAgent:
             next_observations.append(next_obs[0])
             obs = next_obs[0]
         never = np.zeros(length, dtype=bool)
-        return Batch(np.asarray(observations, np.float32).reshape(length, self.ob_dim),
-                     np.asarray(actions, np.float32).reshape(length, self.ac_dim),
-                     np.asarray(rewards, np.float32), np.asarray(next_observations, np.float32).reshape(length, self.ob_dim),
-                     never, never.copy())
+        states = lambda rows: np.asarray(rows, np.float32).reshape(length, self.ob_dim)  # noqa: E731
+        return Batch(states(observations), np.asarray(actions, np.float32).reshape(length, self.ac_dim),
+                     np.asarray(rewards, np.float32), states(next_observations), never, never.copy())
 
     def update(self, batch: Batch, step: int) -> dict[str, float]:
         """One Adam step of every member on its own block of ``len(batch) / ensemble_size`` rows (module docstring).
@@ -190,7 +191,8 @@ class ModelBasedAgent:
     @torch.no_grad()
     def evaluate_action_sequences(self, obs: np.ndarray, action_sequences: np.ndarray) -> np.ndarray:
         """R_n, the ensemble's mean undiscounted return of each sequence: obs (ob_dim,) (or (N, ob_dim), sequence
-        n's own start), action_sequences (N, H, ac_dim) -> (N,). Rows of the rollout are (member, sequence); dones are ignored (module docstring).
+        n's own start), action_sequences (N, H, ac_dim) -> (N,). Rows of the rollout are (member, sequence); dones
+        are ignored (module docstring).
 
         Each horizon step is one batched pass for every member and sequence, cut into blocks of sequences so
         that a block's hidden activations stay in the CPU's cache (``CHUNK_FLOATS``), through the ensemble's

@@ -105,7 +105,8 @@ def load_hw4_sac_config(path: str) -> dict[str, Any]:
         except UserError:
             raise error from None
         raise UserError(f"{path} is a hw3 SAC config (env_name, total_steps, ...); --sac_config_file takes hw4's, "
-                        f"whose env and iterations come from the -cfg file: e.g. experiments/sac/halfcheetah_clipq_hw4.yaml "
+                        f"whose env and iterations come from the -cfg file: e.g. "
+                        f"experiments/sac/halfcheetah_clipq_hw4.yaml "
                         f"(the course's hw4/experiments/sac/halfcheetah_clipq.yaml)") from None
     return check_sac_config(config, path)
 

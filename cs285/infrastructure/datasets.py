@@ -88,8 +88,8 @@ def load_dataset(path: str) -> tuple[Batch, dict[str, Any]]:
     except (UnicodeDecodeError, ValueError):
         raise UserError(f"{path}: its header is not JSON; the file is damaged") from None
     if not isinstance(header, dict) or header.get("format") != FORMAT:
-        raise UserError(f"{path}: unknown dataset format {header.get('format') if isinstance(header, dict) else header!r} "
-                        f"(this version reads {FORMAT})")
+        found = header.get("format") if isinstance(header, dict) else header
+        raise UserError(f"{path}: unknown dataset format {found!r} (this version reads {FORMAT})")
     digests = header.get("sha256") or {}
     for name in ARRAYS:
         if digests.get(name) != _digest(stored[name]):

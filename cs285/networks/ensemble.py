@@ -55,7 +55,8 @@ class EnsembleMLP(nn.Module):
         return x
 
     @torch.no_grad()
-    def inference_layers(self, out_scale: torch.Tensor, out_shift: torch.Tensor) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    def inference_layers(self, out_scale: torch.Tensor,
+                         out_shift: torch.Tensor) -> list[tuple[torch.Tensor, torch.Tensor]]:
         """The (W, b) of each layer for ``forward_inference`` of x -> forward(x) * out_scale + out_shift
         (module docstring); out_scale, out_shift: (output_size,). Build them again after the weights change."""
         sigmoid_form = isinstance(self.activation, nn.Tanh)

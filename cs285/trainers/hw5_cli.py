@@ -170,7 +170,8 @@ def run_hw5(args: argparse.Namespace, seed: int) -> dict[str, float]:
     with Run(prefix=prefix, log_name=hw5_configs.log_name(config), flags={**vars(args), "seed": seed},
              experiment=config, sampler=collector.resolved(segments=True), checkpoint_minutes=CHECKPOINT_MINUTES,
              closing=(collector, eval_collector)) as run:
-        common = dict(eval_collector=eval_collector, eval_actor=lambda: eval_actor, batch_size=config.get("batch_size", RANDOM_AGENT_BATCH_SIZE),
+        common = dict(eval_collector=eval_collector, eval_actor=lambda: eval_actor,
+                      batch_size=config.get("batch_size", RANDOM_AGENT_BATCH_SIZE),
                       eval_interval=args.eval_interval, num_eval_trajectories=args.num_eval_trajectories,
                       log_interval=args.log_interval, rng=np.random.default_rng(seed),
                       after_eval=draw_eval(run, env_name))
