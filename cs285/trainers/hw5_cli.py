@@ -116,11 +116,6 @@ class RewardFree:
         self.buffer.load_state_dict(state)
 
 
-def filled(buffer: ReplayBuffer) -> Batch:
-    """The buffer's steps in the order they were stored (it never wraps here)."""
-    return Batch(*(getattr(buffer, name)[:len(buffer)] for name in Batch._fields))
-
-
 def draw_eval(run: Run, env_name: str) -> Callable[[int, list[dict]], None]:
     def after_eval(step: int, paths: list[dict]) -> None:
         trajectories = [np.concatenate([p["observation"][:1], p["next_observation"]]) for p in paths]
@@ -192,6 +187,11 @@ def run_hw5(args: argparse.Namespace, seed: int) -> dict[str, float]:
             summary += save_exploration(args, config, buffer, run, seed)
         run.finish(summary)
     return last_eval
+
+
+def filled(buffer: ReplayBuffer) -> Batch:
+    """The buffer's steps in the order they were stored (it never wraps here)."""
+    return buffer.gather(np.arange(len(buffer)))
 
 
 def coverage_logs(buffer: ReplayBuffer, env_name: str, every: int) -> Callable[[int], dict[str, float]]:
