@@ -37,7 +37,7 @@ from cs285.infrastructure.files import atomic_path
 METRICS_JSONL = "metrics.jsonl"
 METRICS_CSV = "metrics.csv"
 VIDEO_DIR = "videos"
-TB_FLUSH_SECONDS = 2.0
+FLUSH_SECONDS = 2.0
 
 
 class Logger:
@@ -47,20 +47,18 @@ class Logger:
         self._rows: list[dict] = []
         self._csv_keys: list[str] = []  # metrics.csv's header, in order of first appearance
         self._csv = None  # metrics.csv opened for appending, once written whole
-        self._tb_flushed = time.monotonic()
+        self._flushed = time.monotonic()
         if resume_step is not None:
             self._rows = [r for r in read_metrics(log_dir) if r["step"] < resume_step]
             _write_jsonl(os.path.join(log_dir, METRICS_JSONL), self._rows)
             self._write_csv()
         self._writer = SummaryWriter(log_dir, flush_secs=10, max_queue=1000, purge_step=resume_step)
         self._pending: dict[int, dict] = {}
-        self._jsonl = open(os.path.join(log_dir, METRICS_JSONL), "a", buffering=1)
+        self._jsonl = open(os.path.join(log_dir, METRICS_JSONL), "a")
 
     def log_scalar(self, value: float, name: str, step: int) -> None:
         """Course signature: ``log_scalar(value, name, step)``."""
-        value = float(value)
-        self._writer.add_scalar(name, value, step)
-        self._pending.setdefault(int(step), {})[name] = value
+        self._pending.setdefault(int(step), {})[name] = float(value)
 
     def log_scalars(self, scalars: Mapping[str, float], step: int) -> None:
         for name, value in scalars.items():
@@ -97,8 +95,11 @@ class Logger:
     def dump(self) -> None:
         """Write the scalars gathered since the last dump as rows of the text files."""
         added = [{"step": step, **self._pending[step]} for step in sorted(self._pending)]
+        events = self._writer._get_file_writer()  # one event a row, not one a scalar (tensorboardX 2.6)
         for row in added:
             self._jsonl.write(json.dumps(row, allow_nan=True) + "\n")
+            events.add_summary(Summary(value=[Summary.Value(tag=name, simple_value=value)
+                                              for name, value in row.items() if name != "step"]), row["step"])
         self._rows.extend(added)
         self._pending.clear()
         self._write_csv(added)
@@ -125,16 +126,16 @@ class Logger:
         self._csv_keys = keys
         self._csv = open(path, "a", newline="")
 
-    def flush(self) -> None:
-        """The text files now; TensorBoard's events at most every ``TB_FLUSH_SECONDS`` (its writer also flushes
-        on its own), since a run may flush every step."""
+    def flush(self, sync: bool = False) -> None:
+        """Write the gathered rows; they reach the disk at most ``FLUSH_SECONDS`` later (a run may flush every
+        step: a write per row cost more than the update it logs), or now with ``sync`` (a checkpoint does)."""
         self.dump()
-        self._jsonl.flush()
-        if self._csv is not None:
-            self._csv.flush()
-        if time.monotonic() - self._tb_flushed >= TB_FLUSH_SECONDS:
+        if sync or time.monotonic() - self._flushed >= FLUSH_SECONDS:
+            self._jsonl.flush()
+            if self._csv is not None:
+                self._csv.flush()
             self._writer.flush()
-            self._tb_flushed = time.monotonic()
+            self._flushed = time.monotonic()
 
     def close(self) -> None:
         self.dump()

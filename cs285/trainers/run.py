@@ -191,7 +191,7 @@ class Run:
         self.checkpoint.maybe_save(lambda: self._at(step, make_state()))
 
     def _at(self, step: int, state: dict) -> dict:
-        self.logger.flush()
+        self.logger.flush(sync=True)
         return {**state, "step": int(step)}
 
     def save_best(self, score: float, make_state: Callable[[], dict]) -> float:
