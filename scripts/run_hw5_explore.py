@@ -11,8 +11,14 @@ stopped command resumes it from its checkpoint.
 """
 from __future__ import annotations
 
-from cs285.trainers.hw5_cli import parse_args, run_hw5
+from cs285.trainers import hw5_cli
 from cs285.trainers.script_util import run_main, run_seeds
 
+
+def parse_args(argv=None):
+    """The flags (a sweep reads them through this too)."""
+    return hw5_cli.parse_args("explore", argv)
+
+
 if __name__ == "__main__":
-    run_main(lambda: run_seeds(lambda: parse_args("explore"), run_hw5))
+    run_main(lambda: run_seeds(parse_args, hw5_cli.run_hw5))

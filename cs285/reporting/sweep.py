@@ -153,8 +153,9 @@ def _parse(module: ModuleType, argv: list[str], script: str) -> dict[str, Any]:
 def _identity(script: str, flags: dict[str, Any]) -> str:
     # save_config writes json.dump(..., default=str): compare the same JSON round trip.
     flags = json.loads(json.dumps(flags, default=str))
-    if isinstance(flags.get("config_file"), str):  # hw3: -cfg ./experiments/x.yaml is experiments/x.yaml
-        flags["config_file"] = os.path.normpath(flags["config_file"])
+    for name in ("config_file", "dataset_dir"):  # hw3/hw5: -cfg ./experiments/x.yaml is experiments/x.yaml
+        if isinstance(flags.get(name), str):
+            flags[name] = os.path.normpath(flags[name])
     return json.dumps([os.path.basename(script), flags], sort_keys=True)
 
 
