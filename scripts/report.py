@@ -3,6 +3,7 @@
     python scripts/report.py hw1                 # 120 short runs (seeds 1-3) after 28 expert-data files
     python scripts/report.py hw2                 # 82 runs (seeds 1-3; 1-5 where the handout asks for 5)
     python scripts/report.py hw3                 # 36 runs (seeds 1-3; seed 1 for the one-run checks), ~28 h
+    python scripts/report.py hw5                 # 35 runs (seeds 1-3 for CQL against DQN and fine-tuning), ~1 h
     python scripts/report.py hw3 --only dqn_cartpole sac_hopper   # some sections: reports/hw3/report_<keys>.md
     python scripts/report.py hw1 --dry-run       # the commands still to run, each pasteable (hw3: its wall time)
     python scripts/report.py hw1 --seeds 1 2 3 4 5 --jobs 2
@@ -16,12 +17,13 @@ import shlex
 import sys
 
 from cs285.trainers.script_util import run_main
-from cs285.reporting import report, report_hw1, report_hw2, report_hw3
+from cs285.reporting import report, report_hw1, report_hw2, report_hw3, report_hw5
 from cs285.reporting.sweep import LAUNCHERS
 
 HOMEWORKS = {"hw1": ("CS285 hw1: imitation learning", report_hw1.experiments),
              "hw2": ("CS285 hw2: policy gradients", report_hw2.experiments),
-             "hw3": ("CS285 hw3: Q-learning and actor-critic", report_hw3.experiments)}
+             "hw3": ("CS285 hw3: Q-learning and actor-critic", report_hw3.experiments),
+             "hw5": ("CS285 hw5: exploration and offline RL", report_hw5.experiments)}
 
 
 def main() -> None:

@@ -106,22 +106,22 @@ def test_anchor_is_githubs(title, anchor):
 
 
 def test_the_help_counts_the_runs_each_report_plans_and_its_dry_run_lines_paste():
-    """scripts/report.py's --help says how many runs hw1, hw2 and hw3 plan with the default seeds: the plans
+    """scripts/report.py's --help says how many runs hw1, hw2, hw3 and hw5 plan with the default seeds: the plans
     hold that many, and every planned command reads ``python scripts/<script>.py`` with each flag once."""
     import collections
     import re
     import sys
 
-    from cs285.reporting import report_hw1, report_hw2, report_hw3
+    from cs285.reporting import report_hw1, report_hw2, report_hw3, report_hw5
     from cs285.reporting.sweep import parse_grid, plan, resolve_script, shell_command
 
     sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "scripts"))
     import report as report_script
 
     said = {hw: int(n) for hw, n in re.findall(r"report\.py (hw\d) +# (\d+)", report_script.__doc__)}
-    assert set(said) == {"hw1", "hw2", "hw3"}
+    assert set(said) == {"hw1", "hw2", "hw3", "hw5"}
     for hw, experiments in (("hw1", report_hw1.experiments), ("hw2", report_hw2.experiments),
-                            ("hw3", report_hw3.experiments)):
+                            ("hw3", report_hw3.experiments), ("hw5", report_hw5.experiments)):
         runs = {}
         for spec in (s for e in experiments([1, 2, 3]) for s in e.sweeps):
             script = resolve_script(spec.script)
@@ -129,6 +129,6 @@ def test_the_help_counts_the_runs_each_report_plans_and_its_dry_run_lines_paste(
                 runs[run.identity] = shell_command(script, run.argv)
         assert len(runs) == said[hw], hw
         for line in runs.values():
-            assert re.match(r"python scripts/run_hw\d(_dqn|_sac)?\.py ", line), line
+            assert re.match(r"python scripts/run_hw\d(_dqn|_sac|_explore|_offline|_finetune)?\.py ", line), line
             flags = collections.Counter(t for t in line.split() if t.startswith("--"))
             assert max(flags.values()) == 1, line

@@ -200,16 +200,16 @@ def resolve_hlines(specs: Sequence[str], runs: list[Run], bc_runs: list[Run]) ->
     return lines
 
 
-def new_figure(ncols: int = 1):
-    """A figure of ``ncols`` FIGSIZE panels side by side on matplotlib's Agg canvas: (fig, [axes])."""
+def new_figure(ncols: int = 1, nrows: int = 1):
+    """A figure of ``nrows`` × ``ncols`` FIGSIZE panels on matplotlib's Agg canvas: (fig, [axes], row by row)."""
     try:
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
     except ImportError:
         raise UserError("plotting needs matplotlib: pip install -e '.[plot]'") from None
-    fig = Figure(figsize=(FIGSIZE[0] * ncols, FIGSIZE[1]), dpi=DPI, layout="constrained")
+    fig = Figure(figsize=(FIGSIZE[0] * ncols, FIGSIZE[1] * nrows), dpi=DPI, layout="constrained")
     FigureCanvasAgg(fig)
-    return fig, [fig.add_subplot(1, ncols, i + 1) for i in range(ncols)]
+    return fig, [fig.add_subplot(nrows, ncols, i + 1) for i in range(nrows * ncols)]
 
 
 def _check_out(out: str, band: str) -> None:
@@ -259,7 +259,8 @@ def _x_label(runs: list[Run], x: Optional[str]) -> str:
 
 def plot_curves(runs: list[Run], out: str, key: Union[None, str, Sequence[str]] = None, x: Optional[str] = None,
                 band: str = "std", hlines: Sequence[str] = (), bc_runs: Sequence[Run] = (),
-                x_max: Optional[float] = None, apart: bool = False) -> str:
+                x_max: Optional[float] = None, apart: bool = False,
+                vlines: Sequence[tuple[float, str]] = ()) -> str:
     """Learning curves of ``key`` (None: each run's return key, ``Eval_AverageReturn`` or hw3's
     ``eval_return``; several keys: a line for each, on one axis, as the handout's train_return
     beside eval_return) vs ``x`` (None: env steps), one line per group of seeds; returns ``out``.
@@ -267,7 +268,8 @@ def plot_curves(runs: list[Run], out: str, key: Union[None, str, Sequence[str]] 
     With an ``bc`` hline, BC runs (``q1_``) among ``runs`` give that line and are not
     drawn as curves (a BC run is a single iteration). ``x_max``: points past it are not drawn
     (a 500k-step run beside a 5M-step one). ``apart``: unfinished runs drawn apart from their finished
-    seeds (``unfinished_apart``).
+    seeds (``unfinished_apart``). ``vlines``: (x, label) of dashed vertical lines (hw5: where fine-tuning
+    goes online).
     """
     _check_out(out, band)
     keys = [key] if key is None or isinstance(key, str) else list(key)
@@ -299,6 +301,8 @@ def plot_curves(runs: list[Run], out: str, key: Union[None, str, Sequence[str]] 
                 warn(f"{label}: no iteration logged both {group_key} and {group_x}; left out")
                 continue
             draw_mean(ax, xs, ys, band, marker="o" if len(xs) <= 20 else None, markersize=3, label=label)
+    for at, label in vlines:
+        ax.axvline(at, color="0.3", linestyle="--", linewidth=1, label=label)
     ax.set_xlabel(_x_label(drawable, x))
     if ax.get_xlabel() == "Iteration":
         from matplotlib.ticker import MaxNLocator

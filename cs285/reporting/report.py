@@ -216,7 +216,12 @@ def build_report(hw: str, title: str, experiments: Sequence[Experiment], command
     experiments = pick(experiments, only)
     _prepare([p for e in experiments for p in e.prepare], jobs or os.cpu_count() or 1, dry_run)
     specs = [s for e in experiments for s in e.sweeps]
-    results = run_sweeps(specs, jobs, launcher, address, dry_run=dry_run)
+    results: list[SweepResult] = [None] * len(specs)  # type: ignore[list-item]
+    for stage in sorted({s.stage for s in specs}):  # one queue a stage: a stage reads what the ones before wrote
+        picked = [i for i, s in enumerate(specs) if s.stage == stage]
+        for i, result in zip(picked, run_sweeps([specs[i] for i in picked], jobs, launcher, address,
+                                                dry_run=dry_run)):
+            results[i] = result
     if dry_run:
         return None
     remaining = iter(results)  # the experiments' sweeps, in order

@@ -333,6 +333,9 @@ class SweepSpec:
     seeds: tuple[int, ...] = (1,)
     # the projected wall seconds of one run (from a measured speed), shown by a dry run; None: unknown
     seconds: Optional[float] = field(default=None, compare=False)
+    # a report runs its sweeps stage by stage: a later stage's runs read what an earlier one's write (hw5's
+    # offline runs, the exploration runs' datasets)
+    stage: int = field(default=0, compare=False)
 
     def command(self) -> str:
         """The sweep.py command line that runs this sweep."""
