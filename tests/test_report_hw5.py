@@ -101,7 +101,8 @@ def test_every_section_is_drawn_from_fake_runs_and_datasets(data_dir, tmp_path, 
     experiments = report_hw5.experiments([1])
     datasets = tmp_path / "datasets"
     monkeypatch.setattr(report_hw5, "DATASETS", str(datasets))
-    monkeypatch.setattr(report_hw5, "oracle", lambda env: OracleReturns(-38.55, -29.0, [-38.55]))
+    monkeypatch.setattr(report_hw5, "ceilings", lambda env: (OracleReturns(-38.55, -29.0, [-38.55]),
+                                                             OracleReturns(-33.1, -24.0, [-33.1])))
     rng = np.random.default_rng(0)
     tag, seen = 0, set()
     for spec in (s for e in experiments for s in e.sweeps):
@@ -134,7 +135,7 @@ def test_every_section_is_drawn_from_fake_runs_and_datasets(data_dir, tmp_path, 
     assert "| pointmass_medium_cql_1k | 1 | -49.0 | -59.0 | -49.0 | 1,000 |" in text
     # fine-tuning, offline for 100k of 200k steps: the last offline eval at 90k, −100 + 45 + 1; online, the
     # evals from 130k on are at or above the oracle's −38.55 (8 of the 11 at 100k ... 190k and 199999)
-    assert "| pointmass_hard_cql_finetune | 1 | 1.0 | -9.0 | 1.0 | -54.0 | 8 of 11 | -38.55 |" in text
+    assert "| pointmass_hard_cql_finetune | 1 | 1.0 | -9.0 | 1.0 | -54.0 | 8 of 11 | -38.55 | -33.10 |" in text
     assert "| pointmass_hard_rnd | PointmassHard-v0 | 10,000 |" in text
     assert "python scripts/sweep.py run_hw5_offline.py --dataset_dir datasets --grid config_file=" in text
     assert "Sum of the 16 runs' wall times" in text

@@ -152,6 +152,26 @@ def simulate_step(walls: np.ndarray, state: np.ndarray, move: np.ndarray) -> np.
     return np.array([s0, s1])
 
 
+def simulate_steps(walls: np.ndarray, states: np.ndarray, moves: np.ndarray) -> np.ndarray:
+    """``simulate_step`` for a batch: ``states`` and ``moves`` (n, 2), the same rule and the same floats."""
+    height, width = walls.shape
+
+    def free(s0: np.ndarray, s1: np.ndarray) -> np.ndarray:
+        inside = (s0 >= 0.0) & (s0 <= height) & (s1 >= 0.0) & (s1 <= width)
+        cell0 = np.minimum(np.floor(np.clip(s0, 0.0, height)), height - 1).astype(np.int64)
+        cell1 = np.minimum(np.floor(np.clip(s1, 0.0, width)), width - 1).astype(np.int64)
+        return inside & ~walls[cell0, cell1]
+
+    s = np.array(states, dtype=np.float64)
+    d = DT * np.asarray(moves, dtype=np.float64)
+    for _ in range(NUM_SUBSTEPS):
+        s0 = s[:, 0] + d[:, 0]
+        s[:, 0] = np.where(free(s0, s[:, 1]), s0, s[:, 0])
+        s1 = s[:, 1] + d[:, 1]
+        s[:, 1] = np.where(free(s[:, 0], s1), s1, s[:, 1])
+    return s
+
+
 def cells_of(walls: np.ndarray, observations: np.ndarray) -> np.ndarray:
     """The (row, column) cells (n, 2) ints of normalized ``observations`` (n, 2): floor(obs · (H, W)),
     the far edge in the last cell."""
