@@ -3,7 +3,7 @@
     python scripts/report.py hw1                 # 120 short runs (seeds 1-3) after 28 expert-data files
     python scripts/report.py hw2                 # 82 runs (seeds 1-3; 1-5 where the handout asks for 5)
     python scripts/report.py hw3                 # 36 runs (seeds 1-3; seed 1 for the one-run checks), ~28 h
-    python scripts/report.py hw5                 # 38 runs (seeds 1-3 for CQL against DQN and fine-tuning), ~1 h
+    python scripts/report.py hw5                 # 39 runs (seeds 1-3 for CQL against DQN and fine-tuning), ~1 h
     python scripts/report.py hw3 --only dqn_cartpole sac_hopper   # some sections: reports/hw3/report_<keys>.md
     python scripts/report.py hw1 --dry-run       # the commands still to run, each pasteable (hw3: its wall time)
     python scripts/report.py hw1 --seeds 1 2 3 4 5 --jobs 2

@@ -32,10 +32,10 @@ def test_the_plan_holds_each_deliverable_with_pasteable_commands_explorations_fi
     assert [e.key for e in experiments] == KEYS
     counts = {e.key: len({run.identity for s in e.sweeps for run in _planned(s)}) for e in experiments}
     # 3 seeds for CQL against DQN (4 configs) and fine-tuning; seed 1 for the rest; the 16 course configs once
-    assert counts == {"exploration": 6, "cql_dqn": 12, "cql_alpha": 4, "awac_iql": 5, "data_size": 8,
+    assert counts == {"exploration": 6, "cql_dqn": 12, "cql_alpha": 4, "awac_iql": 6, "data_size": 8,
                       "finetune": 6, "all_configs": 16}
     unique = {run.identity for e in experiments for s in e.sweeps for run in _planned(s)}
-    assert len(unique) == 38  # 9 explorations, 23 offline runs, 6 fine-tunings
+    assert len(unique) == 39  # 9 explorations, 24 offline runs, 6 fine-tunings
     for e in experiments:
         for s in e.sweeps:
             assert s.stage == (0 if s.script == report_hw5.EXPLORE else 1)
@@ -46,7 +46,7 @@ def test_the_plan_holds_each_deliverable_with_pasteable_commands_explorations_fi
                         dry_run=True)
     lines = capsys.readouterr().out.splitlines()
     commands = [line for line in lines if line.startswith("python ")]
-    assert len(commands) == 38
+    assert len(commands) == 39
     first_offline = next(i for i, c in enumerate(commands) if "run_hw5_explore.py" not in c)
     assert all("run_hw5_explore.py" in c for c in commands[:first_offline]) and first_offline == 9
     for line in commands:
@@ -121,7 +121,7 @@ def test_every_section_is_drawn_from_fake_runs_and_datasets(data_dir, tmp_path, 
     monkeypatch.setattr(report, "run_sweeps", lambda specs, *a, **k: sweep.run_sweeps(specs, dry_run=True))
     out = tmp_path / "report"
     text = open(report.build_report("hw5", "hw5", experiments, "report.py hw5 --seeds 1", str(out))).read()
-    assert "26 runs, 0 of them run by this call" in text and "did not finish" not in text
+    assert "27 runs, 0 of them run by this call" in text and "did not finish" not in text
     for name in ("exploration_visitation", "cql_dqn_medium", "cql_dqn_medium_q_values", "cql_dqn_hard",
                  "cql_dqn_hard_q_values", "cql_alpha_returns", "cql_alpha_q_values", "awac_iql_hard", "iql_medium",
                  "data_size", "finetune"):

@@ -50,8 +50,8 @@ OFFLINE_COURSE = ["pointmass_easy_dqn", "pointmass_easy_cql", "pointmass_medium_
 CQL_DQN = ["pointmass_medium_dqn", "pointmass_medium_cql", "pointmass_hard_dqn", "pointmass_hard_cql"]
 ALPHAS = {"pointmass_medium_cql_alpha0": 0.0, "pointmass_medium_cql": 0.1, "pointmass_medium_cql_alpha1": 1.0,
           "pointmass_medium_cql_alpha10": 10.0}
-POLICY_CONSTRAINT = ["pointmass_hard_awac", "pointmass_hard_iql", "pointmass_hard_cql", "pointmass_hard_dqn",
-                     "pointmass_medium_iql"]
+POLICY_CONSTRAINT = ["pointmass_hard_awac", "pointmass_hard_awac_temp1", "pointmass_hard_iql", "pointmass_hard_cql",
+                     "pointmass_hard_dqn", "pointmass_medium_iql"]
 SIZES = {"1k": 1_000, "5k": 5_000, "": 10_000, "20k": 20_000}  # config suffix -> RND total_steps
 SIZE_EXPLORE = [f"pointmass_medium_rnd{'_' + k if k else ''}" for k in SIZES]
 SIZE_OFFLINE = [f"pointmass_medium_cql{'_' + k if k else ''}" for k in SIZES]
@@ -267,6 +267,11 @@ def _write_policy_constraint(section: Section) -> None:
     _curves(section, "iql_medium", f"{ENVS['medium']}: IQL on the RND dataset, eval_return against updates",
             groups["pointmass_medium_iql"], hlines=_ceiling_lines(ENVS["medium"]))
     _return_table(section, groups)
+    section.text("AWAC and IQL act ε-greedily on their critic, as the course's agents (their actor shapes the "
+                 "critic's targets). pointmass_hard_awac_temp1.yaml is the course's Hard AWAC with the temperature "
+                 "of its awac default, 1, instead of 10: with λ = 10 the weights exp(A/λ) of Hard's small "
+                 "advantages are all near 1, the actor clones the exploration data, and the critic learns the "
+                 "values of that near-random walk. " + _mean_line(groups))
 
 
 def _write_data_size(section: Section) -> None:
