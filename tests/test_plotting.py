@@ -154,3 +154,13 @@ def test_several_keys_draw_a_line_each_on_one_axis_up_to_x_max(tmp_path, monkeyp
     out = subprocess.run([sys.executable, plot, str(d), "--group-by", "seed", "--key", "a", "--key", "b",
                           "--out", str(tmp_path / "s.png")], capture_output=True, text=True)
     assert out.returncode != 0 and "give one --key" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_a_long_curve_is_drawn_as_bin_means_and_a_short_one_as_it_is():
+    from cs285.reporting.plotting import bin_means
+    xs, ys = np.arange(10.0), np.arange(20.0).reshape(2, 10)
+    same_x, same_y = bin_means(xs, ys, n=10)
+    assert same_x is xs and same_y is ys
+    bx, by = bin_means(xs, ys, n=4)  # bins of 3, 3, 2, 2 steps
+    np.testing.assert_allclose(bx, [1.0, 4.0, 6.5, 8.5])
+    np.testing.assert_allclose(by, [[1.0, 4.0, 6.5, 8.5], [11.0, 14.0, 16.5, 18.5]])

@@ -239,9 +239,11 @@ def _mean_line(groups: dict[str, list[Run]]) -> str:
     parts = []
     for stem, runs in groups.items():
         finals = [r.final(last=LAST) for r in runs if r.finished and r.final() is not None]
-        if finals:
+        if len(finals) > 1:
             parts.append(f"{stem} {np.mean(finals):.1f} ± {np.std(finals):.1f} ({len(finals)} seeds)")
-    return ("Mean of the last 5 evaluations over seeds (± std): " + ", ".join(parts) + ".") if parts else ""
+        elif finals:
+            parts.append(f"{stem} {finals[0]:.1f} (1 seed)")
+    return (f"Mean of the last {LAST} evaluations (over seeds: mean ± std): " + ", ".join(parts) + ".") if parts else ""
 
 
 def _write_alpha(section: Section) -> None:
