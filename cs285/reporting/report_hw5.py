@@ -243,7 +243,9 @@ def _mean_line(groups: dict[str, list[Run]]) -> str:
             parts.append(f"{stem} {np.mean(finals):.1f} ± {np.std(finals):.1f} ({len(finals)} seeds)")
         elif finals:
             parts.append(f"{stem} {finals[0]:.1f} (1 seed)")
-    return (f"Mean of the last {LAST} evaluations (over seeds: mean ± std): " + ", ".join(parts) + ".") if parts else ""
+    if not parts:
+        return ""
+    return f"Mean of the last {LAST} evaluations (over seeds: mean ± std): " + ", ".join(parts) + "."
 
 
 def _write_alpha(section: Section) -> None:
