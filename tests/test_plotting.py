@@ -164,3 +164,19 @@ def test_a_long_curve_is_drawn_as_bin_means_and_a_short_one_as_it_is():
     bx, by = bin_means(xs, ys, n=4)  # bins of 3, 3, 2, 2 steps
     np.testing.assert_allclose(bx, [1.0, 4.0, 6.5, 8.5])
     np.testing.assert_allclose(by, [[1.0, 4.0, 6.5, 8.5], [11.0, 14.0, 16.5, 18.5]])
+
+
+def test_yaml_runs_sharing_an_exp_name_are_labelled_by_their_config_files():
+    """The course's Hard AWAC file keeps exp_name pointmass_hard_dqn: its curve and DQN's are named by their
+    config files, not by a list of every setting in which they differ."""
+    from cs285.reporting.grading import Run
+    from cs285.reporting.plotting import group_runs
+
+    def run(config, base):
+        return Run(path=config, name=f"hw5_offline_{config}",
+                   flags={"config_file": f"experiments/offline/{config}.yaml", "seed": 1},
+                   rows=[{"step": 0, "eval_return": -1.0}],
+                   experiment={"exp_name": "pointmass_hard_dqn", "base_config": base, "env_name": "PointmassHard-v0"})
+
+    groups = group_runs([run("pointmass_hard_awac", "awac"), run("pointmass_hard_dqn", "dqn")])
+    assert [g.label for g in groups] == ["pointmass_hard_awac", "pointmass_hard_dqn"]

@@ -113,9 +113,18 @@ def _label(groups: list[Group]) -> None:
         if len(envs) > 1:
             name += f" {g.flags.get('env_name')}"
         twins = [h for h in groups if base(h) == base(g) and h.flags.get("env_name") == g.flags.get("env_name")]
-        if len(twins) > 1:
+        configs = {_config_stem(h) for h in twins}
+        if len(twins) > 1 and None not in configs and len(configs) == len(twins):
+            name = _config_stem(g)  # YAML runs whose configs share an exp_name (hw5's AWAC files say pointmass_hard_dqn)
+        elif len(twins) > 1:
             name += " " + _differing(g, twins)
         g.label = name + (f" ({len(g.runs)} seeds)" if len(g.runs) > 1 else "")
+
+
+def _config_stem(group: Group) -> Optional[str]:
+    """The stem of the ``config_file`` flag (hw3/hw4/hw5's YAML) of the group's runs, or None."""
+    config = group.runs[0].flags.get("config_file")
+    return os.path.splitext(os.path.basename(config))[0] if isinstance(config, str) else None
 
 
 def unfinished_apart(groups: list[Group]) -> list[Group]:
