@@ -180,3 +180,18 @@ def test_yaml_runs_sharing_an_exp_name_are_labelled_by_their_config_files():
 
     groups = group_runs([run("pointmass_hard_awac", "awac"), run("pointmass_hard_dqn", "dqn")])
     assert [g.label for g in groups] == ["pointmass_hard_awac", "pointmass_hard_dqn"]
+
+
+def test_hw5_offline_steps_are_labelled_as_updates():
+    from cs285.reporting.grading import Run
+    from cs285.reporting.plotting import ENV_STEPS, FINETUNE_STEPS, OFFLINE_STEPS, _x_label
+
+    def run(name):
+        return Run(path=name, name=name, flags={"seed": 1}, rows=[],
+                   experiment={"base_config": "cql", "env_name": "PointmassHard-v0"})
+
+    offline, finetune, explore = (run(f"hw5_{kind}_x_01-01-2026_00-00-00")
+                                  for kind in ("offline", "finetune", "explore"))
+    assert _x_label([offline], None) == OFFLINE_STEPS
+    assert _x_label([offline, finetune], None) == FINETUNE_STEPS
+    assert _x_label([explore], None) == ENV_STEPS

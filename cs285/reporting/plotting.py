@@ -39,6 +39,8 @@ MAX_POINTS = 1000  # a curve logged at more steps (hw3/hw5 log every update) is 
 FORMATS = (".png", ".pdf", ".svg")
 BANDS = {"std": "mean ± std", "minmax": "mean, min..max"}  # --band: how the y label names it
 ENV_STEPS = "Environment steps"
+OFFLINE_STEPS = "Updates on the dataset"
+FINETUNE_STEPS = "Steps (offline updates, then online env steps)"
 HLINE_STYLES = (("black", "--"), ("dimgray", "-."), ("tab:red", ":"), ("tab:purple", "--"), ("tab:brown", "-."))
 DEVICE_FLAGS = ("which_gpu", "no_gpu")  # flags that don't change what is learned
 # config_file: hw3 runs group by the YAML config it held (Run.settings), not by the file's name
@@ -115,7 +117,7 @@ def _label(groups: list[Group]) -> None:
         twins = [h for h in groups if base(h) == base(g) and h.flags.get("env_name") == g.flags.get("env_name")]
         configs = {_config_stem(h) for h in twins}
         if len(twins) > 1 and None not in configs and len(configs) == len(twins):
-            name = _config_stem(g)  # YAML runs whose configs share an exp_name (hw5's AWAC files say pointmass_hard_dqn)
+            name = _config_stem(g)  # YAML configs sharing an exp_name (hw5's Hard AWAC says pointmass_hard_dqn)
         elif len(twins) > 1:
             name += " " + _differing(g, twins)
         g.label = name + (f" ({len(g.runs)} seeds)" if len(g.runs) > 1 else "")
@@ -271,6 +273,9 @@ def _x_of(run: Run, x: Optional[str]) -> str:
 
 
 def _x_label(runs: list[Run], x: Optional[str]) -> str:
+    if x in (None, "step") and runs and all(r.name.startswith(("hw5_offline_", "hw5_finetune_")) for r in runs):
+        # hw5's offline step is an update on the dataset; fine-tuning's steps are updates, then env steps
+        return OFFLINE_STEPS if all(r.name.startswith("hw5_offline_") for r in runs) else FINETUNE_STEPS
     if x in (None, "Train_EnvstepsSoFar") or all(r.is_hw3 for r in runs):
         return ENV_STEPS  # hw3's step is the env step
     return "Iteration" if x == "step" else x
