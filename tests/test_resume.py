@@ -229,3 +229,26 @@ def test_sigterm_to_the_runs_process_group_stops_it_gracefully(tmp_path):
     run_dir = only_dir(tmp_path)
     done = [r["step"] for r in read_metrics(run_dir)]
     assert done == list(range(len(done))) and not is_finished(run_dir)
+
+
+def test_a_stop_ends_a_multi_seed_command_not_just_its_current_seed(tmp_path, capsys):
+    """--seed 1 2 3 stopped (SIGTERM) during seed 1: seeds 2 and 3 do not start."""
+    import argparse
+    import os
+    import signal
+
+    from cs285.trainers import checkpointing, script_util
+    from cs285.trainers.checkpointing import RunCheckpoint
+
+    checkpointing._signalled = True  # an earlier stop in this process does not count
+    ran = []
+
+    def run(args, seed):
+        ran.append(seed)
+        with RunCheckpoint(str(tmp_path / str(seed)), {"seed": seed}, 60) as ckpt:
+            os.kill(os.getpid(), signal.SIGTERM)
+            assert ckpt.stop_requested
+
+    parse = lambda: argparse.Namespace(seed=[1, 2, 3], no_gpu=True, which_gpu=0)  # noqa: E731
+    script_util.run_seeds(parse, run)
+    assert ran == [1] and "Seeds 2 3 not started" in capsys.readouterr().err

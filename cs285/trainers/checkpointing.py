@@ -40,6 +40,14 @@ LATEST = "checkpoint_latest.pt"
 PREVIOUS = "checkpoint_previous.pt"
 BEST = "checkpoint_best.pt"
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+_signalled = False  # a run of this process was asked to stop (script_util.run_seeds starts no further seed)
+
+
+def take_stop_signal() -> bool:
+    """Whether a SIGTERM or Ctrl-C asked a run of this process to stop since the last call (which it clears)."""
+    global _signalled
+    signalled, _signalled = _signalled, False
+    return signalled
 
 
 class RunCheckpoint:
@@ -96,7 +104,8 @@ class RunCheckpoint:
             raise KeyboardInterrupt
         if signum == signal.SIGINT:
             print("\nStopping after this step (Ctrl-C again to quit at once)", file=sys.stderr)
-        self.stop_requested = True
+        global _signalled
+        self.stop_requested = _signalled = True
 
     def wall_seconds(self) -> float:
         """Training seconds of this run, including those before the resume."""

@@ -75,8 +75,15 @@ def run_seeds(parse_args: Callable[[], argparse.Namespace],
     set_torch_threads()
     args = parse_args()
     ptu.init_gpu(not args.no_gpu, args.which_gpu)
-    for seed in args.seed:
+    from cs285.trainers.checkpointing import take_stop_signal
+
+    take_stop_signal()  # only a stop during these runs counts
+    for i, seed in enumerate(args.seed):
         run(args, seed)
+        if take_stop_signal() and args.seed[i + 1:]:  # a stop ends the command, not just this seed's run
+            print(f"Seeds {' '.join(map(str, args.seed[i + 1:]))} not started; the same command runs them after this "
+                  "one", file=sys.stderr)
+            break
 
 
 def run_main(main: Callable[[], None]) -> None:
