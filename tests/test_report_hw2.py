@@ -18,10 +18,6 @@ ROOT = os.path.join(os.path.dirname(__file__), "..")
 RUN_HW2 = sweep.load_script(sweep.resolve_script("run_hw2.py"))
 
 
-def _planned(spec):
-    return sweep.plan(sweep.resolve_script(spec.script), spec.args, sweep.parse_grid(spec.grid), spec.seeds)
-
-
 def _experiment(key, seeds):
     return next(e for e in report_hw2.experiments(seeds) if e.key == key)
 
@@ -37,7 +33,7 @@ def section_of(experiment, tmp_path, rows_of):
     """A Section over hand-made finished run dirs: ``rows_of(exp_name, seed)`` gives a run's rows."""
     results = []
     for spec in experiment.sweeps:
-        planned, dirs = _planned(spec), {}
+        planned, dirs = spec.planned(), {}
         for run in planned:
             flags = {**vars(RUN_HW2.parse_args(list(run.argv))), "seed": run.seed}
             d = tmp_path / "data" / f"q2_pg_{run.exp_name}_{flags['env_name']}_01-01-2026_00-00-0{run.seed}"
@@ -64,7 +60,7 @@ def test_the_plan_runs_the_handouts_commands_lunarlander_and_pendulum_on_five_se
     experiments = report_hw2.experiments([1, 2, 3])
     assert [e.key for e in experiments] == ["cartpole", "cheetah", "lunar_gae", "lunar_truncation", "pendulum",
                                             "humanoid", "solved_lunar", "solved_humanoid"]
-    planned = {e.key: {run.identity for s in e.sweeps for run in _planned(s)} for e in experiments}
+    planned = {e.key: {run.identity for s in e.sweeps for run in s.planned()} for e in experiments}
     # CartPole 2 batches x 4 estimators, HalfCheetah 3 settings: x 3 seeds; LunarLander 5 λ + the truncation
     # runs, InvertedPendulum 2 settings, LunarLander's PPO: x 5 seeds; Humanoid x 3 seeds, its PPO x 1
     assert {k: len(v) for k, v in planned.items()} == {"cartpole": 24, "cheetah": 9, "lunar_gae": 25,
@@ -81,21 +77,21 @@ def test_the_plan_runs_the_handouts_commands_lunarlander_and_pendulum_on_five_se
     assert report_hw2.at_least_five([7, 9]) == (7, 9, 10, 11, 12)
     assert report_hw2.at_least_five([1, 2, 3, 4, 5, 6]) == (1, 2, 3, 4, 5, 6)
     # two of the handout's commands, argv as the sweep runs them
-    (cartpole,) = [r for r in _planned(experiments[0].sweeps[3]) if r.seed == 2]
+    (cartpole,) = [r for r in experiments[0].sweeps[3].planned() if r.seed == 2]
     assert cartpole.argv == ("--env_name", "CartPole-v0", "-n", "100", "-b", "1000", "-rtg", "-na", "--exp_name",
                              "cartpole_rtg_na", "--seed", "2")
-    lam = _planned(lunar[1])[0]
+    lam = lunar[1].planned()[0]
     assert lam.argv[:-2] == ("--env_name", "LunarLander-v2", "--ep_len", "1000", "--discount", "0.99", "-n", "300",
                              "-l", "3", "-s", "128", "-b", "2000", "-lr", "0.001", "-rtg", "--use_baseline",
                              "--gae_lambda", "0.95", "--exp_name", "lunar_lander_lambda0.95")
-    humanoid = vars(RUN_HW2.parse_args(list(_planned(_experiment("humanoid", [1]).sweeps[0])[0].argv)))
+    humanoid = vars(RUN_HW2.parse_args(list(_experiment("humanoid", [1]).sweeps[0].planned()[0].argv)))
     assert (humanoid["n_iter"], humanoid["batch_size"], humanoid["gae_lambda"], humanoid["discount"],
             humanoid["baseline_gradient_steps"], humanoid["save_params"]) == (21, 50000, 0.97, 0.99, 50, True)
 
 
 def test_the_truncation_runs_plan_and_the_dry_run_prints_all_82_and_starts_nothing(data_dir):
     (spec,) = [s for e in report_hw2.experiments([1, 2, 3]) for s in e.sweeps if report_hw2.TRUNCATION in s.args]
-    runs = _planned(spec)
+    runs = spec.planned()
     assert len(runs) == 5 and vars(RUN_HW2.parse_args(list(runs[0].argv)))["truncation_as_termination"]
     out = subprocess.run([sys.executable, os.path.join(ROOT, "scripts", "report.py"), "hw2", "--dry-run"],
                          capture_output=True, text=True, check=True, cwd=ROOT).stdout
@@ -219,7 +215,7 @@ def test_humanoid_iterations_0_to_20_and_the_300_check(tmp_path):
 
 
 def test_solved_settings_plan_ppo_on_the_faster_backend_where_it_is_installed(monkeypatch):
-    lunar = vars(RUN_HW2.parse_args(list(_planned(_experiment("solved_lunar", [1]).sweeps[0])[0].argv)))
+    lunar = vars(RUN_HW2.parse_args(list(_experiment("solved_lunar", [1]).sweeps[0].planned()[0].argv)))
     assert (lunar["pg_method"], lunar["discount"], lunar["n_iter"] * lunar["batch_size"]) == \
         ("ppo", 0.999, 92 * 16384)
     monkeypatch.setitem(sys.modules, "envpool", None)  # import envpool fails: the gymnasium backend

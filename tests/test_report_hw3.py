@@ -22,14 +22,10 @@ KEYS = ["dqn_cartpole", "dqn_lunarlander", "dqn_mspacman", "sac_pendulum", "sac_
         "sac_halfcheetah", "sac_hopper", "sac_humanoid"]
 
 
-def _planned(spec):
-    return sweep.plan(sweep.resolve_script(spec.script), spec.args, sweep.parse_grid(spec.grid), spec.seeds)
-
-
 def test_the_plan_holds_each_deliverable_with_pasteable_commands_and_projected_times(data_dir, capsys):
     experiments = report_hw3.experiments([1, 2, 3])
     assert [e.key for e in experiments] == KEYS
-    counts = {e.key: len({run.identity for s in e.sweeps for run in _planned(s)}) for e in experiments}
+    counts = {e.key: len({run.identity for s in e.sweeps for run in s.planned()}) for e in experiments}
     # 3 seeds where settings are compared (CartPole 1 config, LunarLander 2, HalfCheetah 4, Hopper 3),
     # the first seed for the one-run checks (MsPacman, Pendulum, InvertedPendulum x 2, Humanoid SAC + PPO)
     assert counts == {"dqn_cartpole": 3, "dqn_lunarlander": 6, "dqn_mspacman": 1, "sac_pendulum": 1,
@@ -97,7 +93,7 @@ def fake_hw3_run(data, run, script, returns, reached=None, tag=0):
 def test_a_section_draws_finished_and_unfinished_runs_and_only_picks_it(data_dir, tmp_path, monkeypatch, capsys):
     experiments = report_hw3.experiments([1, 2])
     lunar = next(e for e in experiments if e.key == "dqn_lunarlander")
-    plain, double = (_planned(s) for s in lunar.sweeps)
+    plain, double = (s.planned() for s in lunar.sweeps)
     for run in plain:
         fake_hw3_run(data_dir, run, "run_hw3_dqn.py", lambda s, seed=run.seed: s / 2000 + seed)
     fake_hw3_run(data_dir, double[0], "run_hw3_dqn.py", lambda s: s / 1000)
@@ -128,7 +124,7 @@ def test_a_section_draws_finished_and_unfinished_runs_and_only_picks_it(data_dir
 
 def test_a_dry_run_names_the_unfinished_run_it_resumes(data_dir, capsys):
     (pacman,) = next(e for e in report_hw3.experiments([1]) if e.key == "dqn_mspacman").sweeps
-    (run,) = _planned(pacman)
+    (run,) = pacman.planned()
     d = fake_hw3_run(data_dir, run, "run_hw3_dqn.py", lambda s: 300.0, reached=300_000)
     (d / LATEST).write_bytes(b"")  # a checkpoint: the same command resumes the dir
     (result,) = sweep.run_sweeps([pacman], dry_run=True)
@@ -139,7 +135,7 @@ def test_a_dry_run_names_the_unfinished_run_it_resumes(data_dir, capsys):
 
 def test_mspacman_draws_train_and_eval_returns_with_the_random_line_and_the_projection(data_dir, tmp_path):
     experiment = next(e for e in report_hw3.experiments([1]) if e.key == "dqn_mspacman")
-    (run,) = _planned(experiment.sweeps[0])
+    (run,) = experiment.sweeps[0].planned()
     fake_hw3_run(data_dir, run, "run_hw3_dqn.py", lambda s: 200 + s / 500, reached=300_000)
     (result,) = sweep.run_sweeps(experiment.sweeps, dry_run=True)
     section = report.Section(experiment, [result], str(tmp_path / "report"))
@@ -187,7 +183,7 @@ def test_every_section_is_drawn_from_one_seed_of_fake_runs(data_dir, tmp_path, m
     experiments = report_hw3.experiments([1])
     ppo = sweep.load_script(sweep.resolve_script("run_hw2.py"))
     for spec in (s for e in experiments for s in e.sweeps):
-        for run in _planned(spec):
+        for run in spec.planned():
             if spec.script != "run_hw2.py":
                 fake_hw3_run(data_dir, run, spec.script, lambda s: s / 1000)
                 continue

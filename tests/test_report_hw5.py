@@ -23,23 +23,19 @@ from cs285.trainers.run_config import mark_finished  # noqa: E402
 KEYS = ["exploration", "cql_dqn", "cql_alpha", "awac_iql", "data_size", "finetune", "all_configs"]
 
 
-def _planned(spec):
-    return sweep.plan(sweep.resolve_script(spec.script), spec.args, sweep.parse_grid(spec.grid), spec.seeds)
-
-
 def test_the_plan_holds_each_deliverable_with_pasteable_commands_explorations_first(data_dir, capsys):
     experiments = report_hw5.experiments([1, 2, 3])
     assert [e.key for e in experiments] == KEYS
-    counts = {e.key: len({run.identity for s in e.sweeps for run in _planned(s)}) for e in experiments}
+    counts = {e.key: len({run.identity for s in e.sweeps for run in s.planned()}) for e in experiments}
     # 3 seeds for CQL against DQN (4 configs) and fine-tuning; seed 1 for the rest; the 16 course configs once
     assert counts == {"exploration": 6, "cql_dqn": 12, "cql_alpha": 4, "awac_iql": 6, "data_size": 8,
                       "finetune": 6, "all_configs": 16}
-    unique = {run.identity for e in experiments for s in e.sweeps for run in _planned(s)}
+    unique = {run.identity for e in experiments for s in e.sweeps for run in s.planned()}
     assert len(unique) == 39  # 9 explorations, 24 offline runs, 6 fine-tunings
     for e in experiments:
         for s in e.sweeps:
             assert s.stage == (0 if s.script == report_hw5.EXPLORE else 1)
-            for run in _planned(s):  # every config the plan names exists
+            for run in s.planned():  # every config the plan names exists
                 assert os.path.isfile(run.argv[run.argv.index("--config_file") + 1])
 
     report.build_report("hw5", "hw5", experiments, "report.py hw5 --dry-run", str(data_dir / "out"), jobs=2,
@@ -106,7 +102,7 @@ def test_every_section_is_drawn_from_fake_runs_and_datasets(data_dir, tmp_path, 
     rng = np.random.default_rng(0)
     tag, seen = 0, set()
     for spec in (s for e in experiments for s in e.sweeps):
-        for run in _planned(spec):
+        for run in spec.planned():
             if run.identity in seen:
                 continue
             seen.add(run.identity)

@@ -337,6 +337,10 @@ class SweepSpec:
     # offline runs, the exploration runs' datasets)
     stage: int = field(default=0, compare=False)
 
+    def planned(self) -> list[PlannedRun]:
+        """The sweep's runs: its grid × seeds (``plan``)."""
+        return plan(resolve_script(self.script), self.args, parse_grid(self.grid), self.seeds)
+
     def command(self) -> str:
         """The sweep.py command line that runs this sweep."""
         grid = f" --grid {' '.join(self.grid)}" if self.grid else ""
@@ -368,7 +372,7 @@ def run_sweeps(specs: Sequence[SweepSpec], jobs: Optional[int] = None, launcher:
     seconds: dict[str, Optional[float]] = {}  # identity -> the projected wall seconds of its run
     for spec in specs:
         script = resolve_script(spec.script)
-        planned = plan(script, spec.args, parse_grid(spec.grid), spec.seeds)
+        planned = spec.planned()
         if script not in modules:
             modules[script] = load_script(script)
         finished, unfinished = _run_dirs(root, modules[script], planned)
