@@ -228,6 +228,16 @@ def dqn_rates(rng: np.random.Generator, updates: int, repeats: int) -> None:
               f"DQNAgent {dqn_ours:.1f}/s ({dqn_ours / dqn_plain:.2f} of plain)")
 
 
+def median_ms(fn, n: int) -> float:
+    """Median ms of one ``fn()`` over ``n`` calls timed one by one."""
+    times = []
+    for _ in range(n):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return 1000 * float(np.median(times))
+
+
 def sac_rates(rng: np.random.Generator, args: argparse.Namespace) -> None:
     """The SAC update against plain torch and the matrix-product floor; then the loop against SB3, in turns."""
     plain = per_second(plain_sac_update(), args.updates)
@@ -236,11 +246,22 @@ def sac_rates(rng: np.random.Generator, args: argparse.Namespace) -> None:
     ours = per_second(lambda: agent.update(batch, 1), args.updates)
     print(f"SAC update (256x256, batch {BATCH}): plain torch {plain:.0f}/s, SACAgent {ours:.0f}/s "
           f"({ours / plain:.2f} of plain)")
+    # the floor and the update in alternating blocks, so that the machine's drift hits both alike
     shapes = sac_gemms()
-    floor_ms, gflops = gemm_floor(shapes, args.updates)
-    print(f"SAC update's {len(shapes)} matrix products alone ({gemm_flops(shapes) / 1e6:.0f} "
-          f"MFLOP): {floor_ms:.2f} ms ({gflops:.0f} GFLOP/s), {1000 / floor_ms:.0f} updates/s at most; "
-          f"SACAgent's update is {1000 / ours:.2f} ms")
+    floors, updates = [], []
+    for _ in range(10):
+        floors.append(gemm_floor(shapes, max(args.updates // 10, 5))[0])
+        updates.append(median_ms(lambda: agent.update(batch, 1), max(args.updates // 10, 5)))
+    floor_ms, update_ms = float(np.median(floors)), float(np.median(updates))
+    print(f"SAC update's {len(shapes)} matrix products alone ({gemm_flops(shapes) / 1e6:.0f} MFLOP): "
+          f"{floor_ms:.2f} ms ({gemm_flops(shapes) / floor_ms / 1e6:.0f} GFLOP/s), {1000 / floor_ms:.0f} updates/s "
+          f"at most; SACAgent's update {update_ms:.2f} ms, {update_ms / floor_ms:.2f}x the floor (medians of 10 "
+          f"alternating blocks)")
+    tiny = SACAgent(OB, AC, -np.ones(AC), np.ones(AC), hidden_size=8, n_layers=2)
+    tiny_batch = random_batch(rng, 8, (OB,), rng.uniform(-1, 1, (8, AC)).astype(np.float32))
+    tiny_ms = median_ms(lambda: tiny.update(tiny_batch, 1), args.updates)
+    print(f"The same update on 8-wide networks and a batch of 8 (its ops' dispatch and autograd, next to no "
+          f"arithmetic): {tiny_ms:.2f} ms")
     for r in range(args.repeats):  # in turns: ours, then SB3's
         ours = ours_sac_rates(args.steps, 1000)
         sb3 = sb3_sac_rates(args.steps, 1000)

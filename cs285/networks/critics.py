@@ -56,18 +56,16 @@ class TwinQ(nn.Module):
         """Q values (n_critics, batch). ``detach_params``: gradients reach the inputs only
         (the actor loss must not leave gradients on the critics)."""
         x = torch.cat([obs, actions], dim=-1)  # (batch, in_dim)
+        # every layer one baddbmm on contiguous (n, batch, width) activations; the shared input is
+        # broadcast, not copied (one addmm over n * width columns then a transposed view costs a
+        # copy of the activations forward and backward: 2-5% of a SAC update)
+        x = x.expand(self.n_critics, *x.shape)
         n_layers = len(self.weights)
         for k in range(n_layers):
             w, b = self.weights[k], self.biases[k]
             if detach_params:
                 w, b = w.detach(), b.detach()
-            if k == 0:  # shared input: one (batch, in) @ (in, n*out) matmul for all critics
-                n, fan_in, fan_out = w.shape
-                x = torch.addmm(b.permute(1, 0, 2).reshape(1, n * fan_out), x,
-                                w.permute(1, 0, 2).reshape(fan_in, n * fan_out))
-                x = x.view(-1, n, fan_out).transpose(0, 1)  # (n, batch, out)
-            else:
-                x = torch.baddbmm(b, x, w)
+            x = torch.baddbmm(b, x, w)
             if k < n_layers - 1:
                 x = self.activation(x)
         return x.squeeze(-1)
