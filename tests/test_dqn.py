@@ -122,6 +122,37 @@ def test_flat_gradient_clip_by_hand():
     assert torch.equal(grad, before)
 
 
+def test_huber_loss_by_hand():
+    # errors d = q - y: 0.5 (squared part: ½ d² = 0.125) and -3 (linear part: |d| - ½ = 2.5): mean 1.3125
+    agent = DQNAgent((1,), 2, discount=0.9, loss="huber")
+    assert agent.td_loss(torch.tensor([1.5, 0.0]), torch.tensor([1.0, 3.0])).item() == pytest.approx(1.3125)
+    with pytest.raises(ValueError, match="mse, huber"):
+        DQNAgent((1,), 2, loss="l1")
+
+
+def test_huber_update_reports_the_loss_of_its_step():
+    torch.manual_seed(0)
+    agent = DQNAgent((4,), 2, loss="huber", discount=0.9)
+    batch = _random_batch(reward_scale=3.0)  # errors on both sides of 1
+    obs, next_obs = torch.from_numpy(batch.observations), torch.from_numpy(batch.next_observations)
+    with torch.no_grad():
+        next_q = agent.target_critic(next_obs).max(1).values
+        y = torch.from_numpy(batch.rewards) + 0.9 * torch.from_numpy(~batch.terminated).float() * next_q
+        d = (agent.critic(obs).gather(1, torch.from_numpy(batch.actions)[:, None]).squeeze(1) - y).abs()
+    assert (d < 1).any() and (d > 1).any()
+    expected = torch.where(d < 1, 0.5 * d ** 2, d - 0.5).mean().item()
+    assert agent.update(batch, step=1)["critic_loss"] == pytest.approx(expected, rel=1e-5)
+
+
+def test_final_learning_rate_is_a_linear_decay_over_the_updates(tmp_path):
+    path = tmp_path / "decay.yaml"
+    path.write_text("base_config: dqn_basic\nenv_name: LunarLander-v2\nfinal_learning_rate: 1e-4\n")
+    config = load_experiment(str(path), dqn_config.BASE_CONFIGS)
+    lr = dqn_config.lr_schedule(config)  # 300000 - 20000 = 280000 updates, from 1e-3 to 1e-4
+    assert [lr(0), lr(140_000), lr(280_000), lr(10**6)] == pytest.approx([1.0, 0.55, 0.1, 0.1])
+    assert dqn_config.agent_kwargs(config)["loss"] == "mse"
+
+
 def test_learning_rate_follows_the_multiplier_per_update():
     agent = DQNAgent((4,), 2, learning_rate=0.1, lr_multiplier=PiecewiseSchedule([(0, 1.0), (2, 0.5)], 0.5))
     lrs = [agent.update(_random_batch(seed=k), step=100 + k)["lr"] for k in range(4)]
@@ -242,7 +273,8 @@ def test_shipped_configs_give_the_course_defaults():
     assert cartpole == {"base_config": "dqn_basic", "env_name": "CartPole-v1", "exp_name": None, "hidden_size": 64,
                         "num_layers": 2, "learning_rate": 1e-3, "total_steps": 300_000, "discount": 0.99,
                         "target_update_period": 1000, "clip_grad_norm": None, "use_double_q": False,
-                        "learning_starts": 20_000, "batch_size": 128}
+                        "learning_starts": 20_000, "batch_size": 128,
+                        "loss": "mse", "final_learning_rate": None}  # the project's two keys, the course's way
     assert dqn_config.log_name(cartpole) == "dqn_CartPole-v1_s64_l2_d0.99"
     lunar, double = load("lunarlander.yaml"), load("lunarlander_doubleq.yaml")
     assert lunar == {**cartpole, "env_name": "LunarLander-v2"} and double == {**lunar, "use_double_q": True}
@@ -265,6 +297,8 @@ def test_shipped_configs_give_the_course_defaults():
     ("base_config: dqn_basic\nenv_name: CartPole-v1\nbatch_size: lots\n", ["batch_size", "int"]),
     ("base_config: dqn_basic\nenv_name: CartPole-v1\nuse_double_q: 1\n", ["use_double_q", "bool"]),
     ("base_config: dqn_atari\nenv_name: Pong\nadam_eps: small\n", ["adam_eps", "float"]),
+    ("base_config: dqn_basic\nenv_name: CartPole-v1\nloss: hubr\n", ["loss", "mse, huber", "'huber'"]),
+    ("base_config: dqn_basic\nenv_name: CartPole-v1\nfinal_learning_rate: -1\n", ["final_learning_rate"]),
 ])
 def test_bad_config_is_one_line_naming_the_key(tmp_path, text, words):
     path = tmp_path / "bad.yaml"

@@ -40,6 +40,7 @@ from cs285.networks.policies import numpy_mlp
 from cs285.networks.q_networks import build_q_network
 
 EVAL_EPSILON = 0.02  # the course evaluates with its agent's get_action(obs), whose ε defaults to 0.02
+TD_LOSSES = {"mse": F.mse_loss, "huber": F.smooth_l1_loss}  # Huber with δ = 1: Mnih et al. 2015, SB3's DQN
 UPDATE_KEYS = ("critic_loss", "q_values", "target_values", "grad_norm", "lr")
 
 
@@ -102,6 +103,7 @@ class DQNAgent:
     adam_eps: Adam's ε (the course's Atari config: 1e-4; torch's default 1e-8 otherwise).
     clip_grad_norm: max gradient norm, None for no clip (the norm is reported either way).
     lr_multiplier: n -> factor of learning_rate at update n (the course's LR schedule).
+    loss: the TD loss, "mse" (the course's) or "huber" (squared for |error| < 1, linear beyond).
 
     hw5's agents change one piece each: ``target_values`` (AWAC: E_π Q_targ(s', ·); IQL: V_targ(s')),
     ``critic_penalty`` (CQL) or ``update_critic`` (RND's reward bonus; AWAC's and IQL's extra steps).
@@ -110,7 +112,8 @@ class DQNAgent:
     def __init__(self, observation_shape: Sequence[int], num_actions: int, *, network: str = "mlp",
                  hidden_size: int = 64, num_layers: int = 2, learning_rate: float = 1e-3, adam_eps: float = 1e-8,
                  discount: float = 0.99, target_update_period: int = 1000, clip_grad_norm: Optional[float] = None,
-                 use_double_q: bool = False, lr_multiplier: Callable[[int], float] = lambda n: 1.0):
+                 use_double_q: bool = False, lr_multiplier: Callable[[int], float] = lambda n: 1.0,
+                 loss: str = "mse"):
         if target_update_period < 1:
             raise ValueError(f"target_update_period must be at least 1, got {target_update_period}")
         self.observation_shape, self.num_actions = tuple(observation_shape), int(num_actions)
@@ -119,6 +122,9 @@ class DQNAgent:
         self.target_update_period, self.use_double_q = int(target_update_period), bool(use_double_q)
         self.clip_grad_norm = None if clip_grad_norm is None else float(clip_grad_norm)
         self.lr_multiplier = lr_multiplier
+        if loss not in TD_LOSSES:
+            raise ValueError(f"loss must be one of {', '.join(TD_LOSSES)}, got {loss!r}")
+        self.td_loss = TD_LOSSES[loss]
         self.critic = build_q_network(network, observation_shape, num_actions, hidden_size, num_layers)
         self.target_critic = build_q_network(network, observation_shape, num_actions, hidden_size, num_layers)
         self.target_critic.requires_grad_(False)
@@ -167,7 +173,7 @@ class DQNAgent:
         y = self.target_values(rewards, next_obs, terminated)
         qa_values = self.critic(obs)  # Q(s_i, ·), (N, num_actions)
         q_values = qa_values.gather(1, actions[:, None]).squeeze(1)  # Q(s_i, a_i), (N,)
-        td_loss = F.mse_loss(q_values, y)
+        td_loss = self.td_loss(q_values, y)
         penalty = self.critic_penalty(qa_values, q_values)
         loss = td_loss if penalty is None else td_loss + penalty
 

@@ -8,6 +8,10 @@ agent's arguments.
 
     dqn_basic  MLP Q (tanh), Adam (eps 1e-8), constant LR;
                ε: 1 at step 0 -> 0.02 at 10% of total_steps, then 0.02
+               this project's two keys on top (defaults: the course's): ``loss: huber`` (the TD
+               loss of Mnih et al. 2015 and SB3: squared below 1, absolute above) and
+               ``final_learning_rate`` (the LR falls linearly from ``learning_rate`` at the first
+               update to it at the last, total_steps - learning_starts updates later)
     dqn_atari  Nature CNN on 4 stacked 84×84 frames, Adam (eps ``adam_eps``);
                LR multiplier: 1 until update 20000 -> 0.5 at total_steps / 2, then 0.5;
                ε: 1 until step 20000 -> 0.01 at total_steps / 2, then 0.01
@@ -19,6 +23,7 @@ from typing import Any, Mapping
 from cs285.trainers.experiment_config import AT_LEAST_ONE, FRACTION, NON_NEGATIVE, POSITIVE, Param, param, required
 from cs285.infrastructure.schedules import PiecewiseSchedule, constant
 
+LOSSES = ("mse", "huber")  # dqn_basic's ``loss``
 BASE_CONFIGS: dict[str, dict[str, Param]] = {
     "dqn_basic": {
         "env_name": required(str),
@@ -33,6 +38,9 @@ BASE_CONFIGS: dict[str, dict[str, Param]] = {
         "use_double_q": param(False),
         "learning_starts": param(20_000, within=NON_NEGATIVE),
         "batch_size": param(128, within=AT_LEAST_ONE),
+        # this project's, not the course's (the course's: mse and a constant rate)
+        "loss": param("mse", choices=LOSSES),
+        "final_learning_rate": param(None, float, within=POSITIVE),
     },
     "dqn_atari": {
         "env_name": required(str),
@@ -78,7 +86,12 @@ def exploration_schedule(config: Mapping[str, Any]) -> PiecewiseSchedule:
 def lr_schedule(config: Mapping[str, Any]) -> PiecewiseSchedule:
     """The learning rate's multiplier as a function of the number of updates."""
     if config["base_config"] == "dqn_basic":
-        return constant(1.0)
+        final = config.get("final_learning_rate")
+        if final is None:
+            return constant(1.0)
+        updates = max(config["total_steps"] - config["learning_starts"], 1)
+        return PiecewiseSchedule([(0, 1.0), (updates, final / config["learning_rate"])],
+                                 outside_value=final / config["learning_rate"])
     return PiecewiseSchedule([(0, 1.0), (ATARI_SCHEDULE_START, 1.0), (config["total_steps"] / 2, 0.5)],
                              outside_value=0.5)
 
@@ -88,4 +101,4 @@ def agent_kwargs(config: Mapping[str, Any]) -> dict[str, Any]:
     atari = config["base_config"] == "dqn_atari"
     same_name = {key: config[key] for key in SAME_NAME_KEYS if key in config}  # dqn_atari has no MLP sizes
     return dict(same_name, network="cnn" if atari else "mlp", adam_eps=config["adam_eps"] if atari else 1e-8,
-                lr_multiplier=lr_schedule(config))
+                lr_multiplier=lr_schedule(config), loss=config.get("loss", "mse"))
