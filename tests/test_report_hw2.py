@@ -62,12 +62,12 @@ def test_the_plan_runs_the_handouts_commands_lunarlander_and_pendulum_on_five_se
                                             "humanoid", "solved_lunar", "solved_humanoid"]
     planned = {e.key: {run.identity for s in e.sweeps for run in s.planned()} for e in experiments}
     # CartPole 2 batches x 4 estimators, HalfCheetah 3 settings: x 3 seeds; LunarLander 5 λ + the truncation
-    # runs, InvertedPendulum 2 settings, LunarLander's PPO: x 5 seeds; Humanoid x 3 seeds, its PPO x 1
+    # runs, InvertedPendulum 2 settings, LunarLander's PPO: seeds 1-10; Humanoid x 3 seeds, its PPO x 1
     assert {k: len(v) for k, v in planned.items()} == {"cartpole": 24, "cheetah": 9, "lunar_gae": 25,
                                                         "lunar_truncation": 10, "pendulum": 10, "humanoid": 3,
-                                                        "solved_lunar": 5, "solved_humanoid": 1}
+                                                        "solved_lunar": 10, "solved_humanoid": 1}
     assert len(planned["lunar_truncation"] - planned["lunar_gae"]) == 5  # the default λ = 0.98 runs are shared
-    assert len(set().union(*planned.values())) == 82
+    assert len(set().union(*planned.values())) == 87
     # --save_params (for the GIFs) on one setting per task, and only there
     saving = {s.args[-1] for e in experiments for s in e.sweeps if "--save_params" in s.args}
     assert saving == set(report_hw2.GIF_RUNS) and len(saving) == 8
@@ -89,14 +89,14 @@ def test_the_plan_runs_the_handouts_commands_lunarlander_and_pendulum_on_five_se
             humanoid["baseline_gradient_steps"], humanoid["save_params"]) == (21, 50000, 0.97, 0.99, 50, True)
 
 
-def test_the_truncation_runs_plan_and_the_dry_run_prints_all_82_and_starts_nothing(data_dir):
+def test_the_truncation_runs_plan_and_the_dry_run_prints_all_87_and_starts_nothing(data_dir):
     (spec,) = [s for e in report_hw2.experiments([1, 2, 3]) for s in e.sweeps if report_hw2.TRUNCATION in s.args]
     runs = spec.planned()
     assert len(runs) == 5 and vars(RUN_HW2.parse_args(list(runs[0].argv)))["truncation_as_termination"]
     out = subprocess.run([sys.executable, os.path.join(ROOT, "scripts", "report.py"), "hw2", "--dry-run"],
                          capture_output=True, text=True, check=True, cwd=ROOT).stdout
-    assert "sweep: 82 runs, 0 complete, 82 to run" in out
-    assert out.count("run_hw2.py") == 82 and "--exp_name humanoid" in out
+    assert "sweep: 87 runs, 0 complete, 87 to run" in out
+    assert out.count("run_hw2.py") == 87 and "--exp_name humanoid" in out
     assert not data_dir.exists() or not os.listdir(data_dir)
 
 
@@ -231,8 +231,9 @@ def test_solved_lunar_last_10_on_every_seed(tmp_path):
     section = section_of(_experiment("solved_lunar", [1, 2, 3]), tmp_path, rows_of)
     report_hw2._write_solved_lunar(section)
     text = _text(section)
-    assert "| lunar_lander_ppo | mean of the last 10 | 1 2 3 4 5 | 196.0 / 197.0 / 198.0 / 199.0 / 200.0 |" in text
-    assert "≥ 200 on 1 of 5 seeds" in text and "1200 / 1200 / 1200 / 1200 / 1200 s" in text
+    per_seed = " / ".join(f"{195.0 + s:.1f}" for s in range(1, 11))  # seeds 1-10 whatever the report's seeds
+    assert f"| lunar_lander_ppo | mean of the last 10 | 1 2 3 4 5 6 7 8 9 10 | {per_seed} |" in text
+    assert "≥ 200 on 6 of 10 seeds" in text and " / ".join(["1200"] * 10) + " s" in text
     _figures_exist(tmp_path, "lunar_ppo")
 
 
