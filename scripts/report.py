@@ -1,7 +1,7 @@
 """Build a homework's report (reports/<hw>/report.md), running what it still needs.
 
     python scripts/report.py hw1                 # 120 short runs (seeds 1-3) after 28 expert-data files
-    python scripts/report.py hw2                 # 87 runs (seeds 1-3; 1-5 where the handout asks for 5; 1-10 solved)
+    python scripts/report.py hw2                 # 96 runs (seeds 1-3; 1-5 where the handout asks for 5; 1-10 solved)
     python scripts/report.py hw3                 # 36 runs (seeds 1-3; seed 1 for the one-run checks), ~28 h
     python scripts/report.py hw5                 # 39 runs (seeds 1-3 for CQL against DQN and fine-tuning), ~1 h
     python scripts/report.py hw3 --only dqn_cartpole sac_hopper   # some sections: reports/hw3/report_<keys>.md

@@ -109,6 +109,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="std of Gaussian noise added to the env's actions in training rollouts (continuous only)")
     p.add_argument("--save_params", action="store_true",
                    help="save the policy (with its observation statistics) after every iteration")
+    p.add_argument("--stop_at_return", type=float, default=None,
+                   help="end the run (finished) once --stop_after evaluations in a row reach this Eval_AverageReturn")
+    p.add_argument("--stop_after", type=int, default=3, help="evaluations in a row for --stop_at_return")
     p.add_argument("--pg_method", choices=PG_METHODS, default="vanilla", help="policy update rule (see above)")
     p.add_argument("--normalize_obs", action="store_true",
                    help="normalize observations by running mean/var kept in the policy (any method)")
@@ -206,7 +209,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     check_flags(args, at_least_1=(
         "n_iter", "batch_size", "eval_batch_size", "baseline_gradient_steps", "n_layers", "layer_size", "ep_len",
         "scalar_log_freq", "num_envs", "env_procs", "n_policy_steps", "cg_iters", "backtrack_iters", "ppo_epochs",
-        "ppo_minibatch_size", "n_minibatches", "critic_updates_per_iter", "target_update_period", "n_step"),
+        "ppo_minibatch_size", "n_minibatches", "critic_updates_per_iter", "target_update_period", "n_step",
+        "stop_after"),
         positive=("learning_rate", "baseline_learning_rate", "is_clip", "max_kl", "npg_step_size", "clip_eps",
                   "target_kl"),
         non_negative=("cg_damping", "vf_coef", "ent_coef", "action_noise_std"),
@@ -298,7 +302,8 @@ def run(args: argparse.Namespace, seed: int) -> dict[str, float]:
             loss_hint=LOSS_HINTS.get(args.pg_method, "lower --learning_rate or --baseline_learning_rate"),
             critic_watch=ConstantCriticWatch("try --normalize_rewards, which brings them near unit scale"
                                              if not args.normalize_rewards else "try a lower --baseline_learning_rate"),
-            video=videos, video_log_freq=args.video_log_freq, save_params=args.save_params)
+            video=videos, video_log_freq=args.video_log_freq, save_params=args.save_params,
+            stop_at=None if args.stop_at_return is None else (args.stop_at_return, args.stop_after))
 
 if __name__ == "__main__":
     run_main(lambda: run_seeds(parse_args, run))

@@ -65,9 +65,9 @@ def test_the_plan_runs_the_handouts_commands_lunarlander_and_pendulum_on_five_se
     # runs, InvertedPendulum 2 settings, LunarLander's PPO: seeds 1-10; Humanoid x 3 seeds, its PPO x 1
     assert {k: len(v) for k, v in planned.items()} == {"cartpole": 24, "cheetah": 9, "lunar_gae": 25,
                                                         "lunar_truncation": 10, "pendulum": 10, "humanoid": 3,
-                                                        "solved_lunar": 10, "solved_humanoid": 1}
+                                                        "solved_lunar": 10, "solved_humanoid": 10}
     assert len(planned["lunar_truncation"] - planned["lunar_gae"]) == 5  # the default λ = 0.98 runs are shared
-    assert len(set().union(*planned.values())) == 87
+    assert len(set().union(*planned.values())) == 96
     # --save_params (for the GIFs) on one setting per task, and only there
     saving = {s.args[-1] for e in experiments for s in e.sweeps if "--save_params" in s.args}
     assert saving == set(report_hw2.GIF_RUNS) and len(saving) == 8
@@ -89,14 +89,14 @@ def test_the_plan_runs_the_handouts_commands_lunarlander_and_pendulum_on_five_se
             humanoid["baseline_gradient_steps"], humanoid["save_params"]) == (21, 50000, 0.97, 0.99, 50, True)
 
 
-def test_the_truncation_runs_plan_and_the_dry_run_prints_all_87_and_starts_nothing(data_dir):
+def test_the_truncation_runs_plan_and_the_dry_run_prints_all_96_and_starts_nothing(data_dir):
     (spec,) = [s for e in report_hw2.experiments([1, 2, 3]) for s in e.sweeps if report_hw2.TRUNCATION in s.args]
     runs = spec.planned()
     assert len(runs) == 5 and vars(RUN_HW2.parse_args(list(runs[0].argv)))["truncation_as_termination"]
     out = subprocess.run([sys.executable, os.path.join(ROOT, "scripts", "report.py"), "hw2", "--dry-run"],
                          capture_output=True, text=True, check=True, cwd=ROOT).stdout
-    assert "sweep: 87 runs, 0 complete, 87 to run" in out
-    assert out.count("run_hw2.py") == 87 and "--exp_name humanoid" in out
+    assert "sweep: 96 runs, 0 complete, 96 to run" in out
+    assert out.count("run_hw2.py") == 96 and "--exp_name humanoid" in out
     assert not data_dir.exists() or not os.listdir(data_dir)
 
 
@@ -221,7 +221,8 @@ def test_solved_settings_plan_ppo_on_the_faster_backend_where_it_is_installed(mo
     monkeypatch.setitem(sys.modules, "envpool", None)  # import envpool fails: the gymnasium backend
     assert report_hw2.envpool_backend() == ()
     (spec,) = _experiment("solved_humanoid", [4, 5]).sweeps
-    assert "--env_backend" not in spec.args and spec.seeds == (4,)  # one run, the first seed
+    assert "--env_backend" not in spec.args and spec.seeds == tuple(range(1, 11))  # seeds 1-10, whatever --seeds
+    assert spec.args[spec.args.index("--stop_at_return") + 1] == "600"
 
 
 def test_solved_lunar_last_10_on_every_seed(tmp_path):
@@ -246,5 +247,5 @@ def test_solved_humanoid_steps_and_seconds_to_600(tmp_path):
     text = _text(section)
     # iteration 6: 7 x 8192 = 57344 env steps, 4900 s: past the hour
     assert "| 1 | 57344 | 4900 | 700.0 | 700.0 | 5600 |" in text
-    assert "within 60 minutes of wall time on 0 of 1 seeds" in text
+    assert "within 60 minutes of wall time on 0 of 10 seeds" in text
     _figures_exist(tmp_path, "humanoid_ppo")

@@ -78,6 +78,24 @@ def test_cartpole_smoke_run_writes_every_key(data_dir):
     assert config["flags"]["seed"] == 1 and config["flags"]["use_reward_to_go"]
 
 
+@pytest.mark.parametrize("bar, rows_expected, finished_early", [
+    (-1e9, [0, 2, 4], True),  # every evaluation reaches it: stops after the 3rd in a row (iteration 4)
+    (1e9, [0, 2, 4, 6, 8, 9], False),  # never: all 10 iterations
+])
+def test_stop_at_return_ends_a_finished_run_after_k_evaluations_in_a_row(bar, rows_expected, finished_early,
+                                                                         data_dir, capsys):
+    from cs285.trainers.run_config import is_finished
+
+    args = run_hw2.parse_args(["--env", "CartPole-v1", "-n", "10", "-b", "50", "-eb", "20", "--scalar_log_freq", "2",
+                               "--stop_at_return", str(bar), "--exp_name", "stop"])
+    assert args.stop_after == 3
+    run_hw2.run(args, seed=1)
+    (run_dir,) = list(data_dir.iterdir())
+    assert [r["step"] for r in read_metrics(str(run_dir))] == rows_expected
+    assert is_finished(str(run_dir))
+    assert ("Stopped at iteration 4: 3 evaluations in a row" in capsys.readouterr().out) == finished_early
+
+
 # Pendulum never terminates, so every episode ends at --ep_len. With reward 1, γ = 0.5 and a constant critic
 # V = 2 = r/(1 − γ): reward-to-go_t = (1 − γ^{T−t})/(1 − γ) = 2 − 2·0.5^{T−t} where an end is terminal, and
 # + γ^{T−t}·V = 2 at every step where it bootstraps.

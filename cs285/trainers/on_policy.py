@@ -68,10 +68,12 @@ def train_on_policy(
     video: Any = None,
     video_log_freq: int = -1,
     save_params: bool = False,
+    stop_at: Optional[tuple[float, int]] = None,
 ) -> dict[str, float]:
     """The loop of the module docstring; returns the last logged row.
 
     agent: acts with ``agent.policy``; ``lr_fraction(itr)`` (if given) scales its learning rates first.
+    stop_at: (R, k): the run ends, finished, after k evaluations in a row with Eval_AverageReturn >= R.
     """
     n_envs = collector.num_envs
     steps_per_env = -(-batch_size // n_envs)
@@ -95,13 +97,14 @@ def train_on_policy(
         recent_episodes.extend(ended)
         return eval_paths, (list(recent_episodes), batch, len(batch.rewards))
 
-    itr, total_envsteps, logs = 0, 0, {}
+    itr, total_envsteps, logs, streak = 0, 0, {}, 0  # streak: evaluations in a row at stop_at's return
     totals = np.zeros(3)  # seconds spent sampling, updating, logging
 
     def make_state() -> dict:
         return {"agent": agent.state_dict(), "train": _pack(train), "total_envsteps": total_envsteps,
                 "torch_rng": torch.get_rng_state(), "collector": collector.state_dict(), "logs": logs,
-                "recent_episodes": [torch.from_numpy(np.asarray(e["reward"])) for e in recent_episodes]}
+                "recent_episodes": [torch.from_numpy(np.asarray(e["reward"])) for e in recent_episodes],
+                "streak": streak}
 
     start = time.time()
     if (state := run.resume_state) is not None:
@@ -110,7 +113,7 @@ def train_on_policy(
         torch.set_rng_state(state["torch_rng"])
         collector.load_state_dict(state["collector"])
         recent_episodes.extend({"reward": r.numpy()} for r in state["recent_episodes"])
-        itr = state["step"]
+        itr, streak = state["step"], state.get("streak", 0)
         start -= run.wall_seconds()  # TimeSinceStart goes on from the stopped run's
         if train is None and itr < n_iter:  # a finished run given more iterations (train_expert's budget)
             _, train = sample(evaluate=False, train=True)
@@ -119,7 +122,8 @@ def train_on_policy(
         _, train = sample(evaluate=False, train=True)
         totals[0] += time.perf_counter() - t0
         run.save_checkpoint(0, make_state())
-    while itr < n_iter and not run.stop_requested:
+    held = lambda: stop_at is not None and streak >= stop_at[1]  # noqa: E731
+    while itr < n_iter and not held() and not run.stop_requested:
         print(f"\n********** Iteration {itr} ************")
         paths, batch, envsteps = train
         total_envsteps += envsteps
@@ -144,6 +148,8 @@ def train_on_policy(
             print_and_log(run.logger, logs, itr)
             run.save_best(logs["Eval_AverageReturn"], lambda: {"eval_step": itr, "agent": agent.state_dict(),
                                                                "eval_return": logs["Eval_AverageReturn"]})
+            if stop_at is not None:
+                streak = streak + 1 if logs["Eval_AverageReturn"] >= stop_at[0] else 0
         t4 = time.perf_counter()
         split = np.array([t3 - t2, t2 - t1, t4 - t3])
         totals += split
@@ -152,7 +158,10 @@ def train_on_policy(
         if train is not None:
             run.maybe_checkpoint(itr, make_state)
     run.save_checkpoint(itr, make_state())
-    if itr == n_iter:
+    if held():
+        run.finish(f"Stopped at iteration {itr - 1}: {streak} evaluations in a row with Eval_AverageReturn >= "
+                   f"{stop_at[0]:g} (--stop_at_return); the last {logs['Eval_AverageReturn']:.1f}")
+    elif itr == n_iter:
         run.finish(f"Final Eval_AverageReturn {logs['Eval_AverageReturn']:.1f} ± {logs['Eval_StdReturn']:.1f} "
                    f"(sampling {totals[0]:.1f}s, update {totals[1]:.1f}s, logging {totals[2]:.1f}s)")
     return logs
