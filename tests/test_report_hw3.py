@@ -18,7 +18,7 @@ from cs285.trainers.checkpointing import LATEST  # noqa: E402
 from cs285.trainers.run_config import mark_finished  # noqa: E402
 
 ROOT = os.path.join(os.path.dirname(__file__), "..")
-KEYS = ["dqn_cartpole", "dqn_lunarlander", "dqn_mspacman", "sac_pendulum", "sac_invertedpendulum",
+KEYS = ["dqn_cartpole", "dqn_lunarlander", "dqn_lunarlander_solved", "dqn_mspacman", "sac_pendulum", "sac_invertedpendulum",
         "sac_halfcheetah", "sac_hopper", "sac_humanoid"]
 
 
@@ -28,9 +28,11 @@ def test_the_plan_holds_each_deliverable_with_pasteable_commands_and_projected_t
     counts = {e.key: len({run.identity for s in e.sweeps for run in s.planned()}) for e in experiments}
     # 3 seeds where settings are compared (CartPole 1 config, LunarLander 2, HalfCheetah 4, Hopper 3),
     # the first seed for the one-run checks (MsPacman, Pendulum, InvertedPendulum x 2, Humanoid SAC + PPO)
-    assert counts == {"dqn_cartpole": 3, "dqn_lunarlander": 6, "dqn_mspacman": 1, "sac_pendulum": 1,
-                      "sac_invertedpendulum": 2, "sac_halfcheetah": 12, "sac_hopper": 9, "sac_humanoid": 2}
-    assert sum(counts.values()) == 36
+    # and seeds 1-10 of the course's double-Q config and of the solved one, whatever the seeds
+    assert counts == {"dqn_cartpole": 3, "dqn_lunarlander": 6, "dqn_lunarlander_solved": 20, "dqn_mspacman": 1,
+                      "sac_pendulum": 1, "sac_invertedpendulum": 2, "sac_halfcheetah": 12, "sac_hopper": 9,
+                      "sac_humanoid": 2}
+    assert len({run.identity for e in experiments for s in e.sweeps for run in s.planned()}) == 53  # 3 shared
     assert all(s.seconds for e in experiments for s in e.sweeps)  # every run has a measured speed
     cheetah = next(e for e in experiments if e.key == "sac_halfcheetah")
     assert all(s.args[-2:] == ("--max_env_steps", "200000") for s in cheetah.sweeps)
@@ -42,14 +44,14 @@ def test_the_plan_holds_each_deliverable_with_pasteable_commands_and_projected_t
                         dry_run=True)
     lines = capsys.readouterr().out.splitlines()
     commands = [line for line in lines if line.startswith("python ")]
-    assert len(commands) == 36
+    assert len(commands) == 53
     for line in commands:
         command, _, note = line.partition("  # ")
         assert re.match(r"python scripts/run_hw(3_dqn|3_sac|2)\.py ", command), line
         assert max(collections.Counter(t for t in command.split() if t.startswith("-")).values()) == 1, line
         assert re.fullmatch(r"~(\d+ min|\d+\.\d h)", note), line
     (total,) = [line for line in lines if line.startswith("projected:")]
-    assert "at least 14.1 h on 2 worker(s)" in total and "(the longest run alone: 13.3 h)" in total
+    assert "at least 17.7 h on 2 worker(s)" in total and "(the longest run alone: 13.3 h)" in total
 
 
 def _config(config_file):
@@ -148,6 +150,23 @@ def test_mspacman_draws_train_and_eval_returns_with_the_random_line_and_the_proj
     assert "incomplete 299999/1000000 steps" in text
 
 
+def test_the_solved_lunarlander_section_counts_seeds_at_the_bar_by_the_last_5_mean(data_dir, tmp_path):
+    experiment = next(e for e in report_hw3.experiments([1, 2, 3]) if e.key == "dqn_lunarlander_solved")
+    course, solved = (s.planned() for s in experiment.sweeps)
+    assert [r.seed for r in solved] == list(range(1, 11)) and len(course) == 10
+    for run in course:
+        fake_hw3_run(data_dir, run, "run_hw3_dqn.py", lambda s: 100.0)
+    for run in solved:  # seed k: 195 + k at every evaluation, so seeds 5-10 reach 200
+        fake_hw3_run(data_dir, run, "run_hw3_dqn.py", lambda s, k=run.seed: 195.0 + k)
+    results = sweep.run_sweeps(experiment.sweeps, dry_run=True)
+    section = report.Section(experiment, results, str(tmp_path / "report"))
+    experiment.write(section)
+    text = section.markdown()
+    assert "| lunarlander_solved | 10 | 300,000 | 205.0 | 205.0 | 205.0 |" in text
+    assert "≥ 200 on 6 of 10 seeds (mean 200.5, min 196.0, std 2.9)" in text
+    assert (tmp_path / "report" / FIGURES / "dqn_lunarlander_solved.png").exists()
+
+
 def test_only_refuses_an_unknown_section_and_lists_them():
     from cs285.infrastructure.errors import UserError
 
@@ -182,8 +201,12 @@ def test_every_section_is_drawn_from_one_seed_of_fake_runs(data_dir, tmp_path, m
     section's figures and tables, and each section its commands."""
     experiments = report_hw3.experiments([1])
     ppo = sweep.load_script(sweep.resolve_script("run_hw2.py"))
+    made = set()
     for spec in (s for e in experiments for s in e.sweeps):
         for run in spec.planned():
+            if run.identity in made:  # double Q's seed 1: in both LunarLander sections
+                continue
+            made.add(run.identity)
             if spec.script != "run_hw2.py":
                 fake_hw3_run(data_dir, run, spec.script, lambda s: s / 1000)
                 continue
@@ -199,8 +222,8 @@ def test_every_section_is_drawn_from_one_seed_of_fake_runs(data_dir, tmp_path, m
     monkeypatch.setattr(report, "run_sweeps", lambda specs, *a, **k: sweep.run_sweeps(specs, dry_run=True))
     out = tmp_path / "report"
     text = open(report.build_report("hw3", "hw3", experiments, "report.py hw3 --seeds 1", str(out))).read()
-    assert "16 runs, 0 of them run by this call" in text and "did not finish" not in text
-    for name in ("dqn_cartpole", "dqn_lunarlander", "dqn_mspacman", "sac_pendulum_q_values", "sac_pendulum_entropy",
+    assert "35 runs, 0 of them run by this call" in text and "did not finish" not in text
+    for name in ("dqn_cartpole", "dqn_lunarlander", "dqn_lunarlander_solved", "dqn_mspacman", "sac_pendulum_q_values", "sac_pendulum_entropy",
                  "sac_invertedpendulum", "sac_halfcheetah_estimators", "sac_halfcheetah_clipq",
                  "sac_halfcheetah_q_values", "sac_hopper", "sac_hopper_q_values", "sac_humanoid_vs_ppo"):
         assert f"](figures/{name}.png)" in text, name
