@@ -2,7 +2,7 @@
 
     python scripts/report.py hw1                 # 120 short runs (seeds 1-3) after 28 expert-data files
     python scripts/report.py hw2                 # 96 runs (seeds 1-3; 1-5 where the handout asks for 5; 1-10 solved)
-    python scripts/report.py hw3                 # 36 runs (seeds 1-3; seed 1 for the one-run checks), ~28 h
+    python scripts/report.py hw3                 # 53 runs (seeds 1-3; seed 1 for the one-run checks; 1-10 for solved LunarLander), ~31 h
     python scripts/report.py hw5                 # 39 runs (seeds 1-3 for CQL against DQN and fine-tuning), ~1 h
     python scripts/report.py hw3 --only dqn_cartpole sac_hopper   # some sections: reports/hw3/report_<keys>.md
     python scripts/report.py hw1 --dry-run       # the commands still to run, each pasteable (hw3: its wall time)

@@ -51,7 +51,7 @@ def test_the_plan_holds_each_deliverable_with_pasteable_commands_and_projected_t
         assert max(collections.Counter(t for t in command.split() if t.startswith("-")).values()) == 1, line
         assert re.fullmatch(r"~(\d+ min|\d+\.\d h)", note), line
     (total,) = [line for line in lines if line.startswith("projected:")]
-    assert "at least 17.7 h on 2 worker(s)" in total and "(the longest run alone: 13.3 h)" in total
+    assert "at least 15.7 h on 2 worker(s)" in total and "(the longest run alone: 13.3 h)" in total
 
 
 def _config(config_file):
