@@ -118,7 +118,8 @@ def run(args: argparse.Namespace, seed: int) -> dict[str, float]:
         if not run.stop_requested:
             final = (f"Final eval_return {last_eval['eval_return']:.1f}, " if "eval_return" in last_eval else "Final ")
             mbpo_note = "" if sac is None else f" (MBPO, rollout length {sac['mbpo_rollout_length']})"
-            run.finish(f"{final}dynamics_loss {last_eval.get('dynamics_loss', float('nan')):.4f}{mbpo_note}")
+            loss = last_eval.get("dynamics_loss", float("nan"))
+            run.finish(f"{final}dynamics_loss {loss:.4f} (the last iteration's mean over its updates){mbpo_note}")
     return last_eval
 
 

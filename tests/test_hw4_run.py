@@ -47,6 +47,13 @@ def test_a_tiny_mpc_run_writes_the_courses_dir_and_keys(monkeypatch, tmp_path):
         assert os.path.isfile(os.path.join(run_dir, f)), f
     rows = rows_of(run_dir)
     assert [r["step"] for r in rows] == [0, 1]
+    # the loss curve's numbers: one row an update of iteration 0, whose mean is the logged dynamics_loss
+    with open(os.path.join(run_dir, "itr_0_losses.csv")) as f:
+        header, *lines = f.read().splitlines()
+    assert header == "step,dynamics_loss"
+    steps, losses = zip(*((int(a), float(b)) for a, b in (line.split(",") for line in lines)))
+    assert list(steps) == list(range(1, len(steps) + 1)) and len(steps) > 1
+    assert abs(sum(losses) / len(losses) - rows[0]["dynamics_loss"]) < 1e-9
     for row in rows:
         assert {"dynamics_loss", "total_envsteps", "eval_return", "eval_ep_len", "model/window_return_true"} <= set(row)
     # 300 random steps in episodes of at most 101 (the course's ep_len + 1), then 100 planner steps

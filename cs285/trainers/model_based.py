@@ -6,7 +6,8 @@ Iteration ``itr`` = 0 … ``num_iters`` - 1 (the course's run_hw4.py):
     2. ``agent.update_statistics`` over the whole buffer (the normalization mu, sigma);
     3. ``num_agent_train_steps_per_iter`` updates, each on a fresh draw of ``ensemble_size *
        train_batch_size`` transitions (member m learns from block m, the course's one sample per member);
-       at itr 0 the per-step losses are drawn in ``itr_0_loss_curve.png`` in the run dir;
+       at itr 0 the per-step losses are drawn in ``itr_0_loss_curve.png`` in the run dir and written to
+       ``itr_0_losses.csv`` (``step,dynamics_loss``: the handout's "< 0.2 by step 500" read off as a number);
     4. unless ``num_eval_trajectories`` is 0, that many episodes of the planner.
 With ``mbpo`` (the course's ``--sac_config_file``; MBPO, Janner et al. 2019, arXiv:1906.08253), a SAC agent
 acts instead of the planner (step 1 after iteration 0, step 4), every real step also goes to SAC's own
@@ -43,6 +44,7 @@ from tqdm import tqdm
 
 from cs285.envs.collector import Collector
 from cs285.envs.make import RandomActor
+from cs285.infrastructure.files import atomic_path
 from cs285.infrastructure.rollouts import total_steps
 from cs285.infrastructure.utils import eval_logs
 from cs285.trainers.checkpointing import arrays_to_tensors, tensors_to_arrays
@@ -55,6 +57,7 @@ if TYPE_CHECKING:
     from cs285.infrastructure.rollouts import Actor
 
 LOSS_CURVE_FILE = "itr_0_loss_curve.png"  # the course's name
+LOSSES_FILE = "itr_0_losses.csv"  # the same losses as numbers, one row an update
 OPEN_LOOP_FILE = "open_loop_itr_{}.png"  # each evaluation's predicted-vs-real figure (save_open_loop_figure)
 OPEN_LOOP_STEPS = 50
 EVAL_SEEDS_PER_RUN = 1_000_000  # iteration i's eval episodes: seed eval_seed * this + i
@@ -88,8 +91,13 @@ def stoppable(actor: Actor, run: Run) -> Actor:
 
 
 def save_loss_curve(losses: list[float], path: str) -> None:
-    """The course's iteration-0 plot: the dynamics loss of each update (a Figure, no pyplot state)."""
+    """The course's iteration-0 plot: the dynamics loss of each update (a Figure, no pyplot state), and the
+    losses themselves in a CSV beside it (``LOSSES_FILE``; steps from 1, as the handout counts updates)."""
     from matplotlib.figure import Figure
+
+    with atomic_path(os.path.join(os.path.dirname(path), LOSSES_FILE)) as tmp, open(tmp, "w") as f:
+        f.write("step,dynamics_loss\n")
+        f.writelines(f"{step},{float(loss)!r}\n" for step, loss in enumerate(losses, 1))
 
     fig = Figure()
     ax = fig.subplots()
