@@ -191,3 +191,22 @@ def test_grade_and_plot_read_hw4_runs(monkeypatch, tmp_path):
                                                "tiny sac_config.mbpo_rollout_length=2"]
     out = plotting.plot_curves(by_algorithm["mbpo"], str(tmp_path / "mbpo.png"))
     assert os.path.getsize(out) > 1000
+
+
+def test_grade_reads_the_0_iter_bar_off_the_loss_csv(monkeypatch, tmp_path):
+    from cs285.reporting import grading
+
+    monkeypatch.setenv("CS285_DATA_DIR", str(tmp_path / "data"))
+    text = (TINY.replace("exp_name: tiny", "exp_name: cheetah_0iter").replace("num_iters: 2", "num_iters: 1")
+            .replace("num_agent_train_steps_per_iter: 5", "num_agent_train_steps_per_iter: 500")
+            .replace("num_eval_trajectories: 1", "num_eval_trajectories: 0"))
+    run_hw4.run(run_hw4.parse_args(["-cfg", config_file(tmp_path, text)]), 1)
+    run_dir = only_dir(tmp_path / "data")
+    with open(os.path.join(run_dir, "itr_0_losses.csv")) as f:
+        loss_500 = float(f.read().splitlines()[500].split(",")[1])  # the header, then updates 1 … 500
+    row = grading.grade_run(grading.load_run(run_dir))
+    assert row.bar.startswith("hw4 halfcheetah_0_iter") and row.bar_value == loss_500
+    assert row.passed == (loss_500 < 0.2)
+    assert grading.iteration0_loss(run_dir, 501) is None  # past the last update
+    os.remove(os.path.join(run_dir, "itr_0_losses.csv"))  # a run from before the file: no verdict
+    assert grading.grade_run(grading.load_run(run_dir)).passed is None

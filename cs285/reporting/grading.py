@@ -271,6 +271,7 @@ class Bar:
     needs_flag: Optional[str] = None  # a flag (or hw3 config key) that must be set, e.g. use_baseline
     exp_name: Optional[str] = None  # hw4: the config's exp_name (its configs share envs and algorithms)
     needs_value: Optional[tuple[str, Any]] = None  # a setting that must have this value
+    loss_step: Optional[int] = None  # hw4 0-iter: the bar is the dynamics loss of this update, below threshold
 
     def applies(self, run: Run) -> bool:
         env, settings = run.env_name, run.settings
@@ -308,8 +309,9 @@ BARS = (
     Bar(None, "sac", None, "—", "hw3 SAC HalfCheetah, Hopper, Humanoid, Pendulum: no bar (the handout asks "
         "for plots and comparisons, not a return)"),
     # hw4, by config (exp_name). A range "about A to B" is read as reaching its lower end A.
-    Bar(None, "mpc", None, "—", "hw4 halfcheetah_0_iter: no eval; the handout's bar is the loss curve "
-        "(itr_0_loss_curve.png) below 0.2 by step 500", exp_name="cheetah_0iter"),
+    Bar(None, "mpc", 0.2, "loss < 0.2 at update 500", "hw4 halfcheetah_0_iter: no eval; the dynamics loss "
+        "of update 500 (itr_0_losses.csv, the numbers of itr_0_loss_curve.png) below 0.2, the handout's target "
+        "for the loss curve", exp_name="cheetah_0iter", loss_step=500),
     Bar(None, "mpc", -70, "final > −70", "hw4 obstacles_1_iter: eval_return above −70 (the handout: \"greater "
         "than -70\")", strict=True, exp_name="obstacles_single"),
     Bar(None, "mpc", -25, "final ≥ −25", "hw4 obstacles_multi_iter: eval_return at least −25 (the handout: "
@@ -352,11 +354,28 @@ class GradeRow:
     status: str
 
 
+LOSSES_FILE = "itr_0_losses.csv"  # hw4: iteration 0's dynamics loss per update (trainers/model_based.py)
+
+
+def iteration0_loss(run_dir: str, step: int) -> Optional[float]:
+    """The dynamics loss of update ``step`` of a hw4 run's iteration 0, from its ``itr_0_losses.csv``;
+    None where the file is missing (a run from before it was written) or holds fewer updates."""
+    try:
+        with open(os.path.join(run_dir, LOSSES_FILE)) as f:
+            rows = f.read().splitlines()[1:]
+    except OSError:
+        return None
+    return float(rows[step - 1].split(",")[1]) if 0 < step <= len(rows) else None
+
+
 def grade_run(run: Run) -> GradeRow:
     final, expert = run.final(), expert_return(run)
     percent = 100 * final / expert if final is not None and expert is not None and expert > 0 else None
     bar, value, passed = find_bar(run), None, None
-    if bar is not None and bar.threshold is not None and final is not None:
+    if bar is not None and bar.loss_step is not None:
+        value = iteration0_loss(run.path, bar.loss_step)
+        passed = None if value is None else value < bar.threshold
+    elif bar is not None and bar.threshold is not None and final is not None:
         if bar.of_expert:
             value = percent
             passed = None if percent is None else percent >= 100 * bar.threshold
